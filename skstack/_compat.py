@@ -1,0 +1,246 @@
+"""The one module that touches private scikit-learn, scikeras and Keras APIs.
+
+scikeras 0.13.0 is the last release and is unmaintained. Each fix below says what
+is broken and why it is fixed here. Keras and TensorFlow are imported inside the
+functions that need them, so importing this module keeps the core Keras-free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import numbers
+import random
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.utils import ClassifierTags, RegressorTags, check_random_state
+from sklearn.utils.validation import column_or_1d
+
+__all__ = [
+    "ScikerasClassifierFixes",
+    "ScikerasRegressorFixes",
+    "keras_seed",
+    "scikeras_wrappers",
+]
+
+
+def scikeras_wrappers() -> tuple[type, type]:
+    """Import scikeras's ``KerasClassifier`` and ``KerasRegressor``.
+
+    Fix: ``import scikeras`` replaces ``__reduce__`` (and ``Model.__deepcopy__``)
+    on Keras classes for the whole process with versions that reload models in
+    safe mode, so a model with a ``Lambda`` layer no longer unpickles, in any
+    library. Keras 3 pickles its own objects (``KerasSaveable.__reduce__``), so
+    the replacements are removed again and the process keeps Keras's behaviour.
+    """
+    import keras
+    from scikeras import _saving_utils, wrappers
+
+    for owner in (
+        keras.Model,
+        keras.losses.Loss,
+        keras.metrics.Metric,
+        keras.optimizers.Optimizer,
+    ):
+        for name in ("__reduce__", "__deepcopy__"):
+            patched = owner.__dict__.get(name)
+            if getattr(patched, "__module__", None) == _saving_utils.__name__:
+                delattr(owner, name)
+    return wrappers.KerasClassifier, wrappers.KerasRegressor
+
+
+def _seed_from(random_state: int | np.random.RandomState) -> int:
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+@contextlib.contextmanager
+def keras_seed(random_state: int | np.random.RandomState | None) -> Iterator[None]:
+    """Seed Keras, TensorFlow, NumPy and Python for one block, then restore them.
+
+    ``None`` seeds nothing. An int always gives the same seed; a ``RandomState``
+    gives a new one on each call, as in scikit-learn.
+
+    Fix: scikeras seeds through ``TF_DETERMINISTIC_OPS`` and op determinism, which
+    TensorFlow keeps on for the whole process, so any later unseeded random op
+    fails with "Random ops require a seed". ``keras.utils.set_random_seed`` alone
+    makes a CPU fit bit-reproducible; the previous random states are restored on
+    exit so nothing outside the block sees a change. Not thread-safe: two seeded
+    fits running in threads of one process share these global generators.
+    """
+    if random_state is None:
+        yield
+        return
+
+    import keras
+    import tensorflow as tf
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils import rng_utils
+    from tensorflow.python.eager import context
+
+    keras_names = (rng_utils.GLOBAL_RANDOM_SEED, seed_generator.GLOBAL_SEED_GENERATOR)
+    saved_keras = {name: global_state.get_global_attribute(name) for name in keras_names}
+    saved_python = random.getstate()
+    saved_numpy = np.random.get_state()
+    saved_tf = context.global_seed()
+    keras.utils.set_random_seed(_seed_from(random_state))
+    try:
+        yield
+    finally:
+        for name, value in saved_keras.items():
+            global_state.set_global_attribute(name, value)
+        random.setstate(saved_python)
+        np.random.set_state(saved_numpy)
+        tf.random.set_seed(saved_tf)
+
+
+def _as_model_dtype(X, fitted_dtype: np.dtype | None):
+    """Cast floating input (or numbers, for a model fit on floats) to Keras floatx.
+
+    Fix: scikeras refuses float64 at predict time after a float32 fit ("casting
+    ... is not safe"). Keras computes in floatx anyway, so casting loses nothing
+    the model would have seen.
+    """
+    import keras
+
+    if sparse.issparse(X):
+        # Fix: Keras builds an invalid SparseTensor from a column-major
+        # ``csc_array`` (a deep TensorFlow "RowPartition" error); scikeras only
+        # converts the older ``spmatrix`` classes. Row-major CSR works for all.
+        X = X.tocsr()
+    else:
+        X = np.asarray(X)
+    kind = X.dtype.kind
+    fitted_on_floats = fitted_dtype is not None and fitted_dtype.kind == "f"
+    if kind == "f" or (kind in "biu" and fitted_on_floats):
+        return X.astype(keras.backend.floatx(), copy=False)
+    return X
+
+
+class _ScikerasFixes:
+    """Overrides that make a scikeras wrapper a correct scikit-learn estimator.
+
+    Put left of the scikeras class in the bases so these run first.
+    """
+
+    # scikeras replaces scikit-learn's repr with a one-line-per-parameter one.
+    __repr__ = BaseEstimator.__repr__
+
+    # scikeras still reads its deprecated alias of ``model``; skstack has only
+    # ``model``, so the alias is a constant rather than a parameter.
+    build_fn = None
+
+    def __sklearn_tags__(self):
+        # Fix: scikeras declares its tags in ``_more_tags``, which scikit-learn >= 1.7
+        # no longer reads, and lists ``ClassifierMixin`` after ``BaseEstimator`` (an
+        # MRO error to reorder), so ``is_classifier`` is False and CV is not
+        # stratified. Tags are built here from ``BaseEstimator``'s instead.
+        tags = BaseEstimator.__sklearn_tags__(self)
+        tags.estimator_type = self._estimator_type
+        tags.target_tags.required = True
+        tags.input_tags.three_d_array = True
+        tags.input_tags.sparse = True
+        return tags
+
+    # Fix: scikeras wraps model building and training in its own seeding context
+    # whenever ``_random_state`` is set, and that context switches TensorFlow op
+    # determinism on process-wide. Reporting None disables it; ``keras_seed``
+    # seeds each fit instead.
+    @property
+    def _random_state(self) -> None:
+        return None
+
+    @_random_state.setter
+    def _random_state(self, value) -> None:
+        pass
+
+    def fit(self, X, y=None, sample_weight=None, **kwargs):
+        # Fix: scikeras fails deep inside ``check_X_y`` without naming the estimator.
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, "
+                "but the target y is None."
+            )
+        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    def _fit(self, X, y, **kwargs):
+        with keras_seed(self.random_state):
+            return super()._fit(X, y, **kwargs)
+
+    def initialize(self, X, y=None):
+        with keras_seed(self.random_state):
+            return super().initialize(X, y)
+
+    def _build_keras_model(self):
+        model = super()._build_keras_model()
+        if model is self.model:
+            # Fix: scikeras trains the user's own ``keras.Model`` in place, so the
+            # ``model`` parameter changes during ``fit`` and a second fit goes on
+            # from the first one's weights. Each fit starts from a copy instead.
+            # Copying a compiled, never-trained model makes Keras warn that the
+            # unbuilt optimizer has no state to restore, which is expected here.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Skipping variable loading")
+                model = copy.deepcopy(model)
+        return model
+
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        if X is not None:
+            fitted_dtype = None if reset else getattr(self, "X_dtype_", None)
+            X = _as_model_dtype(X, fitted_dtype)
+            n_features = getattr(self, "n_features_in_", None)
+            if not reset and X.ndim == 2 and n_features not in (None, X.shape[1]):
+                # Fix: scikit-learn's wording, which its checks and users expect.
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} "
+                    f"is expecting {n_features} features as input."
+                )
+        return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
+
+
+class ScikerasClassifierFixes(_ScikerasFixes):
+    """Fixes for ``scikeras.wrappers.KerasClassifier``."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags = ClassifierTags(multi_label=True, poor_score=True)
+        return tags
+
+    def fit(self, X, y=None, sample_weight=None, **kwargs):
+        # Fix: scikeras takes a column vector of labels silently; scikit-learn's
+        # classifiers ravel it with a DataConversionWarning so the mistake shows.
+        if y is not None and not sparse.issparse(y):
+            y = np.asarray(y)
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
+        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    def predict_proba(self, X, **kwargs):
+        proba = super().predict_proba(X, **kwargs)
+        # Fix: scikeras ``np.squeeze``s the probabilities, so one row comes back
+        # as ``(n_classes,)``. Squeezing an ``(n, k >= 2)`` array only drops an
+        # axis when n == 1, so a 1-D result is always a single row.
+        if proba.ndim == 1:
+            proba = proba.reshape(1, -1)
+        return proba
+
+
+class ScikerasRegressorFixes(_ScikerasFixes):
+    """Fixes for ``scikeras.wrappers.KerasRegressor``."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags = RegressorTags(poor_score=True)
+        tags.target_tags.multi_output = True
+        return tags
+
+    def predict(self, X, **kwargs):
+        # Fix: scikeras returns the model's float32; scikit-learn's regressors and
+        # its checks give float64.
+        return np.asarray(super().predict(X, **kwargs), dtype=np.float64)

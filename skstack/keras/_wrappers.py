@@ -1,0 +1,226 @@
+"""scikeras's wrappers, made correct scikit-learn estimators.
+
+The fixes themselves live in :mod:`skstack._compat`; this module only names the
+public classes and documents them.
+"""
+
+from __future__ import annotations
+
+from skstack._compat import (
+    ScikerasClassifierFixes,
+    ScikerasRegressorFixes,
+    scikeras_wrappers,
+)
+
+_ScikerasClassifier, _ScikerasRegressor = scikeras_wrappers()
+
+def _store_routed_params(estimator, kwargs: dict) -> None:
+    # Parameters of the model-building function (``hidden=...``) and routed ones
+    # (``fit__batch_size=...``) are stored as they come, as scikeras does, so
+    # get_params, set_params and clone see them; scikeras passes the names in
+    # ``_user_params`` on to the builder.
+    vars(estimator).update(kwargs)
+    estimator._user_params = set(kwargs)
+
+
+_SHARED_PARAMETERS = """\
+    model : callable or keras.Model, default=None
+        A function that builds and returns a compiled ``keras.Model`` (it may take
+        ``meta``, ``compile_kwargs`` and any parameter given to the wrapper, such
+        as ``hidden`` for :func:`~skstack.keras.dense_model`), or a
+        ``keras.Model``. A given model is copied at each ``fit``, so the object
+        you passed is never trained and every fit starts from its weights.
+    optimizer : str, keras.optimizers.Optimizer or its class, default="rmsprop"
+        Optimizer for models the wrapper compiles; ``optimizer__learning_rate``
+        and other ``optimizer__`` parameters configure it.
+    loss : str, keras.losses.Loss or callable, default=None
+        Loss for models the wrapper compiles. None lets the builder choose
+        (:func:`~skstack.keras.dense_model` picks one from the task).
+    metrics : list, default=None
+        Keras metrics recorded in ``history_``.
+    epochs : int, default=1
+        Passes over the training data in ``fit``.
+    batch_size : int, default=None
+        Rows per gradient step and per prediction batch (Keras's default, 32,
+        when None); -1 uses all rows. ``fit__batch_size`` and
+        ``predict__batch_size`` set one of the two.
+    validation_batch_size : int, default=None
+        Rows per validation batch.
+    validation_split : float, default=0.0
+        Fraction of the training rows Keras holds out for validation metrics.
+    shuffle : bool, default=True
+        Shuffle the rows before each epoch.
+    callbacks : list of keras.callbacks.Callback, default=None
+        Callbacks for ``fit`` and ``predict``.
+    warm_start : bool, default=False
+        Keep the trained model and continue from it on the next ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and dropout for each ``fit``.
+        An int makes a fit bit-reproducible on CPU; nothing outside the fit
+        (TensorFlow's op determinism, NumPy's or Python's global generators) is
+        left changed.
+    verbose : int, default=0
+        Keras's progress output during ``fit`` and ``predict``; 0 is silent.
+    run_eagerly : bool, default=False
+        Run the model eagerly (slow; for debugging).
+    **kwargs
+        Parameters of the model-building function (``hidden=(64,)``) and routed
+        parameters: ``model__``, ``fit__``, ``predict__``, ``compile__``,
+        ``optimizer__``, ``loss__`` and ``metrics__`` prefixes send a parameter
+        to one destination.
+"""
+
+_SHARED_ATTRIBUTES = """\
+    model_ : keras.Model
+        The trained Keras model.
+    history_ : dict
+        Per-epoch training metrics, ``{"loss": [...], ...}``.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    X_shape_ : tuple of int
+        Shape of the ``X`` seen during ``fit``.
+"""
+
+
+class KerasClassifier(ScikerasClassifierFixes, _ScikerasClassifier):
+    __doc__ = f"""A Keras model as a scikit-learn classifier.
+
+    scikeras's ``KerasClassifier``, fixed for current scikit-learn: it reports
+    itself as a classifier (stratified cross-validation, accepted by
+    ``StackingClassifier``, ``VotingClassifier``), ``random_state`` changes no
+    process-wide TensorFlow setting, float32 and float64 inputs can be mixed
+    between ``fit`` and ``predict``, and ``predict_proba`` of one row has shape
+    ``(1, n_classes)``.
+
+    Parameters
+    ----------
+{_SHARED_PARAMETERS}
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplied into ``sample_weight``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    n_classes_ : int
+        Number of classes.
+{_SHARED_ATTRIBUTES}
+    See Also
+    --------
+    KerasRegressor : The regression counterpart.
+    dense_model : A builder of dense networks for ``model``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skstack.keras import KerasClassifier, dense_model
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = KerasClassifier(dense_model, hidden=(16,), epochs=2, random_state=0)
+    >>> clf.fit(X, y).predict(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        epochs=1,
+        batch_size=None,
+        validation_batch_size=None,
+        validation_split=0.0,
+        shuffle=True,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        run_eagerly=False,
+        class_weight=None,
+        **kwargs,
+    ):
+        self.model = model
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_batch_size = validation_batch_size
+        self.validation_split = validation_split
+        self.shuffle = shuffle
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.run_eagerly = run_eagerly
+        self.class_weight = class_weight
+        _store_routed_params(self, kwargs)
+
+
+class KerasRegressor(ScikerasRegressorFixes, _ScikerasRegressor):
+    __doc__ = f"""A Keras model as a scikit-learn regressor.
+
+    scikeras's ``KerasRegressor``, fixed for current scikit-learn: it reports
+    itself as a regressor (accepted by ``StackingRegressor``), ``random_state``
+    changes no process-wide TensorFlow setting, and float32 and float64 inputs
+    can be mixed between ``fit`` and ``predict``. Multi-output targets are
+    supported.
+
+    Parameters
+    ----------
+{_SHARED_PARAMETERS}
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of targets.
+{_SHARED_ATTRIBUTES}
+    See Also
+    --------
+    KerasClassifier : The classification counterpart.
+    dense_model : A builder of dense networks for ``model``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from skstack.keras import KerasRegressor, dense_model
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = KerasRegressor(dense_model, hidden=(16,), epochs=2, random_state=0)
+    >>> reg.fit(X, y).predict(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        epochs=1,
+        batch_size=None,
+        validation_batch_size=None,
+        validation_split=0.0,
+        shuffle=True,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        run_eagerly=False,
+        **kwargs,
+    ):
+        self.model = model
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_batch_size = validation_batch_size
+        self.validation_split = validation_split
+        self.shuffle = shuffle
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.run_eagerly = run_eagerly
+        _store_routed_params(self, kwargs)
