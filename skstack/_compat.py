@@ -85,9 +85,12 @@ def keras_seed(random_state: int | np.random.RandomState | None) -> Iterator[Non
     from tensorflow.python.eager import context
 
     keras_names = (rng_utils.GLOBAL_RANDOM_SEED, seed_generator.GLOBAL_SEED_GENERATOR)
-    saved_keras = {name: global_state.get_global_attribute(name) for name in keras_names}
+    saved_keras = {
+        name: global_state.get_global_attribute(name) for name in keras_names
+    }
     saved_python = random.getstate()
-    saved_numpy = np.random.get_state()
+    # The legacy global generator is what Keras seeds, so it is what to restore.
+    saved_numpy = np.random.get_state()  # noqa: NPY002
     saved_tf = context.global_seed()
     keras.utils.set_random_seed(_seed_from(random_state))
     try:
@@ -96,7 +99,7 @@ def keras_seed(random_state: int | np.random.RandomState | None) -> Iterator[Non
         for name, value in saved_keras.items():
             global_state.set_global_attribute(name, value)
         random.setstate(saved_python)
-        np.random.set_state(saved_numpy)
+        np.random.set_state(saved_numpy)  # noqa: NPY002
         tf.random.set_seed(saved_tf)
 
 

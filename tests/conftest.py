@@ -1,12 +1,6 @@
-import os
-
-# Quiet TensorFlow's C++ start-up logging; must be set before TensorFlow loads.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from sklearn.datasets import load_diabetes, load_iris  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+import pytest
+from sklearn.datasets import load_diabetes, load_iris
+from sklearn.preprocessing import StandardScaler
 
 
 @pytest.fixture(scope="session")
@@ -28,8 +22,3 @@ def diabetes():
     X, y = load_diabetes(return_X_y=True)
     X = StandardScaler().fit_transform(X)[:200]
     return X, (y[:200] - y.mean()) / y.std()
-
-
-@pytest.fixture
-def rng():
-    return np.random.RandomState(0)

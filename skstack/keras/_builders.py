@@ -11,7 +11,6 @@ import keras
 _CLASSIFIER_HEADS = {
     "binary": ("sigmoid", "binary_crossentropy"),
     "multiclass": ("softmax", "sparse_categorical_crossentropy"),
-    "multiclass-onehot": ("softmax", "categorical_crossentropy"),
     "multilabel-indicator": ("sigmoid", "binary_crossentropy"),
 }
 
@@ -66,7 +65,8 @@ def dense_model(
     model : keras.Model
         Compiled model. The output layer is one sigmoid unit for binary labels,
         a softmax over the classes for multi-class labels, sigmoid units for
-        multi-label indicators and linear units for regression. Inputs with
+        multi-label indicators (one-hot labels count as these: pass class labels
+        for a softmax) and linear units for regression. Inputs with
         more than one feature axis are flattened first.
 
     Examples

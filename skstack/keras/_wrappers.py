@@ -14,6 +14,7 @@ from skstack._compat import (
 
 _ScikerasClassifier, _ScikerasRegressor = scikeras_wrappers()
 
+
 def _store_routed_params(estimator, kwargs: dict) -> None:
     # Parameters of the model-building function (``hidden=...``) and routed ones
     # (``fit__batch_size=...``) are stored as they come, as scikeras does, so

@@ -1,0 +1,5 @@
+import sys
+
+from skstack._cli import main
+
+sys.exit(main())

@@ -1,0 +1,280 @@
+"""Each fix the wrappers make over scikeras 0.13, shown with real training."""
+
+import pickle
+import random
+
+import joblib
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from scipy import sparse
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.ensemble import StackingClassifier, StackingRegressor, VotingClassifier
+from sklearn.exceptions import DataConversionWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import get_tags
+
+from skstack.keras import KerasClassifier, KerasRegressor, dense_model
+
+
+def _clf(**params):
+    return KerasClassifier(dense_model, **{"hidden": (8,), "epochs": 2, **params})
+
+
+def _reg(**params):
+    return KerasRegressor(dense_model, **{"hidden": (8,), "epochs": 2, **params})
+
+
+def test_wrappers_report_their_estimator_type():
+    assert is_classifier(_clf()) and not is_regressor(_clf())
+    assert is_regressor(_reg()) and not is_classifier(_reg())
+    assert get_tags(_clf()).estimator_type == "classifier"
+    assert get_tags(_reg()).target_tags.multi_output
+
+
+def _classes_seen_by_scorer(estimator, X, y, seen):
+    seen.append(np.unique(y).size)
+    return estimator.score(X, y)
+
+
+def test_cross_validation_of_classifier_is_stratified(iris):
+    # iris ships sorted by class, so unshuffled KFold(3) would give each test fold
+    # a single class; stratified folds hold all three.
+    X, y = iris
+    result = cross_validate(_clf(epochs=1), X, y, cv=3, return_indices=True)
+    for test_index in result["indices"]["test"]:
+        assert np.unique(y[test_index]).size == 3
+
+    seen = []
+    search = GridSearchCV(
+        _clf(epochs=1),
+        {"hidden": [(4,), (8,)]},
+        cv=3,
+        scoring=lambda est, X_, y_: _classes_seen_by_scorer(est, X_, y_, seen),
+    )
+    search.fit(X, y)
+    assert seen and set(seen) == {3}
+    assert search.best_params_["hidden"] in [(4,), (8,)]
+
+
+def test_accepted_by_sklearn_stacking_and_voting(iris, diabetes):
+    X, y = iris
+    stack = StackingClassifier(
+        [("mlp", _clf(random_state=0)), ("lr", LogisticRegression())],
+        final_estimator=_clf(random_state=1),
+        cv=3,
+    ).fit(X, y)
+    assert stack.predict_proba(X).shape == (150, 3)
+    # One-row prediction through sklearn's stack needs (1, n_classes) from members.
+    assert stack.predict_proba(X[:1]).shape == (1, 3)
+    assert stack.predict(X[:1]).shape == (1,)
+
+    vote = VotingClassifier(
+        [("mlp", _clf(random_state=0)), ("lr", LogisticRegression())], voting="soft"
+    ).fit(X, y)
+    assert vote.predict_proba(X[:1]).shape == (1, 3)
+
+    X, y = diabetes
+    stack = StackingRegressor(
+        [("mlp", _reg(random_state=0)), ("ridge", Ridge())],
+        final_estimator=_reg(random_state=1),
+        cv=3,
+    ).fit(X, y)
+    assert stack.predict(X[:1]).shape == (1,)
+
+
+def test_same_random_state_gives_identical_predictions(iris):
+    X, y = iris
+    first = _clf(random_state=0, dropout=0.2).fit(X, y).predict_proba(X)
+    second = _clf(random_state=0, dropout=0.2).fit(X, y).predict_proba(X)
+    other = _clf(random_state=1, dropout=0.2).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    assert not np.allclose(first, other)
+
+
+def test_seeded_fit_leaves_no_global_random_state_changed(iris):
+    X, y = iris
+    python_state = random.getstate()
+    numpy_state = np.random.get_state()  # noqa: NPY002 (the global one Keras seeds)
+    _clf(random_state=0).fit(X, y)
+    assert random.getstate() == python_state
+    numpy_after = np.random.get_state()  # noqa: NPY002
+    np.testing.assert_array_equal(numpy_after[1], numpy_state[1])
+
+
+def test_unseeded_training_still_works_after_a_seeded_fit(iris):
+    X, y = iris
+    _clf(random_state=0, dropout=0.5).fit(X, y)
+    # With scikeras 0.13 each of these raised "Random ops require a seed".
+    _clf(dropout=0.5).fit(X, y)
+    tf.random.uniform((2,))
+    plain = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dropout(0.5), keras.layers.Dense(3)]
+    )
+    plain.compile("adam", "sparse_categorical_crossentropy")
+    plain.fit(X, y, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize(
+    ("fit_dtype", "predict_dtype"),
+    [("float32", "float64"), ("float64", "float32"), ("float32", "int64")],
+)
+def test_input_dtypes_may_differ_between_fit_and_predict(
+    iris, fit_dtype, predict_dtype
+):
+    X, y = iris
+    clf = _clf(random_state=0).fit(X.astype(fit_dtype), y)
+    reg = _reg(random_state=0).fit(X.astype(fit_dtype), X[:, 0])
+    X_new = np.round(X).astype(predict_dtype)
+    np.testing.assert_allclose(
+        clf.predict_proba(X_new), clf.predict_proba(np.round(X).astype(fit_dtype))
+    )
+    assert reg.predict(X_new).shape == (150,)
+
+
+def test_one_row_in_one_row_out(iris, binary, diabetes):
+    X, y = iris
+    assert _clf().fit(X, y).predict_proba(X[:1]).shape == (1, 3)
+    Xb, yb = binary
+    clf = _clf().fit(Xb, yb)
+    assert clf.predict_proba(Xb[:1]).shape == (1, 2)
+    assert clf.predict(Xb[:1]).shape == (1,)
+    Xr, yr = diabetes
+    assert _reg().fit(Xr, yr).predict(Xr[:1]).shape == (1,)
+    two_targets = np.column_stack([yr, -yr])
+    reg = _reg().fit(Xr, two_targets)
+    assert reg.predict(Xr[:1]).shape == (1, 2)
+    assert reg.predict(Xr[:1]).dtype == np.float64
+
+
+def test_string_labels_and_pandas_input(iris):
+    pd = pytest.importorskip("pandas")
+    X, y = iris
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = _clf(random_state=0).fit(frame, pd.Series(labels))
+    np.testing.assert_array_equal(clf.classes_, np.unique(labels))
+    assert set(clf.predict(frame)) <= set(labels)
+
+
+@pytest.mark.parametrize("persist", ["pickle", "joblib"])
+def test_persisted_estimator_predicts_identically(iris, tmp_path, persist):
+    X, y = iris
+    clf = _clf(random_state=0).fit(X, y)
+    if persist == "pickle":
+        loaded = pickle.loads(pickle.dumps(clf))
+    else:
+        joblib.dump(clf, tmp_path / "clf.joblib")
+        loaded = joblib.load(tmp_path / "clf.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert loaded.get_params()["hidden"] == (8,)
+
+
+def test_clone_keeps_parameters_and_refits_identically(iris):
+    X, y = iris
+    clf = _clf(random_state=0, optimizer__learning_rate=0.01).fit(X, y)
+    twin = clone(clf)
+    assert not hasattr(twin, "model_")
+    assert twin.get_params()["optimizer__learning_rate"] == 0.01
+    np.testing.assert_array_equal(twin.fit(X, y).predict_proba(X), clf.predict_proba(X))
+
+
+def test_nested_parameters_reach_the_builder(iris):
+    X, y = iris
+    pipe = make_pipeline(StandardScaler(), _clf())
+    # A builder parameter given at construction is a plain parameter; any other
+    # one is set through the ``model__`` route.
+    pipe.set_params(kerasclassifier__hidden=(5, 7), kerasclassifier__model__dropout=0.1)
+    pipe.fit(X, y)
+    model = pipe[-1].model_
+    dense_widths = [
+        layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)
+    ]
+    assert dense_widths == [5, 7, 3]
+    assert any(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
+
+
+def test_cross_validation_in_parallel_processes(iris):
+    X, y = iris
+    scores = cross_val_score(_clf(random_state=0), X, y, cv=2, n_jobs=2)
+    assert scores.shape == (2,)
+    assert np.all((scores >= 0) & (scores <= 1))
+
+
+def _builder_with_meta(meta, hidden_units=6):
+    # scikeras style: the function builds from ``meta`` and compiles itself.
+    model = keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Dense(hidden_units, activation="relu"),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def test_accepts_a_scikeras_style_builder(iris):
+    X, y = iris
+    clf = KerasClassifier(_builder_with_meta, hidden_units=4, epochs=1).fit(X, y)
+    assert clf.model_.layers[0].units == 4
+    assert clf.predict_proba(X).shape == (150, 3)
+
+
+def _compiled_model(with_lambda=False):
+    layers = [keras.Input((4,))]
+    if with_lambda:
+        layers.append(keras.layers.Lambda(lambda t: t * 2.0))
+    layers.append(keras.layers.Dense(3, activation="softmax"))
+    model = keras.Sequential(layers)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def test_given_keras_model_is_copied_not_trained(iris):
+    X, y = iris
+    model = _compiled_model()
+    before = [w.copy() for w in model.get_weights()]
+    clf = KerasClassifier(model, epochs=2, random_state=0).fit(X, y)
+    for start, now in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(start, now)
+    assert clf.model_ is not model
+    first = clf.predict_proba(X)
+    # A second fit starts from the given weights again, not from the first fit's.
+    np.testing.assert_array_equal(clf.fit(X, y).predict_proba(X), first)
+
+
+def test_model_with_lambda_layer_round_trips(iris):
+    # scikeras's process-wide pickling patch reloads in safe mode, which refuses
+    # Lambda layers; skstack leaves Keras's own pickling in place.
+    X, y = iris
+    clf = KerasClassifier(_compiled_model(with_lambda=True), epochs=1).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_sparse_input_in_every_layout(iris):
+    X, y = iris
+    for layout in (sparse.csr_array, sparse.csc_array, sparse.coo_matrix):
+        proba = _clf(epochs=1).fit(layout(X), y).predict_proba(layout(X))
+        assert proba.shape == (150, 3)
+
+
+def test_column_vector_labels_warn_and_are_ravelled(iris):
+    X, y = iris
+    with pytest.warns(DataConversionWarning):
+        clf = _clf(epochs=1).fit(X, y.reshape(-1, 1))
+    assert clf.predict(X).shape == (150,)
+
+
+def test_clear_errors_for_missing_target_and_wrong_width(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="KerasClassifier requires y to be passed"):
+        _clf().fit(X, None)
+    clf = _clf(epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features, but KerasClassifier is"):
+        clf.predict(X[:, :3])
