@@ -144,6 +144,8 @@ class _ScikerasFixes:
         # no longer reads, and lists ``ClassifierMixin`` after ``BaseEstimator`` (an
         # MRO error to reorder), so ``is_classifier`` is False and CV is not
         # stratified. Tags are built here from ``BaseEstimator``'s instead.
+        # scikit-learn 1.6 still prefers ``_more_tags`` when any class in the MRO
+        # has it and then crashes in ``ClassifierMixin``; hence ">=1.7".
         tags = BaseEstimator.__sklearn_tags__(self)
         tags.estimator_type = self._estimator_type
         tags.target_tags.required = True
