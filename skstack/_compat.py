@@ -172,7 +172,16 @@ class _ScikerasFixes:
                 f"{type(self).__name__} requires y to be passed, "
                 "but the target y is None."
             )
-        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        # Fix: scikeras sets its fitted attributes one by one, so a fit that fails
+        # half-way leaves new encoders beside the previous model. The state from
+        # before the call comes back instead: the previous fit, or nothing.
+        state = dict(vars(self))
+        try:
+            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(state)
+            raise
 
     def _fit(self, X, y, **kwargs):
         with keras_seed(self.random_state):

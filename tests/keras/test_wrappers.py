@@ -11,7 +11,7 @@ import tensorflow as tf
 from scipy import sparse
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.ensemble import StackingClassifier, StackingRegressor, VotingClassifier
-from sklearn.exceptions import DataConversionWarning
+from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
@@ -278,3 +278,26 @@ def test_clear_errors_for_missing_target_and_wrong_width(iris):
     clf = _clf(epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features, but KerasClassifier is"):
         clf.predict(X[:, :3])
+
+
+def test_failed_refit_keeps_the_previous_fit(iris):
+    X, y = iris
+    clf = _clf(random_state=0).fit(X, y)
+    before = clf.predict_proba(X)
+    clf.set_params(model__dropout=1.0)  # dense_model refuses it while building
+    fitted_names = set(vars(clf))
+    with pytest.raises(ValueError, match="dropout must be in"):
+        clf.fit(X[:, :3], y)
+    assert set(vars(clf)) == fitted_names
+    assert clf.n_features_in_ == 4
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+def test_failed_first_fit_leaves_nothing_fitted(iris):
+    X, y = iris
+    clf = _clf(model__dropout=1.0)
+    with pytest.raises(ValueError, match="dropout must be in"):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    assert not [name for name in vars(clf) if name.endswith("_")]
