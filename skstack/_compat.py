@@ -25,6 +25,7 @@ __all__ = [
     "ScikerasRegressorFixes",
     "keras_seed",
     "scikeras_wrappers",
+    "store_builder_params",
 ]
 
 
@@ -51,6 +52,18 @@ def scikeras_wrappers() -> tuple[type, type]:
             if getattr(patched, "__module__", None) == _saving_utils.__name__:
                 delattr(owner, name)
     return wrappers.KerasClassifier, wrappers.KerasRegressor
+
+
+def store_builder_params(estimator, params: dict) -> None:
+    """Store parameters the wrapper's ``__init__`` does not name, as scikeras does.
+
+    Parameters of the model-building function (``hidden=...``) and routed ones
+    (``fit__batch_size=...``) become attributes, so ``get_params``,
+    ``set_params`` and ``clone`` see them; scikeras passes the names listed in its
+    private ``_user_params`` on to the builder.
+    """
+    vars(estimator).update(params)
+    estimator._user_params = set(params)
 
 
 def _seed_from(random_state: int | np.random.RandomState) -> int:

@@ -10,18 +10,10 @@ from skstack._compat import (
     ScikerasClassifierFixes,
     ScikerasRegressorFixes,
     scikeras_wrappers,
+    store_builder_params,
 )
 
 _ScikerasClassifier, _ScikerasRegressor = scikeras_wrappers()
-
-
-def _store_routed_params(estimator, kwargs: dict) -> None:
-    # Parameters of the model-building function (``hidden=...``) and routed ones
-    # (``fit__batch_size=...``) are stored as they come, as scikeras does, so
-    # get_params, set_params and clone see them; scikeras passes the names in
-    # ``_user_params`` on to the builder.
-    vars(estimator).update(kwargs)
-    estimator._user_params = set(kwargs)
 
 
 _SHARED_PARAMETERS = """\
@@ -156,7 +148,7 @@ class KerasClassifier(ScikerasClassifierFixes, _ScikerasClassifier):
         self.verbose = verbose
         self.run_eagerly = run_eagerly
         self.class_weight = class_weight
-        _store_routed_params(self, kwargs)
+        store_builder_params(self, kwargs)
 
 
 class KerasRegressor(ScikerasRegressorFixes, _ScikerasRegressor):
@@ -224,4 +216,4 @@ class KerasRegressor(ScikerasRegressorFixes, _ScikerasRegressor):
         self.random_state = random_state
         self.verbose = verbose
         self.run_eagerly = run_eagerly
-        _store_routed_params(self, kwargs)
+        store_builder_params(self, kwargs)
