@@ -139,6 +139,24 @@ def _as_model_dtype(X, fitted_dtype: np.dtype | None):
     return X
 
 
+@contextlib.contextmanager
+def _state_restored_on_error(estimator) -> Iterator[None]:
+    """Put the estimator's attributes back as they were if the block raises.
+
+    Fix: scikeras sets its fitted attributes one by one (``classes_``, encoders,
+    ``model_``), so a fit that fails half-way leaves new ones beside the previous
+    model. Restoring the whole ``__dict__`` gives back the previous fit, or
+    nothing fitted.
+    """
+    state = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(state)
+        raise
+
+
 class _ScikerasFixes:
     """Overrides that make a scikeras wrapper a correct scikit-learn estimator.
 
@@ -185,23 +203,19 @@ class _ScikerasFixes:
                 f"{type(self).__name__} requires y to be passed, "
                 "but the target y is None."
             )
-        # Fix: scikeras sets its fitted attributes one by one, so a fit that fails
-        # half-way leaves new encoders beside the previous model. The state from
-        # before the call comes back instead: the previous fit, or nothing.
-        state = dict(vars(self))
-        try:
+        with _state_restored_on_error(self):
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
-        except BaseException:
-            vars(self).clear()
-            vars(self).update(state)
-            raise
+
+    def partial_fit(self, X, y, *args, **kwargs):
+        with _state_restored_on_error(self):
+            return super().partial_fit(X, y, *args, **kwargs)
 
     def _fit(self, X, y, **kwargs):
         with keras_seed(self.random_state):
             return super()._fit(X, y, **kwargs)
 
     def initialize(self, X, y=None):
-        with keras_seed(self.random_state):
+        with _state_restored_on_error(self), keras_seed(self.random_state):
             return super().initialize(X, y)
 
     def _build_keras_model(self):

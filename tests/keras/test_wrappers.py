@@ -313,3 +313,15 @@ def test_failed_first_fit_leaves_nothing_fitted(iris):
     with pytest.raises(NotFittedError):
         clf.predict(X)
     assert not [name for name in vars(clf) if name.endswith("_")]
+
+
+def test_failed_partial_fit_keeps_the_previous_fit(iris):
+    # scikeras sets classes_ from ``classes`` before it checks X, so without the
+    # restore this would leave four classes beside a three-class model.
+    X, y = iris
+    clf = _clf(random_state=0).fit(X, y)
+    before = clf.predict_proba(X)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        clf.partial_fit(X[:, :3], y, classes=np.arange(4))
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
