@@ -1,9 +1,18 @@
 """skstack: stack, chain and fuse Keras models as scikit-learn estimators.
 
 The Keras wrappers live in :mod:`skstack.keras`; importing ``skstack`` itself does
-not import Keras or TensorFlow.
+not import Keras or TensorFlow (the stacking estimators import it when they fit
+their default Keras meta-learner).
 """
+
+from ._preprocessing import Flatten
+from ._stacking import KerasStackingClassifier, KerasStackingRegressor
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "Flatten",
+    "KerasStackingClassifier",
+    "KerasStackingRegressor",
+    "__version__",
+]

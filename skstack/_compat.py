@@ -17,16 +17,34 @@ from collections.abc import Iterator
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
-from sklearn.utils import ClassifierTags, RegressorTags, check_random_state
+from sklearn.utils import (
+    ClassifierTags,
+    RegressorTags,
+    _safe_indexing,
+    check_random_state,
+)
+from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import column_or_1d
 
+from ._validation import state_restored_on_error
+
 __all__ = [
+    "BaseComposition",
+    "safe_indexing",
     "ScikerasClassifierFixes",
     "ScikerasRegressorFixes",
     "keras_seed",
     "scikeras_wrappers",
     "store_builder_params",
 ]
+
+
+# scikit-learn's own meta-estimators build on these two private helpers: the
+# ``name__param`` routing of ``get_params``/``set_params`` over a list of
+# ``(name, estimator)`` pairs, and row selection that keeps pandas, sparse and
+# N-D inputs in their type. Named here so no other module imports private names.
+BaseComposition = _BaseComposition
+safe_indexing = _safe_indexing
 
 
 def scikeras_wrappers() -> tuple[type, type]:
@@ -139,24 +157,6 @@ def _as_model_dtype(X, fitted_dtype: np.dtype | None):
     return X
 
 
-@contextlib.contextmanager
-def _state_restored_on_error(estimator) -> Iterator[None]:
-    """Put the estimator's attributes back as they were if the block raises.
-
-    Fix: scikeras sets its fitted attributes one by one (``classes_``, encoders,
-    ``model_``), so a fit that fails half-way leaves new ones beside the previous
-    model. Restoring the whole ``__dict__`` gives back the previous fit, or
-    nothing fitted.
-    """
-    state = dict(vars(estimator))
-    try:
-        yield
-    except BaseException:
-        vars(estimator).clear()
-        vars(estimator).update(state)
-        raise
-
-
 class _ScikerasFixes:
     """Overrides that make a scikeras wrapper a correct scikit-learn estimator.
 
@@ -203,11 +203,14 @@ class _ScikerasFixes:
                 f"{type(self).__name__} requires y to be passed, "
                 "but the target y is None."
             )
-        with _state_restored_on_error(self):
+        # Fix: scikeras sets its fitted attributes one by one (``classes_``,
+        # encoders, ``model_``), so a fit failing half-way left a mix of the new
+        # and the previous fit. The previous state (or none) is restored instead.
+        with state_restored_on_error(self):
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
     def partial_fit(self, X, y, *args, **kwargs):
-        with _state_restored_on_error(self):
+        with state_restored_on_error(self):
             return super().partial_fit(X, y, *args, **kwargs)
 
     def _fit(self, X, y, **kwargs):
@@ -215,7 +218,7 @@ class _ScikerasFixes:
             return super()._fit(X, y, **kwargs)
 
     def initialize(self, X, y=None):
-        with _state_restored_on_error(self), keras_seed(self.random_state):
+        with state_restored_on_error(self), keras_seed(self.random_state):
             return super().initialize(X, y)
 
     def _build_keras_model(self):

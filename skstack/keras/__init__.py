@@ -1,9 +1,7 @@
-"""Keras models as scikit-learn estimators.
+"""Keras models as scikit-learn estimators."""
 
-Everything in skstack that imports Keras lives in this subpackage.
-"""
+from ._builders import dense_model
+from ._meta import make_meta_learner
+from ._wrappers import KerasClassifier, KerasRegressor
 
-from skstack.keras._builders import dense_model
-from skstack.keras._wrappers import KerasClassifier, KerasRegressor
-
-__all__ = ["KerasClassifier", "KerasRegressor", "dense_model"]
+__all__ = ["KerasClassifier", "KerasRegressor", "dense_model", "make_meta_learner"]

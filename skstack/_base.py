@@ -1,0 +1,563 @@
+"""The stacking engine: folds, out-of-fold predictions, fitting the members.
+
+Keras-free: Keras members are ordinary scikit-learn estimators here. The public
+classes in ``_stacking.py`` add what is specific to classification or regression,
+including the Keras meta-learner used by default.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from abc import ABCMeta, abstractmethod
+
+import numpy as np
+from joblib import Parallel, delayed
+from scipy import sparse
+from sklearn.base import MetaEstimatorMixin, TransformerMixin, clone, is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.utils import Bunch, check_random_state, get_tags
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+
+from ._compat import BaseComposition, safe_indexing
+from ._validation import (
+    check_estimators,
+    check_folds,
+    check_sample_weight,
+)
+from .exceptions import SampleWeightIgnoredWarning
+
+_DROP = "drop"
+
+
+def _is_drop(member) -> bool:
+    return isinstance(member, str) and member == _DROP
+
+
+class MetaColumns:
+    """Turns one member's predictions into meta-feature columns.
+
+    Small and picklable, so fold tasks in worker processes carry it.
+
+    Parameters
+    ----------
+    classes : ndarray or None
+        The labels the members were fitted on (None for regression). Columns of
+        ``predict_proba``/``decision_function`` are aligned to these, so a class
+        missing from a member's training fold gets a column of zeros.
+    labels : ndarray or None
+        The user's class labels, used in feature names.
+    n_outputs : int
+        Number of regression targets.
+    drop_first : bool
+        Drop the first class's probability column of multi-class members.
+    """
+
+    def __init__(self, classes=None, labels=None, n_outputs=1, drop_first=False):
+        self.classes = classes
+        self.labels = labels
+        self.n_outputs = n_outputs
+        self.drop_first = drop_first
+
+    def names(self, name: str, method: str) -> list[str]:
+        """Feature names of the columns this member contributes."""
+        if self.classes is None:
+            if self.n_outputs == 1:
+                return [f"{name}_predict"]
+            return [f"{name}_predict{j}" for j in range(self.n_outputs)]
+        if method == "predict":
+            return [f"{name}_predict"]
+        kind = "proba" if method == "predict_proba" else "decision"
+        labels = list(self.labels)
+        if len(labels) == 2:
+            labels = labels[1:]
+        elif method == "predict_proba" and self.drop_first:
+            labels = labels[1:]
+        return [f"{name}_{kind}_{label}" for label in labels]
+
+    def __call__(self, prediction, member, method: str, name: str) -> np.ndarray:
+        prediction = np.asarray(prediction)
+        n_rows = prediction.shape[0]
+        if self.classes is None:
+            return prediction.reshape(n_rows, -1).astype(np.float64)
+        if method == "predict":
+            positions = self._positions(prediction.reshape(n_rows), name, "predicted")
+            return positions.reshape(n_rows, 1).astype(np.float64)
+
+        member_classes = np.asarray(member.classes_)
+        positions = self._positions(member_classes, name, "classes_")
+        n_classes = len(self.classes)
+        if method == "decision_function":
+            if len(member_classes) != n_classes:
+                missing = sorted(set(range(n_classes)) - set(positions.tolist()))
+                raise ValueError(
+                    f"Estimator {name!r} was fitted without classes "
+                    f"{[self.labels[i] for i in missing]}, so its decision_function "
+                    "has no column for them. Use a stratified cv so each training "
+                    "fold holds every class, or stack_method='predict_proba'."
+                )
+            scores = prediction.reshape(n_rows, -1).astype(np.float64)
+            return scores if n_classes > 2 else scores[:, -1:]
+
+        proba = prediction.reshape(n_rows, -1).astype(np.float64)
+        aligned = np.zeros((n_rows, n_classes))
+        aligned[:, positions] = proba
+        if n_classes == 2:
+            return aligned[:, 1:]
+        return aligned[:, 1:] if self.drop_first else aligned
+
+    def _positions(self, values, name: str, what: str) -> np.ndarray:
+        positions = np.searchsorted(self.classes, values)
+        clipped = np.minimum(positions, len(self.classes) - 1)
+        unknown = self.classes[clipped] != values
+        if np.any(unknown):
+            raise ValueError(
+                f"Estimator {name!r}: {what} {np.unique(values[unknown]).tolist()} "
+                f"are not among the stack's classes {list(self.labels)}."
+            )
+        return positions
+
+
+def _member_error(exc: BaseException, name: str, where: str, X) -> Exception:
+    """The member's exception, re-raised with which estimator and where it failed."""
+    message = f"Estimator {name!r} failed {where}: {type(exc).__name__}: {exc}"
+    if getattr(X, "ndim", 2) > 2:
+        message += (
+            f" (X has shape {X.shape}; an estimator that takes only 2-D input can "
+            "be stacked as make_pipeline(skstack.Flatten(), estimator))"
+        )
+    for kind in (ValueError, TypeError):
+        if isinstance(exc, kind):
+            return kind(message)
+    return RuntimeError(message)
+
+
+def _weight_kwargs(member, sample_weight) -> dict | None:
+    """``fit`` keyword arguments that pass sample_weight, or None if it cannot."""
+    if sample_weight is None:
+        return {}
+    if has_fit_parameter(member, "sample_weight"):
+        return {"sample_weight": sample_weight}
+    if isinstance(member, Pipeline):
+        step_name, last = member.steps[-1]
+        if not _is_drop(last) and last not in (None, "passthrough"):
+            if has_fit_parameter(last, "sample_weight"):
+                return {f"{step_name}__sample_weight": sample_weight}
+    return None
+
+
+def _fit_on(member, X, y, sample_weight, rows=None):
+    """Fit ``member`` on the given rows (all if None), passing weights it accepts."""
+    if rows is not None:
+        X = safe_indexing(X, rows)
+        y = safe_indexing(y, rows)
+        sample_weight = None if sample_weight is None else sample_weight[rows]
+    kwargs = _weight_kwargs(member, sample_weight) or {}
+    return member.fit(X, y, **kwargs)
+
+
+def _fit_full(member, X, y, sample_weight, name):
+    """Fit a clone of ``member`` on all rows: the model used for prediction."""
+    try:
+        return _fit_on(clone(member), X, y, sample_weight)
+    except Exception as exc:
+        where = f"on the full training data ({len(y)} samples)"
+        raise _member_error(exc, name, where, X) from exc
+
+
+def _fit_predict_fold(
+    member, X, y, sample_weight, train, test, method, columns, name, where
+):
+    """Fit a clone on ``train``, return its meta-feature columns for ``test``."""
+    try:
+        fold_model = _fit_on(clone(member), X, y, sample_weight, train)
+        prediction = getattr(fold_model, method)(safe_indexing(X, test))
+        return columns(prediction, fold_model, method, name)
+    except Exception as exc:
+        raise _member_error(exc, name, where, X) from exc
+
+
+def _seed_estimator(estimator, rng) -> None:
+    """Give every unset ``random_state`` in ``estimator`` (nested too) a seed."""
+    params = estimator.get_params(deep=True)
+    seeds = {
+        key: int(rng.randint(np.iinfo(np.int32).max))
+        for key in sorted(params)
+        if (key == "random_state" or key.endswith("__random_state"))
+        and params[key] is None
+    }
+    if seeds:
+        estimator.set_params(**seeds)
+
+
+class _BaseStacking(
+    TransformerMixin, MetaEstimatorMixin, BaseComposition, metaclass=ABCMeta
+):
+    """Stacked generalization over out-of-fold predictions; see the public classes."""
+
+    _required_parameters = ["estimators"]
+
+    @abstractmethod
+    def __init__(
+        self,
+        estimators,
+        final_estimator=None,
+        *,
+        cv=5,
+        passthrough=False,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        self.estimators = estimators
+        self.final_estimator = final_estimator
+        self.cv = cv
+        self.passthrough = passthrough
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # Hooks of the public classes.
+    @abstractmethod
+    def _default_final_estimator(self):
+        """The meta-learner used when ``final_estimator`` is None."""
+
+    @abstractmethod
+    def _stack_methods(self, names, members) -> dict[str, str]:
+        """Which method of each kept member gives its meta-features."""
+
+    @abstractmethod
+    def _meta_columns(self, prefit: bool) -> MetaColumns:
+        """How members' predictions become columns, for this fit's target."""
+
+    def _check_cv(self, cv, y) -> None:
+        """Refuse a splitter that cannot work on this target (classifiers)."""
+
+    # Parameters: ``name__param`` reaches the members, ``drop`` removes one.
+    @property
+    def named_estimators(self) -> Bunch:
+        """The ``estimators`` parameter as a Bunch, by name."""
+        return Bunch(**dict(self.estimators))
+
+    def get_params(self, deep=True):
+        """Get parameters, with each member's as ``name__param`` when ``deep``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Include the members and their parameters.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        return self._get_params("estimators", deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters; ``name=estimator`` or ``name="drop"`` replaces a member.
+
+        Parameters
+        ----------
+        **params : dict
+            Stack parameters, members by name, and ``name__param`` of members.
+
+        Returns
+        -------
+        self : object
+            This estimator.
+        """
+        self._set_params("estimators", **params)
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        try:
+            members = [m for _, m in self.estimators if not _is_drop(m)]
+            tags.input_tags.sparse = all(get_tags(m).input_tags.sparse for m in members)
+            tags.input_tags.three_d_array = all(
+                get_tags(m).input_tags.three_d_array for m in members
+            )
+        except (TypeError, ValueError):
+            pass  # malformed ``estimators``: fit reports it clearly
+        return tags
+
+    # Fitting.
+    def _validate_input(self, X, y=None, reset=True, **y_checks):
+        """Check X (and y) at the stack's boundary; return arrays for the members.
+
+        Members get a DataFrame as given (for column-selecting pipelines) and
+        any other input as the checked array.
+        """
+        if not reset:
+            check_is_fitted(self, "final_estimator_")
+        checks = {
+            "accept_sparse": ["csr", "csc", "coo"],
+            "allow_nd": True,
+            "dtype": None,
+            "ensure_all_finite": True,
+            "reset": reset,
+        }
+        if y is None:
+            X_checked = validate_data(self, X, **checks)
+        else:
+            X_checked, y = validate_data(self, X, y, **checks, **y_checks)
+        if reset:
+            self._sample_shape = X_checked.shape[1:]
+        elif X_checked.shape[1:] != self._sample_shape:
+            raise ValueError(
+                f"X has samples of shape {X_checked.shape[1:]}, but "
+                f"{type(self).__name__} was fitted on samples of shape "
+                f"{self._sample_shape}."
+            )
+        X_members = X if hasattr(X, "iloc") else X_checked
+        return X_checked, X_members, y
+
+    def _fit_stack(self, X_checked, X, y, sample_weight):
+        """Fit members, build out-of-fold meta-features, fit the meta-learner."""
+        names, members = check_estimators(self, self.estimators)
+        methods = self._stack_methods(names, members)
+        kept = [(n, m) for n, m in zip(names, members, strict=True) if not _is_drop(m)]
+        if self.final_estimator is None:
+            final = self._default_final_estimator()
+        elif not hasattr(self.final_estimator, "fit"):
+            raise TypeError(
+                f"{type(self).__name__}: final_estimator must be a scikit-learn "
+                f"estimator, got {self.final_estimator!r}."
+            )
+        else:
+            final = clone(self.final_estimator)
+        weights = check_sample_weight(sample_weight, X_checked.shape[0])
+        self._warn_ignored_weights(kept, final, weights)
+
+        if isinstance(self.cv, str) and self.cv == "prefit":
+            fitted, blocks, columns = self._predict_prefit(kept, methods, X)
+        else:
+            fitted, blocks, columns = self._cross_fit(
+                kept, methods, final, X, y, weights
+            )
+
+        X_meta = self._stack_features(blocks, X_checked)
+        try:
+            _fit_on(final, X_meta, y, weights)
+        except Exception as exc:
+            raise _member_error(
+                exc, "final_estimator", "on the meta-features", X_meta
+            ) from exc
+
+        self.estimators_ = fitted
+        self.named_estimators_ = Bunch()
+        fitted_by_name = dict(zip([n for n, _ in kept], fitted, strict=True))
+        for name in names:
+            self.named_estimators_[name] = fitted_by_name.get(name, _DROP)
+        self.stack_method_ = methods
+        self.final_estimator_ = final
+        self.oof_predictions_ = X_meta
+        self._columns = columns
+        return self
+
+    def _warn_ignored_weights(self, kept, final, weights) -> None:
+        if weights is None:
+            return
+        ignoring = [n for n, m in kept if _weight_kwargs(m, weights) is None]
+        if _weight_kwargs(final, weights) is None:
+            ignoring.append("final_estimator")
+        if ignoring:
+            warnings.warn(
+                f"{type(self).__name__}: {ignoring} do not accept sample_weight in "
+                "fit and are fitted without it.",
+                SampleWeightIgnoredWarning,
+                stacklevel=4,
+            )
+
+    def _predict_prefit(self, kept, methods, X):
+        """``cv="prefit"``: members are used as given, meta-features predicted."""
+        columns = self._meta_columns(prefit=True)
+        blocks = []
+        for name, member in kept:
+            try:
+                check_is_fitted(member)
+            except NotFittedError as exc:
+                raise NotFittedError(
+                    f"{type(self).__name__}: with cv='prefit' every estimator must "
+                    f"be fitted; {name!r} is not."
+                ) from exc
+            try:
+                prediction = getattr(member, methods[name])(X)
+                blocks.append(columns(prediction, member, methods[name], name))
+            except Exception as exc:
+                raise _member_error(exc, name, "predicting X (cv='prefit')", X) from exc
+        return [member for _, member in kept], blocks, columns
+
+    def _cross_fit(self, kept, methods, final, X, y, weights):
+        """Out-of-fold predictions and full-data refits, in one flat task pool."""
+        members = [clone(member) for _, member in kept]
+        cv = check_cv(self.cv, y, classifier=is_classifier(self))
+        if self.random_state is not None:
+            rng = check_random_state(self.random_state)
+            for member in members:
+                _seed_estimator(member, rng)
+            _seed_estimator(final, rng)
+            if getattr(cv, "shuffle", False) and getattr(cv, "random_state", 0) is None:
+                cv = copy.deepcopy(cv)
+                cv.random_state = int(rng.randint(np.iinfo(np.int32).max))
+        self._check_cv(cv, y)
+        # Splitting once gives every member the same folds, whatever the splitter.
+        splits = list(cv.split(X, y))
+        check_folds(self, splits, len(y))
+        columns = self._meta_columns(prefit=False)
+
+        n_folds = len(splits)
+        tasks = []
+        for (name, _), member in zip(kept, members, strict=True):
+            tasks.append(delayed(_fit_full)(member, X, y, weights, name))
+            for fold, (train, test) in enumerate(splits):
+                where = (
+                    f"on fold {fold} of {n_folds} (fit on {len(train)} samples, "
+                    f"predicting {len(test)})"
+                )
+                tasks.append(
+                    delayed(_fit_predict_fold)(
+                        member,
+                        X,
+                        y,
+                        weights,
+                        train,
+                        test,
+                        methods[name],
+                        columns,
+                        name,
+                        where,
+                    )
+                )
+        results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(tasks)
+
+        fitted, blocks = [], []
+        per_member = n_folds + 1
+        for i in range(len(kept)):
+            full, *fold_columns = results[i * per_member : (i + 1) * per_member]
+            block = np.empty((len(y), fold_columns[0].shape[1]))
+            for (_, test), values in zip(splits, fold_columns, strict=True):
+                block[test] = values
+            fitted.append(full)
+            blocks.append(block)
+        return fitted, blocks, columns
+
+    def _stack_features(self, blocks, X_checked):
+        """Members' columns side by side, then the original features if asked."""
+        meta = np.hstack(blocks)
+        if not self.passthrough:
+            return meta
+        n_rows = X_checked.shape[0]
+        if sparse.issparse(X_checked):
+            return sparse.hstack([sparse.csr_array(meta), X_checked]).tocsr()
+        original = np.asarray(X_checked).reshape(n_rows, -1)
+        if original.dtype.kind not in "biuf":
+            raise TypeError(
+                f"{type(self).__name__}: passthrough needs numeric features, got "
+                f"X of dtype {original.dtype}."
+            )
+        return np.hstack([meta, original.astype(np.float64)])
+
+    # Using the fitted stack.
+    def _transform(self, X):
+        X_checked, X, _ = self._validate_input(X, reset=False)
+        blocks = []
+        for name, member in self._kept_members():
+            method = self.stack_method_[name]
+            try:
+                prediction = getattr(member, method)(X)
+            except Exception as exc:
+                raise _member_error(exc, name, "predicting", X) from exc
+            blocks.append(self._columns(prediction, member, method, name))
+        return self._stack_features(blocks, X_checked)
+
+    def _kept_members(self):
+        return [(n, m) for n, m in self.named_estimators_.items() if not _is_drop(m)]
+
+    def transform(self, X):
+        """Meta-features of X: each fitted member's predictions (and X if passthrough).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+(n_samples, ...)
+            Input samples.
+
+        Returns
+        -------
+        X_meta : ndarray of shape (n_samples, n_meta_features)
+            What the meta-learner predicts from.
+        """
+        return self._transform(X)
+
+    def fit_transform(self, X, y, **fit_params):
+        """Fit the stack and return the out-of-fold meta-features.
+
+        Unlike scikit-learn's stacking, these are the out-of-fold predictions the
+        meta-learner was trained on (``oof_predictions_``), not the refitted
+        members' predictions of their own training rows, which leak the target.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+(n_samples, ...)
+            Training samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        **fit_params : dict
+            Passed to ``fit`` (``sample_weight``).
+
+        Returns
+        -------
+        X_meta : ndarray of shape (n_samples, n_meta_features)
+            A copy of ``oof_predictions_``.
+        """
+        return self.fit(X, y, **fit_params).oof_predictions_.copy()
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the meta-features, then of the passed-through features.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Names of the input features, used with ``passthrough``. Defaults to
+            ``feature_names_in_`` if fitted on a DataFrame, else
+            ``x0, x1, ...`` over the flattened features.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``<estimator>_proba_<class>``, ``<estimator>_decision_<class>`` or
+            ``<estimator>_predict[<output>]`` per column.
+        """
+        check_is_fitted(self, "final_estimator_")
+        names = []
+        for name, _ in self._kept_members():
+            names.extend(self._columns.names(name, self.stack_method_[name]))
+        if self.passthrough:
+            names.extend(self._input_feature_names(input_features))
+        return np.asarray(names, dtype=object)
+
+    def _input_feature_names(self, input_features) -> list[str]:
+        n_flat = int(np.prod(self._sample_shape))
+        known = getattr(self, "feature_names_in_", None)
+        if input_features is None:
+            if known is not None:
+                return list(known)
+            return [f"x{i}" for i in range(n_flat)]
+        input_features = list(input_features)
+        if known is not None and input_features != list(known):
+            raise ValueError(
+                "input_features is not equal to feature_names_in_: "
+                f"{input_features} != {list(known)}."
+            )
+        if len(input_features) != n_flat:
+            raise ValueError(
+                f"input_features should have length {n_flat}, got "
+                f"{len(input_features)}."
+            )
+        return input_features

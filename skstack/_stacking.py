@@ -1,0 +1,416 @@
+"""``KerasStackingClassifier`` and ``KerasStackingRegressor``: the public classes.
+
+The engine is in ``_base.py``; this module adds label handling, the methods that
+depend on the meta-learner, and the default Keras meta-learner.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+
+from ._base import MetaColumns, _BaseStacking
+from ._validation import (
+    check_min_class_count,
+    check_stack_method,
+    state_restored_on_error,
+)
+
+_SHARED_PARAMETERS = """\
+    estimators : list of (str, estimator)
+        The base estimators: any scikit-learn estimator, including
+        :class:`~skstack.keras.KerasClassifier` / ``KerasRegressor`` and pipelines.
+        ``"drop"`` in place of an estimator (or ``set_params(name="drop")``)
+        removes it; ``set_params(name__param=value)`` reaches its parameters.
+    final_estimator : estimator, default=None
+        The meta-learner, fitted on the members' out-of-fold predictions. None
+        uses a small Keras dense network,
+        :func:`skstack.keras.make_meta_learner` (pass one explicitly to tune it
+        with ``final_estimator__...``).
+    cv : int, cross-validation generator, iterable of splits or "prefit", default=5
+        How out-of-fold predictions are made. An int gives
+        ``StratifiedKFold`` for classifiers and ``KFold`` for regressors; the
+        splits are drawn once, so every member sees the same folds; their test
+        parts must hold each sample exactly once. ``"prefit"`` uses the
+        estimators as already fitted (not cloned, not refitted) and their
+        predictions of X as meta-features: fit the stack on data the members
+        have not seen.
+""".rstrip()
+
+_SHARED_TAIL = """\
+    passthrough : bool, default=False
+        Append the original features (flattened, for N-D input) to the
+        meta-features.
+    n_jobs : int, default=None
+        Jobs running the (estimator, fold) fits and the full refits, all in one
+        joblib pool; None means 1 unless in a ``joblib.parallel_backend``
+        context, -1 all processors.
+    verbose : int, default=0
+        joblib's progress messages over those fits.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every member's and the meta-learner's ``random_state`` left at
+        None (nested ones too), and a shuffling splitter's seed, so an int
+        gives the same predictions on every fit. None leaves them as they are.
+""".rstrip()
+
+_SHARED_ATTRIBUTES = """\
+    estimators_ : list of estimators
+        The kept members, each refitted on all the training data (the given
+        objects themselves with ``cv="prefit"``).
+    named_estimators_ : Bunch
+        The fitted members by name; dropped ones are ``"drop"``.
+    final_estimator_ : estimator
+        The fitted meta-learner.
+    stack_method_ : dict of str
+        The method giving each kept member's meta-features.
+    oof_predictions_ : ndarray of shape (n_samples, n_meta_features)
+        The out-of-fold meta-features the meta-learner was trained on
+        (including the original features with ``passthrough``).
+    n_features_in_ : int
+        Number of features (size of the second axis of X) seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen in ``fit``, when X had string column names.
+""".rstrip()
+
+
+def _final_has(attr: str):
+    """True when the fitted (or to-be-fitted) meta-learner has ``attr``."""
+
+    def check(self) -> bool:
+        if hasattr(self, "final_estimator_"):
+            return hasattr(self.final_estimator_, attr)
+        if self.final_estimator is None:
+            return attr in self._default_final_methods
+        return hasattr(self.final_estimator, attr)
+
+    return check
+
+
+class KerasStackingClassifier(ClassifierMixin, _BaseStacking):
+    __doc__ = f"""Stacked generalization for classification; Keras meta-learner default.
+
+    Each base estimator's out-of-fold predictions (``cross_val_predict`` style,
+    same folds for all) become the features of a meta-learner; the base
+    estimators are then refitted on all the data to predict new samples.
+
+    Parameters
+    ----------
+{_SHARED_PARAMETERS}
+    stack_method : {{"auto", "predict_proba", "decision_function", "predict"}} \
+or dict, default="auto"
+        The method whose output becomes meta-features: ``"auto"`` tries
+        ``predict_proba``, then ``decision_function``, then ``predict``. A dict
+        maps estimator names to methods (others use ``"auto"``). Binary
+        problems keep one column (the positive class); multi-class keep one per
+        class, aligned to ``classes_`` even when a class was missing from a
+        training fold (its probability is then 0).
+    drop_first_proba : bool, default=False
+        For multi-class problems, drop the first class's probability column of
+        each member (the columns sum to one, so it is redundant).
+{_SHARED_TAIL}
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+{_SHARED_ATTRIBUTES}
+    See Also
+    --------
+    KerasStackingRegressor : The same for regression.
+    sklearn.ensemble.StackingClassifier : scikit-learn's, whose ``fit_transform``
+        returns in-sample predictions.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skstack import KerasStackingClassifier
+    >>> from skstack.keras import KerasClassifier, dense_model
+    >>> X, y = load_iris(return_X_y=True)
+    >>> stack = KerasStackingClassifier(
+    ...     [("mlp", KerasClassifier(dense_model, hidden=(8,), epochs=2)),
+    ...      ("lr", LogisticRegression())],
+    ...     final_estimator=LogisticRegression(), cv=3, random_state=0,
+    ... )
+    >>> stack.fit(X, y).oof_predictions_.shape
+    (150, 6)
+    >>> stack.predict(X[:2]).shape
+    (2,)
+    """
+
+    _default_final_methods = frozenset({"predict", "predict_proba"})
+
+    def __init__(
+        self,
+        estimators,
+        final_estimator=None,
+        *,
+        cv=5,
+        stack_method="auto",
+        drop_first_proba=False,
+        passthrough=False,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        super().__init__(
+            estimators,
+            final_estimator,
+            cv=cv,
+            passthrough=passthrough,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            random_state=random_state,
+        )
+        self.stack_method = stack_method
+        self.drop_first_proba = drop_first_proba
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        final = self.final_estimator
+        tags.classifier_tags.poor_score = (
+            final is None or get_tags(final).classifier_tags.poor_score
+        )
+        return tags
+
+    def _default_final_estimator(self):
+        from .keras import make_meta_learner
+
+        return make_meta_learner("classification")
+
+    def _stack_methods(self, names, members):
+        return check_stack_method(
+            self, self.stack_method, names, members, is_classifier=True
+        )
+
+    def _meta_columns(self, prefit):
+        # Members are fitted on label indices, except prefit ones, fitted by the
+        # user on the labels themselves.
+        classes = self.classes_ if prefit else np.arange(len(self.classes_))
+        return MetaColumns(
+            classes=classes, labels=self.classes_, drop_first=self.drop_first_proba
+        )
+
+    def _check_cv(self, cv, y):
+        check_min_class_count(self, cv, y, self.classes_)
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the base estimators and the meta-learner on their out-of-fold output.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+(n_samples, ...)
+            Training samples; N-D arrays (images, sequences) when every
+            estimator accepts them.
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to every fold, full and meta-learner fit that accepts it
+            (to a pipeline's last step); the others warn
+            :class:`~skstack.exceptions.SampleWeightIgnoredWarning`.
+
+        Returns
+        -------
+        self : object
+            The fitted stack.
+        """
+        with state_restored_on_error(self):
+            X_checked, X_members, y = self._validate_input(X, y)
+            check_classification_targets(y)
+            target_type = type_of_target(y, input_name="y")
+            if target_type not in ("binary", "multiclass"):
+                raise ValueError(
+                    f"{type(self).__name__} supports binary and multi-class "
+                    f"targets, got {target_type!r}."
+                )
+            self.classes_, y_encoded = np.unique(y, return_inverse=True)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs at least 2 classes in y; it has "
+                    f"one class: {self.classes_[0]!r}."
+                )
+            return self._fit_stack(X_checked, X_members, y_encoded, sample_weight)
+
+    def predict(self, X):
+        """Predict class labels with the meta-learner.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+(n_samples, ...)
+            Input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        encoded = self.final_estimator_.predict(self._transform(X))
+        return self.classes_[np.asarray(encoded, dtype=np.intp)]
+
+    @available_if(_final_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from the meta-learner.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+(n_samples, ...)
+            Input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        return self.final_estimator_.predict_proba(self._transform(X))
+
+    @available_if(_final_has("decision_function"))
+    def decision_function(self, X):
+        """Decision scores from the meta-learner.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+(n_samples, ...)
+            Input samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The meta-learner's ``decision_function``.
+        """
+        return self.final_estimator_.decision_function(self._transform(X))
+
+
+class KerasStackingRegressor(RegressorMixin, _BaseStacking):
+    __doc__ = f"""Stacked generalization for regression (Keras meta-learner default).
+
+    Each base estimator's out-of-fold predictions (same folds for all) become
+    the features of a meta-learner; the base estimators are then refitted on all
+    the data to predict new samples. Multi-output targets are supported when
+    the estimators support them.
+
+    Parameters
+    ----------
+{_SHARED_PARAMETERS}
+{_SHARED_TAIL}
+    Attributes
+    ----------
+{_SHARED_ATTRIBUTES}
+    See Also
+    --------
+    KerasStackingClassifier : The same for classification.
+    sklearn.ensemble.StackingRegressor : scikit-learn's, whose ``fit_transform``
+        returns in-sample predictions.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.linear_model import Ridge
+    >>> from skstack import KerasStackingRegressor
+    >>> from skstack.keras import KerasRegressor, dense_model
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> stack = KerasStackingRegressor(
+    ...     [("mlp", KerasRegressor(dense_model, hidden=(8,), epochs=2)),
+    ...      ("ridge", Ridge())],
+    ...     final_estimator=Ridge(), cv=3, random_state=0,
+    ... )
+    >>> stack.fit(X, y).predict(X[:2]).shape
+    (2,)
+    >>> list(stack.get_feature_names_out())
+    ['mlp_predict', 'ridge_predict']
+    """
+
+    _default_final_methods = frozenset({"predict"})
+
+    def __init__(
+        self,
+        estimators,
+        final_estimator=None,
+        *,
+        cv=5,
+        passthrough=False,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        super().__init__(
+            estimators,
+            final_estimator,
+            cv=cv,
+            passthrough=passthrough,
+            n_jobs=n_jobs,
+            verbose=verbose,
+            random_state=random_state,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        final = self.final_estimator
+        tags.regressor_tags.poor_score = (
+            final is None or get_tags(final).regressor_tags.poor_score
+        )
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _default_final_estimator(self):
+        from .keras import make_meta_learner
+
+        return make_meta_learner("regression")
+
+    def _stack_methods(self, names, members):
+        return check_stack_method(self, "predict", names, members, is_classifier=False)
+
+    def _meta_columns(self, prefit):
+        return MetaColumns(n_outputs=self._n_outputs)
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the base estimators and the meta-learner on their out-of-fold output.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+(n_samples, ...)
+            Training samples; N-D arrays (images, sequences) when every
+            estimator accepts them.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to every fold, full and meta-learner fit that accepts it
+            (to a pipeline's last step); the others warn
+            :class:`~skstack.exceptions.SampleWeightIgnoredWarning`.
+
+        Returns
+        -------
+        self : object
+            The fitted stack.
+        """
+        with state_restored_on_error(self):
+            X_checked, X_members, y = self._validate_input(
+                X, y, multi_output=True, y_numeric=True
+            )
+            self._n_outputs = 1 if y.ndim == 1 else y.shape[1]
+            return self._fit_stack(X_checked, X_members, y, sample_weight)
+
+    def predict(self, X):
+        """Predict targets with the meta-learner.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+(n_samples, ...)
+            Input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted targets.
+        """
+        prediction = np.asarray(self.final_estimator_.predict(self._transform(X)))
+        if self._n_outputs == 1 and prediction.ndim == 2:
+            prediction = prediction.ravel()
+        return prediction

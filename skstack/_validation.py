@@ -1,0 +1,188 @@
+"""Checks of the stacking estimators' parameters and inputs, with clear messages."""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+__all__ = [
+    "check_estimators",
+    "check_folds",
+    "check_sample_weight",
+    "check_stack_method",
+    "state_restored_on_error",
+]
+
+STACK_METHODS = ("predict_proba", "decision_function", "predict")
+
+
+@contextlib.contextmanager
+def state_restored_on_error(estimator) -> Iterator[None]:
+    """Put the estimator's attributes back as they were if the block raises.
+
+    A fit sets its fitted attributes one by one; one that fails half-way would
+    leave new ones beside the previous fit. Restoring the whole ``__dict__``
+    gives back the previous fit, or nothing fitted.
+    """
+    state = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(state)
+        raise
+
+
+def check_estimators(owner, estimators) -> tuple[list[str], list]:
+    """Validate ``estimators``; return the names and members, ``"drop"`` included."""
+    owner_name = type(owner).__name__
+    if (
+        not isinstance(estimators, (list, tuple))
+        or len(estimators) == 0
+        or not all(
+            isinstance(item, (list, tuple))
+            and len(item) == 2
+            and isinstance(item[0], str)
+            for item in estimators
+        )
+    ):
+        raise ValueError(
+            f"{owner_name}: 'estimators' must be a non-empty list of "
+            f"(name, estimator) tuples, got {estimators!r}."
+        )
+    names = [name for name, _ in estimators]
+    members = [member for _, member in estimators]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"{owner_name}: estimator names must be unique: {duplicates}.")
+    for name in names:
+        if "__" in name:
+            raise ValueError(
+                f"{owner_name}: estimator name {name!r} must not contain '__' "
+                "(it separates nested parameter names)."
+            )
+        if name in owner.get_params(deep=False):
+            raise ValueError(
+                f"{owner_name}: estimator name {name!r} conflicts with the "
+                f"parameter of the same name."
+            )
+    for name, member in zip(names, members, strict=True):
+        if isinstance(member, str) and member == "drop":
+            continue
+        if not (hasattr(member, "fit") and hasattr(member, "get_params")):
+            raise TypeError(
+                f"{owner_name}: estimator {name!r} is not a scikit-learn estimator "
+                f"(it needs fit and get_params), got {type(member).__name__}: "
+                f"{member!r}."
+            )
+    if all(isinstance(member, str) for member in members):
+        raise ValueError(
+            f"{owner_name}: all estimators are dropped; at least one is required."
+        )
+    return names, members
+
+
+def check_stack_method(
+    owner, stack_method, names: Sequence[str], members: Sequence, is_classifier: bool
+) -> dict[str, str]:
+    """Resolve ``stack_method`` to one method name per kept member."""
+    owner_name = type(owner).__name__
+    allowed = ("auto", *STACK_METHODS)
+    if isinstance(stack_method, dict):
+        unknown = sorted(set(stack_method) - set(names))
+        if unknown:
+            raise ValueError(
+                f"{owner_name}: stack_method names unknown estimators {unknown}; "
+                f"the estimators are {list(names)}."
+            )
+        requested = {name: stack_method.get(name, "auto") for name in names}
+    else:
+        requested = dict.fromkeys(names, stack_method)
+
+    methods = {}
+    for name, member in zip(names, members, strict=True):
+        if isinstance(member, str):
+            continue
+        method = requested[name]
+        if method not in allowed:
+            raise ValueError(
+                f"{owner_name}: stack_method for {name!r} must be one of "
+                f"{allowed}, got {method!r}."
+            )
+        candidates = STACK_METHODS if is_classifier else ("predict",)
+        if method != "auto":
+            candidates = (method,)
+        available = [m for m in candidates if hasattr(member, m)]
+        if not available:
+            raise ValueError(
+                f"{owner_name}: estimator {name!r} ({type(member).__name__}) has no "
+                f"{' or '.join(candidates)} method, requested by "
+                f"stack_method={method!r}."
+            )
+        methods[name] = available[0]
+    return methods
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
+    """Return ``sample_weight`` as a finite 1-D float array of length n_samples."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number):
+        return np.full(n_samples, float(sample_weight))
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},) to match X, "
+            f"got {weights.shape}."
+        )
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("sample_weight contains NaN or infinity.")
+    if np.any(weights < 0):
+        raise ValueError("sample_weight must be non-negative.")
+    return weights
+
+
+def check_min_class_count(owner, cv, y_encoded: np.ndarray, classes) -> None:
+    """Refuse a stratified ``cv`` with more folds than the smallest class has rows."""
+    n_splits = getattr(cv, "n_splits", None)
+    if not isinstance(cv, StratifiedKFold) or n_splits is None:
+        return
+    counts = np.bincount(y_encoded, minlength=len(classes))
+    smallest = int(np.argmin(counts))
+    if counts[smallest] < n_splits:
+        raise ValueError(
+            f"{type(owner).__name__}: cv={n_splits} folds but class "
+            f"{classes[smallest]!r} has only {counts[smallest]} sample"
+            f"{'s' if counts[smallest] != 1 else ''}; every class needs a sample "
+            f"in each fold. Lower cv to at most {counts[smallest]} or gather more "
+            f"samples of that class."
+        )
+
+
+def check_folds(owner, splits: list, n_samples: int) -> None:
+    """Require the folds' test parts to partition the samples, as out-of-fold needs."""
+    if len(splits) < 2:
+        raise ValueError(
+            f"{type(owner).__name__}: cv must give at least 2 folds, got {len(splits)}."
+        )
+    counts = np.zeros(n_samples, dtype=np.int64)
+    for fold, (train, test) in enumerate(splits):
+        if len(train) == 0 or len(test) == 0:
+            raise ValueError(
+                f"{type(owner).__name__}: fold {fold} of cv has an empty "
+                f"{'training' if len(train) == 0 else 'test'} part."
+            )
+        np.add.at(counts, test, 1)
+    if np.any(counts != 1):
+        missing = int(np.sum(counts == 0))
+        repeated = int(np.sum(counts > 1))
+        raise ValueError(
+            f"{type(owner).__name__}: the test parts of cv must hold every sample "
+            f"exactly once to build out-of-fold predictions; {missing} samples are "
+            f"in no test part and {repeated} in more than one. Use a k-fold "
+            "splitter (KFold, StratifiedKFold, GroupKFold...)."
+        )
