@@ -93,10 +93,10 @@ class MetaColumns:
             if len(member_classes) != n_classes:
                 missing = sorted(set(range(n_classes)) - set(positions.tolist()))
                 raise ValueError(
-                    f"Estimator {name!r} was fitted without classes "
-                    f"{[self.labels[i] for i in missing]}, so its decision_function "
-                    "has no column for them. Use a stratified cv so each training "
-                    "fold holds every class, or stack_method='predict_proba'."
+                    f"its decision_function has no column for classes "
+                    f"{np.asarray(self.labels)[missing].tolist()}, absent from its "
+                    "training data. Use a stratified cv so each training fold "
+                    "holds every class, or stack_method='predict_proba'."
                 )
             scores = prediction.reshape(n_rows, -1).astype(np.float64)
             return scores if n_classes > 2 else scores[:, -1:]
@@ -281,7 +281,7 @@ class _BaseStacking(
             tags.input_tags.three_d_array = all(
                 get_tags(m).input_tags.three_d_array for m in members
             )
-        except (TypeError, ValueError):
+        except Exception:  # noqa: BLE001
             pass  # malformed ``estimators``: fit reports it clearly
         return tags
 
@@ -294,8 +294,13 @@ class _BaseStacking(
         """
         if not reset:
             check_is_fitted(self, "final_estimator_")
+        elif y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
         checks = {
-            "accept_sparse": ["csr", "csc", "coo"],
+            "accept_sparse": ["csr", "csc"],
             "allow_nd": True,
             "dtype": None,
             "ensure_all_finite": True,

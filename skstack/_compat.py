@@ -267,12 +267,15 @@ class ScikerasClassifierFixes(_ScikerasFixes):
 
     def predict_proba(self, X, **kwargs):
         proba = super().predict_proba(X, **kwargs)
-        # Fix: scikeras ``np.squeeze``s the probabilities, so one row comes back
-        # as ``(n_classes,)``. Squeezing an ``(n, k >= 2)`` array only drops an
-        # axis when n == 1, so a 1-D result is always a single row.
-        if proba.ndim == 1:
-            proba = proba.reshape(1, -1)
-        return proba
+        n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
+        if len(self.classes_) == 1:
+            # Fix: fitted on a single class (a stacking fold can be), scikeras
+            # returns the untrained sigmoid's output as that class's probability.
+            # A one-class classifier is certain, as scikit-learn's are.
+            return np.ones((n_rows, 1))
+        # Fix: scikeras ``np.squeeze``s the probabilities, so one row came back
+        # as ``(n_classes,)``.
+        return proba.reshape(n_rows, -1)
 
 
 class ScikerasRegressorFixes(_ScikerasFixes):

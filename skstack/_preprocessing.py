@@ -45,7 +45,7 @@ class Flatten(TransformerMixin, BaseEstimator):
         self : object
             This transformer.
         """
-        X = validate_data(self, X, allow_nd=True, dtype=None)
+        X = validate_data(self, X, allow_nd=True)
         self.sample_shape_ = X.shape[1:]
         return self
 
@@ -63,7 +63,7 @@ class Flatten(TransformerMixin, BaseEstimator):
             One row per sample.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, allow_nd=True, dtype=None, reset=False)
+        X = validate_data(self, X, allow_nd=True, reset=False)
         if X.shape[1:] != self.sample_shape_:
             raise ValueError(
                 f"X has samples of shape {X.shape[1:]}, but Flatten was fitted on "

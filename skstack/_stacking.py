@@ -248,7 +248,8 @@ or dict, default="auto"
         y_pred : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        encoded = self.final_estimator_.predict(self._transform(X))
+        X_meta = self._transform(X)
+        encoded = self.final_estimator_.predict(X_meta)
         return self.classes_[np.asarray(encoded, dtype=np.intp)]
 
     @available_if(_final_has("predict_proba"))
@@ -266,7 +267,8 @@ or dict, default="auto"
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        return self.final_estimator_.predict_proba(self._transform(X))
+        X_meta = self._transform(X)
+        return self.final_estimator_.predict_proba(X_meta)
 
     @available_if(_final_has("decision_function"))
     def decision_function(self, X):
@@ -283,7 +285,8 @@ or dict, default="auto"
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             The meta-learner's ``decision_function``.
         """
-        return self.final_estimator_.decision_function(self._transform(X))
+        X_meta = self._transform(X)
+        return self.final_estimator_.decision_function(X_meta)
 
 
 class KerasStackingRegressor(RegressorMixin, _BaseStacking):
@@ -410,7 +413,8 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted targets.
         """
-        prediction = np.asarray(self.final_estimator_.predict(self._transform(X)))
+        X_meta = self._transform(X)
+        prediction = np.asarray(self.final_estimator_.predict(X_meta))
         if self._n_outputs == 1 and prediction.ndim == 2:
             prediction = prediction.ravel()
         return prediction

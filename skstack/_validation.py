@@ -153,10 +153,11 @@ def check_min_class_count(owner, cv, y_encoded: np.ndarray, classes) -> None:
         return
     counts = np.bincount(y_encoded, minlength=len(classes))
     smallest = int(np.argmin(counts))
+    label = np.asarray(classes)[smallest].tolist()
     if counts[smallest] < n_splits:
         raise ValueError(
             f"{type(owner).__name__}: cv={n_splits} folds but class "
-            f"{classes[smallest]!r} has only {counts[smallest]} sample"
+            f"{label!r} has only {counts[smallest]} sample"
             f"{'s' if counts[smallest] != 1 else ''}; every class needs a sample "
             f"in each fold. Lower cv to at most {counts[smallest]} or gather more "
             f"samples of that class."

@@ -1,0 +1,315 @@
+"""The stacking engine: folds, out-of-fold meta-features, refits, weights, prefit.
+
+These use scikit-learn members, whose fits are deterministic, so each expected
+matrix can be rebuilt independently with ``cross_val_predict``.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+from skstack import KerasStackingClassifier, KerasStackingRegressor
+from skstack.exceptions import SampleWeightIgnoredWarning
+
+
+def _lr_stack(**params):
+    members = [("lr", LogisticRegression()), ("knn", KNeighborsClassifier(5))]
+    params = {"final_estimator": LogisticRegression(), "cv": 3, **params}
+    return KerasStackingClassifier(members, **params)
+
+
+def test_oof_predictions_are_cross_val_predict_of_each_member(iris):
+    X, y = iris
+    stack = _lr_stack().fit(X, y)
+    cv = StratifiedKFold(3)
+    for i, member in enumerate([LogisticRegression(), KNeighborsClassifier(5)]):
+        expected = cross_val_predict(member, X, y, cv=cv, method="predict_proba")
+        np.testing.assert_allclose(
+            stack.oof_predictions_[:, 3 * i : 3 * i + 3], expected
+        )
+
+
+def test_members_are_refit_on_all_data_for_prediction(iris):
+    X, y = iris
+    stack = _lr_stack().fit(X, y)
+    full = LogisticRegression().fit(X, y)
+    np.testing.assert_allclose(stack.named_estimators_.lr.coef_, full.coef_)
+    np.testing.assert_allclose(stack.transform(X[:5])[:, :3], full.predict_proba(X[:5]))
+
+
+def test_every_member_sees_the_same_folds_of_a_shuffling_splitter(iris):
+    # KFold(shuffle=True) without a seed draws new folds on every split() call;
+    # two identical members only get identical columns if they share folds.
+    X, y = iris
+    members = [("a", LogisticRegression()), ("b", LogisticRegression())]
+    stack = KerasStackingClassifier(
+        members, final_estimator=LogisticRegression(), cv=KFold(4, shuffle=True)
+    ).fit(X, y)
+    np.testing.assert_array_equal(
+        stack.oof_predictions_[:, :3], stack.oof_predictions_[:, 3:]
+    )
+
+
+def test_cv_accepts_an_iterable_of_splits(iris):
+    X, y = iris
+    splits = list(StratifiedKFold(3, shuffle=True, random_state=1).split(X, y))
+    stack = _lr_stack(cv=splits).fit(X, y)
+    expected = cross_val_predict(
+        LogisticRegression(), X, y, cv=splits, method="predict_proba"
+    )
+    np.testing.assert_allclose(stack.oof_predictions_[:, :3], expected)
+
+
+def test_cv_whose_test_parts_do_not_partition_the_samples_is_refused(iris):
+    X, y = iris
+    half = np.arange(75)
+    with pytest.raises(ValueError, match="every sample exactly once"):
+        _lr_stack(cv=[(half, half + 75), (half, half + 75)]).fit(X, y)
+
+
+def test_fit_transform_is_out_of_fold_not_in_sample(iris):
+    X, y = iris
+    stack = _lr_stack()
+    meta = stack.fit_transform(X, y)
+    np.testing.assert_array_equal(meta, stack.oof_predictions_)
+    in_sample = stack.transform(X)
+    assert meta.shape == in_sample.shape
+    # 5-NN in-sample sees each row among its own neighbours; out-of-fold it does not.
+    assert not np.allclose(meta, in_sample)
+
+
+def test_dropped_member_is_left_out_everywhere(iris):
+    X, y = iris
+    stack = _lr_stack().set_params(knn="drop").fit(X, y)
+    assert len(stack.estimators_) == 1
+    assert stack.named_estimators_.knn == "drop"
+    assert list(stack.stack_method_) == ["lr"]
+    assert list(stack.get_feature_names_out()) == [
+        "lr_proba_0",
+        "lr_proba_1",
+        "lr_proba_2",
+    ]
+
+
+def test_all_members_dropped_is_an_error(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="all estimators are dropped"):
+        _lr_stack().set_params(lr="drop", knn="drop").fit(X, y)
+
+
+def test_nested_parameters_reach_members(iris):
+    X, y = iris
+    stack = _lr_stack().set_params(lr__C=0.01, final_estimator__C=3.0)
+    params = stack.get_params()
+    assert params["lr__C"] == 0.01 and params["final_estimator__C"] == 3.0
+    stack.fit(X, y)
+    assert stack.named_estimators_.lr.C == 0.01
+    assert stack.final_estimator_.C == 3.0
+
+
+def test_stack_method_auto_dict_and_binary_columns(binary):
+    X, y = binary
+    members = [("lr", LogisticRegression()), ("svc", LinearSVC())]
+    stack = KerasStackingClassifier(members, final_estimator=LogisticRegression(), cv=3)
+    stack.fit(X, y)
+    assert stack.stack_method_ == {"lr": "predict_proba", "svc": "decision_function"}
+    # Binary: one column per member (the positive class).
+    assert stack.oof_predictions_.shape == (100, 2)
+    expected = cross_val_predict(
+        LogisticRegression(), X, y, cv=StratifiedKFold(3), method="predict_proba"
+    )[:, 1]
+    np.testing.assert_allclose(stack.oof_predictions_[:, 0], expected)
+
+    stack.set_params(stack_method={"lr": "predict"}).fit(X, y)
+    assert stack.stack_method_ == {"lr": "predict", "svc": "decision_function"}
+    assert set(np.unique(stack.oof_predictions_[:, 0])) <= {0.0, 1.0}
+
+
+def test_stack_method_a_member_lacks_is_a_clear_error(iris):
+    X, y = iris
+    stack = _lr_stack(stack_method={"knn": "decision_function"})
+    with pytest.raises(ValueError, match="'knn' .* has no decision_function"):
+        stack.fit(X, y)
+    with pytest.raises(ValueError, match="unknown estimators \\['svm'\\]"):
+        _lr_stack(stack_method={"svm": "predict"}).fit(X, y)
+
+
+def test_drop_first_proba_keeps_k_minus_one_columns(iris):
+    X, y = iris
+    stack = _lr_stack(drop_first_proba=True).fit(X, y)
+    full = _lr_stack().fit(X, y)
+    np.testing.assert_allclose(
+        stack.oof_predictions_, full.oof_predictions_[:, [1, 2, 4, 5]]
+    )
+    assert list(stack.get_feature_names_out()[:2]) == ["lr_proba_1", "lr_proba_2"]
+
+
+def test_class_missing_from_a_training_fold_keeps_columns_aligned(iris):
+    # Iris is sorted by class: unshuffled KFold(3)'s first fold trains on classes
+    # 1 and 2 only and predicts the 50 rows of class 0.
+    X, y = iris
+    stack = KerasStackingClassifier(
+        [("lr", LogisticRegression())],
+        final_estimator=LogisticRegression(),
+        cv=KFold(3),
+    ).fit(X, y)
+    first = stack.oof_predictions_[:50]
+    assert np.all(first[:, 0] == 0.0)
+    expected = LogisticRegression().fit(X[50:], y[50:]).predict_proba(X[:50])
+    np.testing.assert_allclose(first[:, 1:], expected)
+    np.testing.assert_allclose(stack.oof_predictions_.sum(axis=1), 1.0)
+
+
+def test_decision_function_of_a_member_missing_a_class_is_a_clear_error(iris):
+    X, y = iris
+    stack = KerasStackingClassifier(
+        [("svc", LinearSVC())], final_estimator=LogisticRegression(), cv=KFold(3)
+    )
+    with pytest.raises(
+        ValueError, match="'svc' failed on fold 0.*no column for classes \\[0\\]"
+    ):
+        stack.fit(X, y)
+
+
+def test_passthrough_appends_the_original_features(iris):
+    X, y = iris
+    stack = _lr_stack(passthrough=True).fit(X, y)
+    np.testing.assert_array_equal(stack.oof_predictions_[:, 6:], X)
+    names = stack.get_feature_names_out()
+    assert list(names[6:]) == ["x0", "x1", "x2", "x3"]
+
+
+def test_pandas_input_keeps_column_names(iris):
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["sl", "sw", "pl", "pw"])
+    # A member selecting columns by name only works if it gets the DataFrame.
+    petals = ColumnTransformer([("keep", "passthrough", ["pl", "pw"])])
+    select = make_pipeline(petals, LogisticRegression())
+    stack = KerasStackingClassifier(
+        [("petals", select), ("lr", LogisticRegression())],
+        final_estimator=LogisticRegression(),
+        passthrough=True,
+        cv=3,
+    ).fit(frame, pd.Series(y))
+    assert list(stack.feature_names_in_) == ["sl", "sw", "pl", "pw"]
+    assert list(stack.get_feature_names_out()[-4:]) == ["sl", "sw", "pl", "pw"]
+    assert stack.score(frame, y) > 0.9
+
+
+def test_string_labels(iris):
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    stack = _lr_stack().fit(X, names)
+    assert list(stack.classes_) == ["setosa", "versicolor", "virginica"]
+    assert set(stack.predict(X)) <= set(names)
+    assert stack.score(X, names) > 0.9
+    assert stack.get_feature_names_out()[0] == "lr_proba_setosa"
+
+
+def test_regression_single_and_multi_output(diabetes):
+    X, y = diabetes
+    members = [("ridge", Ridge()), ("lin", LinearRegression())]
+    stack = KerasStackingRegressor(members, final_estimator=Ridge(), cv=4).fit(X, y)
+    expected = cross_val_predict(Ridge(), X, y, cv=KFold(4))
+    np.testing.assert_allclose(stack.oof_predictions_[:, 0], expected)
+    assert stack.predict(X).shape == (200,)
+
+    Y = np.column_stack([y, -2 * y])
+    stack.fit(X, Y)
+    assert stack.oof_predictions_.shape == (200, 4)
+    assert stack.predict(X[:3]).shape == (3, 2)
+    assert list(stack.get_feature_names_out()) == [
+        "ridge_predict0",
+        "ridge_predict1",
+        "lin_predict0",
+        "lin_predict1",
+    ]
+
+
+def test_sample_weight_reaches_fold_full_and_final_fits(binary):
+    # DummyClassifier(strategy="prior") predicts the weighted class shares of
+    # the rows it was fitted on, so each fit's weights show in its output.
+    X, y = binary
+    weights = np.where(y == 1, 3.0, 1.0)
+    stack = KerasStackingClassifier(
+        [
+            ("prior", DummyClassifier(strategy="prior")),
+            (
+                "pipe",
+                make_pipeline(StandardScaler(), DummyClassifier(strategy="prior")),
+            ),
+        ],
+        final_estimator=DummyClassifier(strategy="prior"),
+        cv=KFold(4, shuffle=True, random_state=0),
+    ).fit(X, y, sample_weight=weights)
+    for train, test in KFold(4, shuffle=True, random_state=0).split(X):
+        share = weights[train][y[train] == 1].sum() / weights[train].sum()
+        np.testing.assert_allclose(stack.oof_predictions_[test], share)
+    assert stack.named_estimators_.prior.class_prior_[1] == pytest.approx(0.75)
+    assert stack.named_estimators_.pipe[-1].class_prior_[1] == pytest.approx(0.75)
+    assert stack.final_estimator_.class_prior_[1] == pytest.approx(0.75)
+
+
+def test_member_without_sample_weight_is_named_in_a_warning(iris):
+    X, y = iris
+    with pytest.warns(SampleWeightIgnoredWarning, match="\\['knn'\\]"):
+        _lr_stack().fit(X, y, sample_weight=np.ones(len(y)))
+
+
+def test_prefit_uses_the_given_members_unchanged(iris):
+    X, y = iris
+    X_a, y_a, X_b, y_b = X[::2], y[::2], X[1::2], y[1::2]
+    lr = LogisticRegression().fit(X_a, y_a)
+    coef = lr.coef_.copy()
+    stack = KerasStackingClassifier(
+        [("lr", lr)], final_estimator=LogisticRegression(), cv="prefit"
+    ).fit(X_b, y_b)
+    assert stack.estimators_[0] is lr
+    np.testing.assert_array_equal(lr.coef_, coef)
+    np.testing.assert_allclose(stack.oof_predictions_, lr.predict_proba(X_b))
+
+
+def test_prefit_with_an_unfitted_member_names_it(iris):
+    X, y = iris
+    stack = KerasStackingClassifier(
+        [("lr", LogisticRegression())],
+        final_estimator=LogisticRegression(),
+        cv="prefit",
+    )
+    with pytest.raises(ValueError, match="'lr' is not"):
+        stack.fit(X, y)
+
+
+def test_random_state_seeds_unset_member_seeds_reproducibly(iris):
+    X, y = iris
+    members = [("rf", RandomForestClassifier(n_estimators=5))]
+    stack = KerasStackingClassifier(
+        members, final_estimator=LogisticRegression(), cv=3, random_state=7
+    )
+    first = stack.fit(X, y).oof_predictions_
+    second = clone(stack).fit(X, y).oof_predictions_
+    np.testing.assert_array_equal(first, second)
+    assert stack.get_params()["rf__random_state"] is None  # parameter untouched
+    other = clone(stack).set_params(random_state=8).fit(X, y).oof_predictions_
+    assert not np.array_equal(first, other)
+
+
+def test_dummy_regressor_weights(diabetes):
+    X, y = diabetes
+    weights = np.linspace(0.5, 2.0, len(y))
+    stack = KerasStackingRegressor(
+        [("mean", DummyRegressor())], final_estimator=LinearRegression(), cv=KFold(2)
+    ).fit(X, y, sample_weight=weights)
+    half = np.arange(100, 200)
+    expected = np.average(y[half], weights=weights[half])
+    np.testing.assert_allclose(stack.oof_predictions_[:100, 0], expected)

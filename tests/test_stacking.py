@@ -1,0 +1,221 @@
+"""The public stacking classes with Keras members and the Keras meta-learner."""
+
+import pickle
+
+import joblib
+import keras
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skstack import Flatten, KerasStackingClassifier, KerasStackingRegressor
+from skstack.keras import KerasClassifier, KerasRegressor, dense_model
+
+
+def _mlp(**params):
+    return KerasClassifier(dense_model, **{"hidden": (8,), "epochs": 3, **params})
+
+
+def _keras_stack(**params):
+    members = [("mlp", _mlp()), ("lr", LogisticRegression())]
+    return KerasStackingClassifier(members, **{"cv": 2, "random_state": 0, **params})
+
+
+@pytest.fixture(scope="module")
+def fitted_stack(iris):
+    X, y = iris
+    return _keras_stack().fit(X, y)
+
+
+def _output_layer(wrapper):
+    layer = wrapper.model_.layers[-1]
+    return layer.units, layer.activation.__name__
+
+
+def test_default_meta_learner_is_a_small_keras_network(fitted_stack, binary):
+    assert isinstance(fitted_stack.final_estimator_, KerasClassifier)
+    assert _output_layer(fitted_stack.final_estimator_) == (3, "softmax")
+    X, y = binary
+    stack = KerasStackingClassifier([("lr", LogisticRegression())], cv=2).fit(X, y)
+    assert _output_layer(stack.final_estimator_) == (1, "sigmoid")
+    assert stack.score(X, y) > 0.9
+
+
+def test_default_regression_meta_learner_is_linear(diabetes):
+    X, y = diabetes
+    stack = KerasStackingRegressor([("ridge", Ridge())], cv=2, random_state=0)
+    stack.fit(X, y)
+    assert isinstance(stack.final_estimator_, KerasRegressor)
+    assert _output_layer(stack.final_estimator_) == (1, "linear")
+    assert stack.predict(X[:1]).shape == (1,)
+
+
+def test_methods_follow_the_meta_learner(fitted_stack, iris):
+    X, _ = iris
+    assert not hasattr(fitted_stack, "decision_function")
+    proba = fitted_stack.predict_proba(X[:1])
+    assert proba.shape == (1, 3)
+    np.testing.assert_allclose(proba.sum(), 1.0, rtol=1e-5)
+    linear = _keras_stack(final_estimator=LogisticRegression())
+    assert hasattr(linear, "decision_function")
+
+
+def test_same_random_state_same_predictions(fitted_stack, iris):
+    X, y = iris
+    again = clone(fitted_stack).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), fitted_stack.predict_proba(X))
+    np.testing.assert_array_equal(again.oof_predictions_, fitted_stack.oof_predictions_)
+
+
+def test_n_jobs_2_gives_the_sequential_result(fitted_stack, iris):
+    X, y = iris
+    parallel = clone(fitted_stack).set_params(n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(
+        parallel.oof_predictions_, fitted_stack.oof_predictions_
+    )
+    np.testing.assert_array_equal(
+        parallel.predict_proba(X), fitted_stack.predict_proba(X)
+    )
+
+
+def test_joblib_and_pickle_round_trips_predict_identically(
+    fitted_stack, iris, tmp_path
+):
+    X, _ = iris
+    joblib.dump(fitted_stack, tmp_path / "stack.joblib")
+    loaded = joblib.load(tmp_path / "stack.joblib")
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X), fitted_stack.predict_proba(X)
+    )
+    unpickled = pickle.loads(pickle.dumps(fitted_stack))
+    np.testing.assert_array_equal(unpickled.predict(X), fitted_stack.predict(X))
+
+
+def test_inside_a_pipeline_and_cross_val_score(iris):
+    X, y = iris
+    pipe = make_pipeline(
+        StandardScaler(), _keras_stack(final_estimator=LogisticRegression())
+    )
+    scores = cross_val_score(pipe, X * 10 + 3, y, cv=3)
+    assert scores.shape == (3,) and scores.mean() > 0.8
+
+
+def test_grid_search_over_a_member_and_the_meta_learner(iris):
+    X, y = iris
+    stack = _keras_stack(final_estimator=_mlp(hidden=(4,)))
+    grid = {"mlp__hidden": [(4,), (8,)], "final_estimator__epochs": [1, 3]}
+    search = GridSearchCV(stack, grid, cv=2).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    best = search.best_estimator_
+    assert best.named_estimators_.mlp.hidden == search.best_params_["mlp__hidden"]
+    assert (
+        best.final_estimator_.epochs == search.best_params_["final_estimator__epochs"]
+    )
+
+
+def test_keras_member_class_missing_from_fold_is_aligned(iris):
+    X, y = iris
+    stack = KerasStackingClassifier(
+        [("mlp", _mlp())], final_estimator=LogisticRegression(), cv=KFold(3)
+    ).fit(X, y)
+    # The first fold trained on classes 1 and 2 only: class 0 gets probability 0.
+    assert np.all(stack.oof_predictions_[:50, 0] == 0.0)
+    np.testing.assert_allclose(stack.oof_predictions_.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def _small_cnn(meta, compile_kwargs):
+    inputs = keras.Input(shape=meta["X_shape_"][1:])
+    x = keras.layers.Conv2D(8, 3, activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(meta["n_classes_"], activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    return model
+
+
+@pytest.fixture(scope="module")
+def digit_images():
+    X, y = load_digits(return_X_y=True)
+    return (X[:400] / 16.0).reshape(-1, 8, 8, 1), y[:400]
+
+
+def test_cnn_and_flattened_sklearn_model_stack_on_images(digit_images):
+    X, y = digit_images
+    stack = KerasStackingClassifier(
+        [
+            ("cnn", KerasClassifier(_small_cnn, epochs=3)),
+            ("lr", make_pipeline(Flatten(), LogisticRegression(max_iter=500))),
+        ],
+        final_estimator=LogisticRegression(),
+        cv=2,
+        random_state=0,
+    ).fit(X, y)
+    assert stack.oof_predictions_.shape == (400, 20)
+    assert stack.predict(X[:3]).shape == (3,)
+    assert stack.score(X, y) > 0.8
+    with pytest.raises(ValueError, match="samples of shape \\(8, 4, 2\\)"):
+        stack.predict(X.reshape(-1, 8, 4, 2))
+
+
+def test_two_d_only_member_given_images_is_named(digit_images):
+    X, y = digit_images
+    stack = KerasStackingClassifier(
+        [("lr", LogisticRegression())], final_estimator=LogisticRegression(), cv=2
+    )
+    with pytest.raises(ValueError, match="'lr' failed .*Flatten"):
+        stack.fit(X, y)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_inf_in_x_is_refused(iris, bad):
+    X, y = iris
+    X = X.copy()
+    X[3, 1] = bad
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        _keras_stack().fit(X, y)
+
+
+def test_cv_larger_than_smallest_class_is_refused(iris):
+    X, y = iris
+    X, y = X[:104], y[:104]  # class 2 has 4 samples
+    with pytest.raises(ValueError, match="cv=5 folds but class 2 has only 4"):
+        _keras_stack(cv=5).fit(X, y)
+
+
+def test_member_that_is_not_an_estimator_is_named(iris):
+    X, y = iris
+    stack = KerasStackingClassifier([("lr", LogisticRegression()), ("oops", "lr")])
+    with pytest.raises(TypeError, match="'oops' is not a scikit-learn estimator"):
+        stack.fit(X, y)
+
+
+def test_wrong_number_of_features_at_predict(fitted_stack, iris):
+    X, _ = iris
+    with pytest.raises(ValueError, match="X has 3 features, but .* expecting 4"):
+        fitted_stack.predict(X[:, :3])
+
+
+def test_failing_fold_names_estimator_and_fold_and_leaves_stack_unfitted(iris):
+    # 50 rows of class 0, then 25 of class 1: unshuffled KFold(3)'s last fold
+    # trains on class 0 alone, which LogisticRegression refuses.
+    X, y = iris
+    X, y = X[:75], y[:75]
+    stack = _keras_stack(cv=KFold(3))
+    with pytest.raises(ValueError, match="'lr' failed on fold 2 of 3"):
+        stack.fit(X, y)
+    assert not hasattr(stack, "final_estimator_")
+    assert not hasattr(stack, "classes_")
+
+
+def test_failed_refit_keeps_the_previous_fit(iris):
+    X, y = iris
+    stack = _keras_stack(final_estimator=LogisticRegression()).fit(X, y)
+    before = stack.predict_proba(X)
+    with pytest.raises(ValueError, match="'lr' failed on fold"):
+        stack.set_params(cv=KFold(3)).fit(X[:75], y[:75])
+    np.testing.assert_array_equal(stack.predict_proba(X), before)
