@@ -230,7 +230,7 @@ or dict, default="auto"
             if len(self.classes_) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs at least 2 classes in y; it has "
-                    f"one class: {self.classes_[0]!r}."
+                    f"one class: {self.classes_.tolist()[0]!r}."
                 )
             return self._fit_stack(X_checked, X_members, y_encoded, sample_weight)
 

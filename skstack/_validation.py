@@ -153,7 +153,8 @@ def check_min_class_count(owner, cv, y_encoded: np.ndarray, classes) -> None:
         return
     counts = np.bincount(y_encoded, minlength=len(classes))
     smallest = int(np.argmin(counts))
-    label = np.asarray(classes)[smallest].tolist()
+    label = classes[smallest]
+    label = label.item() if isinstance(label, np.generic) else label
     if counts[smallest] < n_splits:
         raise ValueError(
             f"{type(owner).__name__}: cv={n_splits} folds but class "

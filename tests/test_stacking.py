@@ -219,3 +219,24 @@ def test_failed_refit_keeps_the_previous_fit(iris):
     with pytest.raises(ValueError, match="'lr' failed on fold"):
         stack.set_params(cv=KFold(3)).fit(X[:75], y[:75])
     np.testing.assert_array_equal(stack.predict_proba(X), before)
+
+
+def test_nan_in_y_and_a_single_class_are_refused(iris):
+    X, y = iris
+    y_nan = y.astype(float)
+    y_nan[0] = np.nan
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        _keras_stack().fit(X, y_nan)
+    with pytest.raises(
+        ValueError, match="needs at least 2 classes in y; it has one class: 0"
+    ):
+        _keras_stack().fit(X[:50], y[:50])
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        KerasStackingRegressor([("ridge", Ridge())]).fit(X, None)
+
+
+def test_cv_check_names_a_string_class(iris):
+    X, y = iris
+    labels = np.array(["setosa", "versicolor", "virginica"])[y[:104]]
+    with pytest.raises(ValueError, match="class 'virginica' has only 4 samples"):
+        _keras_stack(cv=5).fit(X[:104], labels)
