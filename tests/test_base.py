@@ -313,3 +313,20 @@ def test_dummy_regressor_weights(diabetes):
     half = np.arange(100, 200)
     expected = np.average(y[half], weights=weights[half])
     np.testing.assert_allclose(stack.oof_predictions_[:100, 0], expected)
+
+
+def test_images_with_a_flattening_member_and_passthrough():
+    from sklearn.datasets import load_digits
+
+    from skstack import Flatten
+
+    X, y = load_digits(return_X_y=True)
+    images = (X[:300] / 16.0).reshape(-1, 8, 8, 1)
+    member = make_pipeline(Flatten(), LogisticRegression(max_iter=500))
+    stack = KerasStackingClassifier(
+        [("lr", member)], final_estimator=LogisticRegression(), cv=3, passthrough=True
+    ).fit(images, y[:300])
+    assert stack.oof_predictions_.shape == (300, 10 + 64)
+    np.testing.assert_array_equal(stack.oof_predictions_[:, 10:], X[:300] / 16.0)
+    assert stack.get_feature_names_out()[-1] == "x63"
+    assert stack.predict(images[:2]).shape == (2,)
