@@ -15,7 +15,7 @@ _CLASSIFIER_HEADS = {
 }
 
 
-def _output_head(meta: dict[str, Any]) -> tuple[int, str, str]:
+def output_head(meta: dict[str, Any]) -> tuple[int, str, str]:
     """Return (units, activation, default loss) of the output layer for the task."""
     if "n_classes_" not in meta:  # only KerasClassifier records classes
         return meta["n_outputs_"], "linear", "mean_squared_error"
@@ -80,7 +80,7 @@ def dense_model(
     """
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
-    units, output_activation, default_loss = _output_head(meta)
+    units, output_activation, default_loss = output_head(meta)
 
     inputs = keras.Input(shape=meta["X_shape_"][1:])
     x = inputs

@@ -1,0 +1,87 @@
+"""Keras layers the composed models are made of; registered so saved models load."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+_PACKAGE = "skstack"
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class TakeColumns(keras.layers.Layer):
+    """Select columns of a 2-D input: one member's share of multi-input data."""
+
+    def __init__(self, columns, **kwargs):
+        super().__init__(**kwargs)
+        self.columns = [int(c) for c in columns]
+
+    def call(self, inputs):
+        return ops.take(inputs, self.columns, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], len(self.columns))
+
+    def get_config(self):
+        return {**super().get_config(), "columns": self.columns}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class WeightedSum(keras.layers.Layer):
+    """Sum of same-shaped inputs weighted by a learned softmax (weights sum to 1)."""
+
+    def build(self, input_shape):
+        self.logits = self.add_weight(
+            shape=(len(input_shape),), initializer="zeros", name="logits"
+        )
+
+    def weights_softmax(self):
+        """The current member weights: softmax of the learned logits."""
+        return ops.softmax(self.logits)
+
+    def call(self, inputs):
+        stacked = ops.stack(inputs, axis=1)  # (batch, members, width)
+        weights = ops.reshape(self.weights_softmax(), (1, -1, 1))
+        return ops.sum(stacked * weights, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class AttentionMerge(keras.layers.Layer):
+    """Per-sample attention over members: softmax(v . tanh(W h_i + b)) weights h_i."""
+
+    def __init__(self, units=16, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+
+    def build(self, input_shape):
+        width = input_shape[0][-1]
+        self.kernel = self.add_weight(
+            shape=(width, self.units), initializer="glorot_uniform", name="kernel"
+        )
+        self.bias = self.add_weight(
+            shape=(self.units,), initializer="zeros", name="bias"
+        )
+        self.score = self.add_weight(
+            shape=(self.units, 1), initializer="glorot_uniform", name="score"
+        )
+
+    def attention(self, inputs):
+        """Weights of each member for each sample, shape (batch, members)."""
+        stacked = ops.stack(inputs, axis=1)
+        hidden = ops.tanh(ops.matmul(stacked, self.kernel) + self.bias)
+        scores = ops.squeeze(ops.matmul(hidden, self.score), axis=-1)
+        return ops.softmax(scores, axis=1)
+
+    def call(self, inputs):
+        stacked = ops.stack(inputs, axis=1)
+        weights = ops.expand_dims(self.attention(inputs), -1)
+        return ops.sum(stacked * weights, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}

@@ -1,0 +1,116 @@
+"""Turning a stage or member (model, saved file, builder) into a Keras model."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import keras
+
+from skstack.keras._builders import output_head
+
+ADAPTERS = (None, "flatten", "reshape", "dense")
+
+
+def load_member(spec, input_shape: tuple, name: str) -> keras.Model:
+    """A fresh Keras model for ``spec``, so the user's object is never trained.
+
+    ``spec`` is a ``keras.Model`` (copied with its weights), a path to a saved
+    ``.keras``/``.h5`` model (loaded in safe mode) or a callable taking the
+    input shape (without the batch axis) and returning a ``keras.Model``.
+    """
+    if isinstance(spec, (str, os.PathLike)):
+        path = os.fspath(spec)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{name}: no saved model at {path!r}.")
+        model = keras.saving.load_model(path, compile=False)
+    elif isinstance(spec, keras.Model):
+        model = keras.models.clone_model(spec)
+        model.set_weights(spec.get_weights())
+    elif callable(spec):
+        model = spec(tuple(input_shape))
+        if not isinstance(model, keras.Model):
+            raise TypeError(
+                f"{name}: the builder must return a keras.Model, got "
+                f"{type(model).__name__}."
+            )
+    else:
+        raise TypeError(
+            f"{name} must be a keras.Model, a path to a saved model or a builder "
+            f"callable, got {type(spec).__name__}."
+        )
+    return model
+
+
+def input_shape_of(model: keras.Model) -> tuple:
+    shape = model.inputs[0].shape if model.inputs else model.input_shape
+    return tuple(shape[1:])
+
+
+def named_wrapper(model: keras.Model, input_shape: tuple, name: str) -> keras.Model:
+    """Wrap ``model`` in a functional model called ``name``.
+
+    Stages from different sources often share a default name ("sequential");
+    a uniquely named wrapper nests them safely and gives each a handle
+    (``model_.get_layer("stage0")``) for freezing and inspection.
+    """
+    inputs = keras.Input(shape=input_shape)
+    return keras.Model(inputs, model(inputs), name=name)
+
+
+def shapes_match(actual: tuple, expected: tuple) -> bool:
+    return len(actual) == len(expected) and all(
+        e is None or a == e for a, e in zip(actual, expected, strict=True)
+    )
+
+
+def adapt(x, expected: tuple, adapter, before: str, after: str):
+    """Make tensor ``x`` fit an input of shape ``expected`` with ``adapter``."""
+    actual = tuple(x.shape[1:])
+    if shapes_match(actual, expected):
+        return x
+    mismatch = (
+        f"{after} expects inputs of shape {expected} but {before} outputs {actual}"
+    )
+    if adapter not in ADAPTERS:
+        raise ValueError(f"adapter must be one of {ADAPTERS}, got {adapter!r}.")
+    if adapter is None:
+        raise ValueError(
+            f"{mismatch}; pass adapter='flatten', 'reshape' or 'dense' to convert."
+        )
+    if None in expected or None in actual:
+        raise ValueError(f"{mismatch}; adapter={adapter!r} needs fixed sizes.")
+    size, target = math.prod(actual), math.prod(expected)
+    if adapter == "dense":
+        if len(actual) > 1:
+            x = keras.layers.Flatten()(x)
+        x = keras.layers.Dense(target)(x)
+        return keras.layers.Reshape(expected)(x) if len(expected) > 1 else x
+    if size != target:
+        raise ValueError(
+            f"{mismatch}; adapter={adapter!r} keeps the {size} values but "
+            f"{target} are needed: use adapter='dense'."
+        )
+    if adapter == "flatten" and len(expected) != 1:
+        raise ValueError(f"{mismatch}; adapter='flatten' gives 1-D samples.")
+    return keras.layers.Reshape(expected)(x)
+
+
+def add_head(x, meta: dict, hidden, activation: str = "relu"):
+    """Task output layer (softmax, sigmoid or linear) after optional hidden layers.
+
+    Returns the output tensor and the loss that matches it.
+    """
+    units, output_activation, loss = output_head(meta)
+    if len(x.shape) > 2:
+        x = keras.layers.Flatten()(x)
+    for width in hidden:
+        x = keras.layers.Dense(width, activation=activation)(x)
+    return keras.layers.Dense(units, activation=output_activation, name="head")(x), loss
+
+
+def compile_model(model: keras.Model, compile_kwargs: dict, default_loss: str) -> None:
+    compile_kwargs = dict(compile_kwargs)
+    if compile_kwargs.get("loss") is None:
+        compile_kwargs["loss"] = default_loss
+    model.compile(**compile_kwargs)
