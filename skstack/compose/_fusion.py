@@ -78,7 +78,7 @@ def _member_inputs(inputs, members, member_columns):
         TakeColumns([int(c) % n_features for c in columns], name=f"columns_{name}")(
             inputs
         )
-        for columns in member_columns
+        for (name, _), columns in zip(members, member_columns, strict=True)
     ]
 
 
