@@ -1,10 +1,17 @@
 """scikit-learn's estimator checks over every public estimator."""
 
+import keras
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skstack import Flatten, KerasStackingClassifier, KerasStackingRegressor
+from skstack.compose import (
+    KerasChainClassifier,
+    KerasChainRegressor,
+    KerasFusionClassifier,
+    KerasFusionRegressor,
+)
 from skstack.keras import (
     KerasClassifier,
     KerasRegressor,
@@ -64,12 +71,27 @@ _STACK_FAILURES = {
 }
 
 
+_COMPOSED_FAILURES = {
+    name: reason
+    for name, reason in _WRAPPER_FAILURES.items()
+    if name != "check_no_attributes_set_in_init"
+}
+
+
 def _expected_failures(estimator):
     if isinstance(estimator, (KerasClassifier, KerasRegressor)):
+        # Chains and fusions are scikeras wrappers too, without builder kwargs.
+        if hasattr(estimator, "stages") or hasattr(estimator, "members"):
+            return _COMPOSED_FAILURES
         return _WRAPPER_FAILURES
     if isinstance(estimator, (KerasStackingClassifier, KerasStackingRegressor)):
         return _STACK_FAILURES
     return {}
+
+
+def _dense_stage(input_shape):
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, keras.layers.Dense(4, activation="relu")(inputs))
 
 
 # The stacks' members are scikit-learn models so that the checks' hundreds of
@@ -95,6 +117,14 @@ def _expected_failures(estimator):
             random_state=0,
         ),
         Flatten(),
+        KerasChainClassifier([_dense_stage], epochs=1, random_state=0),
+        KerasChainRegressor([_dense_stage], epochs=1, random_state=0),
+        KerasFusionClassifier(
+            [("a", _dense_stage), ("b", _dense_stage)], merge="weighted", random_state=0
+        ),
+        KerasFusionRegressor(
+            [("a", _dense_stage), ("b", _dense_stage)], merge="add", random_state=0
+        ),
     ],
     expected_failed_checks=_expected_failures,
 )

@@ -233,7 +233,6 @@ def _chain_init(
     self.callbacks = callbacks
     self.random_state = random_state
     self.verbose = verbose
-    self._user_params = set()
 
 
 class KerasChainClassifier(_ChainMixin, KerasClassifier):

@@ -190,7 +190,6 @@ def _fusion_init(
     self.callbacks = callbacks
     self.random_state = random_state
     self.verbose = verbose
-    self._user_params = set()
 
 
 _FUSION_PARAMETERS = """\
