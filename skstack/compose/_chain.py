@@ -73,7 +73,7 @@ def build_chain(meta: dict, compile_kwargs: dict, params: dict) -> keras.Model:
 
 
 class _ChainMixin:
-    """Chain parameters, the model builder and the fine-tuning phase."""
+    """Chain parameters (one ``__init__`` for both classes), builder, fine-tuning."""
 
     model = staticmethod(build_chain)
 
@@ -83,15 +83,26 @@ class _ChainMixin:
     warm_start = False
     run_eagerly = False
 
-    def _init_chain(
+    def __init__(
         self,
         stages,
-        adapter,
-        freeze,
-        fine_tune_epochs,
-        fine_tune_learning_rate,
-        head,
-        head_hidden,
+        *,
+        adapter=None,
+        freeze=None,
+        fine_tune_epochs=0,
+        fine_tune_learning_rate=1e-4,
+        head="dense",
+        head_hidden=(),
+        optimizer="adam",
+        loss=None,
+        metrics=None,
+        epochs=1,
+        batch_size=None,
+        validation_split=0.0,
+        shuffle=True,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
     ):
         self.stages = stages
         self.adapter = adapter
@@ -100,6 +111,16 @@ class _ChainMixin:
         self.fine_tune_learning_rate = fine_tune_learning_rate
         self.head = head
         self.head_hidden = head_hidden
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_split = validation_split
+        self.shuffle = shuffle
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
 
     def fit(self, X, y, sample_weight=None, **kwargs):
         """Train the head (frozen stages fixed), then fine-tune if asked.
@@ -194,47 +215,6 @@ _CHAIN_PARAMETERS = """\
         Keras's progress output."""
 
 
-def _chain_init(
-    self,
-    stages,
-    adapter,
-    freeze,
-    fine_tune_epochs,
-    fine_tune_learning_rate,
-    head,
-    head_hidden,
-    optimizer,
-    loss,
-    metrics,
-    epochs,
-    batch_size,
-    validation_split,
-    shuffle,
-    callbacks,
-    random_state,
-    verbose,
-):
-    self._init_chain(
-        stages,
-        adapter,
-        freeze,
-        fine_tune_epochs,
-        fine_tune_learning_rate,
-        head,
-        head_hidden,
-    )
-    self.optimizer = optimizer
-    self.loss = loss
-    self.metrics = metrics
-    self.epochs = epochs
-    self.batch_size = batch_size
-    self.validation_split = validation_split
-    self.shuffle = shuffle
-    self.callbacks = callbacks
-    self.random_state = random_state
-    self.verbose = verbose
-
-
 class KerasChainClassifier(_ChainMixin, KerasClassifier):
     __doc__ = f"""Keras models chained into one network, as a scikit-learn classifier.
 
@@ -267,48 +247,6 @@ class KerasChainClassifier(_ChainMixin, KerasClassifier):
     (2, 3)
     """
 
-    def __init__(
-        self,
-        stages,
-        *,
-        adapter=None,
-        freeze=None,
-        fine_tune_epochs=0,
-        fine_tune_learning_rate=1e-4,
-        head="dense",
-        head_hidden=(),
-        optimizer="adam",
-        loss=None,
-        metrics=None,
-        epochs=1,
-        batch_size=None,
-        validation_split=0.0,
-        shuffle=True,
-        callbacks=None,
-        random_state=None,
-        verbose=0,
-    ):
-        _chain_init(
-            self,
-            stages,
-            adapter,
-            freeze,
-            fine_tune_epochs,
-            fine_tune_learning_rate,
-            head,
-            head_hidden,
-            optimizer,
-            loss,
-            metrics,
-            epochs,
-            batch_size,
-            validation_split,
-            shuffle,
-            callbacks,
-            random_state,
-            verbose,
-        )
-
 
 class KerasChainRegressor(_ChainMixin, KerasRegressor):
     __doc__ = f"""Keras models chained into one network, as a scikit-learn regressor.
@@ -340,45 +278,3 @@ class KerasChainRegressor(_ChainMixin, KerasRegressor):
     >>> chain.fit(X, y).predict(X[:2]).shape
     (2,)
     """
-
-    def __init__(
-        self,
-        stages,
-        *,
-        adapter=None,
-        freeze=None,
-        fine_tune_epochs=0,
-        fine_tune_learning_rate=1e-4,
-        head="dense",
-        head_hidden=(),
-        optimizer="adam",
-        loss=None,
-        metrics=None,
-        epochs=1,
-        batch_size=None,
-        validation_split=0.0,
-        shuffle=True,
-        callbacks=None,
-        random_state=None,
-        verbose=0,
-    ):
-        _chain_init(
-            self,
-            stages,
-            adapter,
-            freeze,
-            fine_tune_epochs,
-            fine_tune_learning_rate,
-            head,
-            head_hidden,
-            optimizer,
-            loss,
-            metrics,
-            epochs,
-            batch_size,
-            validation_split,
-            shuffle,
-            callbacks,
-            random_state,
-            verbose,
-        )

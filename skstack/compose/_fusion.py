@@ -134,7 +134,7 @@ def build_fusion(meta: dict, compile_kwargs: dict, params: dict) -> keras.Model:
 
 
 class _FusionMixin:
-    """Fusion parameters, the model builder and the learned weights."""
+    """Fusion parameters (one ``__init__`` for both classes), builder, weights."""
 
     model = staticmethod(build_fusion)
 
@@ -144,6 +144,45 @@ class _FusionMixin:
     warm_start = False
     run_eagerly = False
 
+    def __init__(
+        self,
+        members,
+        *,
+        layer=-1,
+        merge="concat",
+        projection=None,
+        member_columns=None,
+        freeze=False,
+        head_hidden=(),
+        optimizer="adam",
+        loss=None,
+        metrics=None,
+        epochs=1,
+        batch_size=None,
+        validation_split=0.0,
+        shuffle=True,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.members = members
+        self.layer = layer
+        self.merge = merge
+        self.projection = projection
+        self.member_columns = member_columns
+        self.freeze = freeze
+        self.head_hidden = head_hidden
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_split = validation_split
+        self.shuffle = shuffle
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
     @property
     def fusion_weights_(self) -> np.ndarray:
         """Learned member weights of ``merge="weighted"`` (they sum to one)."""
@@ -151,45 +190,6 @@ class _FusionMixin:
         if not isinstance(layer, WeightedSum):
             raise AttributeError("fusion_weights_ exists only with merge='weighted'.")
         return np.asarray(keras.ops.convert_to_numpy(layer.weights_softmax()))
-
-
-def _fusion_init(
-    self,
-    members,
-    layer,
-    merge,
-    projection,
-    member_columns,
-    freeze,
-    head_hidden,
-    optimizer,
-    loss,
-    metrics,
-    epochs,
-    batch_size,
-    validation_split,
-    shuffle,
-    callbacks,
-    random_state,
-    verbose,
-):
-    self.members = members
-    self.layer = layer
-    self.merge = merge
-    self.projection = projection
-    self.member_columns = member_columns
-    self.freeze = freeze
-    self.head_hidden = head_hidden
-    self.optimizer = optimizer
-    self.loss = loss
-    self.metrics = metrics
-    self.epochs = epochs
-    self.batch_size = batch_size
-    self.validation_split = validation_split
-    self.shuffle = shuffle
-    self.callbacks = callbacks
-    self.random_state = random_state
-    self.verbose = verbose
 
 
 _FUSION_PARAMETERS = """\
@@ -271,48 +271,6 @@ class KerasFusionClassifier(_FusionMixin, KerasClassifier):
     1.0
     """
 
-    def __init__(
-        self,
-        members,
-        *,
-        layer=-1,
-        merge="concat",
-        projection=None,
-        member_columns=None,
-        freeze=False,
-        head_hidden=(),
-        optimizer="adam",
-        loss=None,
-        metrics=None,
-        epochs=1,
-        batch_size=None,
-        validation_split=0.0,
-        shuffle=True,
-        callbacks=None,
-        random_state=None,
-        verbose=0,
-    ):
-        _fusion_init(
-            self,
-            members,
-            layer,
-            merge,
-            projection,
-            member_columns,
-            freeze,
-            head_hidden,
-            optimizer,
-            loss,
-            metrics,
-            epochs,
-            batch_size,
-            validation_split,
-            shuffle,
-            callbacks,
-            random_state,
-            verbose,
-        )
-
 
 class KerasFusionRegressor(_FusionMixin, KerasRegressor):
     __doc__ = f"""Several Keras models' outputs fused, then a head: a regressor.
@@ -343,45 +301,3 @@ class KerasFusionRegressor(_FusionMixin, KerasRegressor):
     >>> fusion.fit(X, y).predict(X[:2]).shape
     (2,)
     """
-
-    def __init__(
-        self,
-        members,
-        *,
-        layer=-1,
-        merge="concat",
-        projection=None,
-        member_columns=None,
-        freeze=False,
-        head_hidden=(),
-        optimizer="adam",
-        loss=None,
-        metrics=None,
-        epochs=1,
-        batch_size=None,
-        validation_split=0.0,
-        shuffle=True,
-        callbacks=None,
-        random_state=None,
-        verbose=0,
-    ):
-        _fusion_init(
-            self,
-            members,
-            layer,
-            merge,
-            projection,
-            member_columns,
-            freeze,
-            head_hidden,
-            optimizer,
-            loss,
-            metrics,
-            epochs,
-            batch_size,
-            validation_split,
-            shuffle,
-            callbacks,
-            random_state,
-            verbose,
-        )
