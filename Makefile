@@ -21,8 +21,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Two pytest-xdist workers: the suite is TensorFlow-bound and single-threaded per
+# test, so two processes use both cores of the CI machines.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 format: install
 	$(BIN)/ruff format .

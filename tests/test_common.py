@@ -1,9 +1,12 @@
 """scikit-learn's estimator checks over every public estimator."""
 
+import functools
+
 import keras
+import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from skstack import Flatten, KerasStackingClassifier, KerasStackingRegressor
 from skstack.compose import (
@@ -97,36 +100,54 @@ def _dense_stage(input_shape):
 # The stacks' members are scikit-learn models so that the checks' hundreds of
 # fits stay fast; Keras members are exercised in tests/test_stacking.py. The
 # meta-learner is the default Keras network with fewer epochs.
-@parametrize_with_checks(
-    [
-        KerasClassifier(dense_model, hidden=(8,), epochs=1, random_state=0),
-        KerasRegressor(dense_model, hidden=(8,), epochs=1, random_state=0),
-        KerasStackingClassifier(
-            [
-                ("lr", LogisticRegression()),
-                ("tree", DecisionTreeClassifier(max_depth=3)),
-            ],
-            final_estimator=make_meta_learner(epochs=5),
-            cv=2,
-            random_state=0,
-        ),
-        KerasStackingRegressor(
-            [("ridge", Ridge()), ("tree", DecisionTreeRegressor(max_depth=3))],
-            final_estimator=make_meta_learner("regression", epochs=5),
-            cv=2,
-            random_state=0,
-        ),
-        Flatten(),
-        KerasChainClassifier([_dense_stage], epochs=1, random_state=0),
-        KerasChainRegressor([_dense_stage], epochs=1, random_state=0),
-        KerasFusionClassifier(
-            [("a", _dense_stage), ("b", _dense_stage)], merge="weighted", random_state=0
-        ),
-        KerasFusionRegressor(
-            [("a", _dense_stage), ("b", _dense_stage)], merge="add", random_state=0
-        ),
-    ],
-    expected_failed_checks=_expected_failures,
-)
+_ESTIMATORS = [
+    KerasClassifier(dense_model, hidden=(8,), epochs=1, random_state=0),
+    KerasRegressor(dense_model, hidden=(8,), epochs=1, random_state=0),
+    KerasStackingClassifier(
+        [
+            ("lr", LogisticRegression()),
+            ("tree", DecisionTreeClassifier(max_depth=3)),
+        ],
+        final_estimator=make_meta_learner(epochs=5),
+        cv=2,
+        random_state=0,
+    ),
+    KerasStackingRegressor(
+        [("ridge", Ridge()), ("tree", DecisionTreeRegressor(max_depth=3))],
+        final_estimator=make_meta_learner("regression", epochs=5),
+        cv=2,
+        random_state=0,
+    ),
+    Flatten(),
+    KerasChainClassifier([_dense_stage], epochs=1, random_state=0),
+    KerasChainRegressor([_dense_stage], epochs=1, random_state=0),
+    KerasFusionClassifier(
+        [("a", _dense_stage), ("b", _dense_stage)], merge="weighted", random_state=0
+    ),
+    KerasFusionRegressor(
+        [("a", _dense_stage), ("b", _dense_stage)], merge="add", random_state=0
+    ),
+]
+
+
+def _all_checks():
+    for estimator in _ESTIMATORS:
+        yield from estimator_checks_generator(
+            estimator,
+            expected_failed_checks=_expected_failures(estimator),
+            mark="xfail",
+        )
+
+
+def _check_id(value):
+    # Stable across processes (pytest-xdist workers must collect the same ids):
+    # the class name rather than scikit-learn's repr, which shows addresses.
+    if isinstance(value, functools.partial):
+        keywords = ",".join(f"{k}={v}" for k, v in value.keywords.items())
+        return value.func.__name__ + (f"({keywords})" if keywords else "")
+    return type(value).__name__
+
+
+@pytest.mark.parametrize(("estimator", "check"), list(_all_checks()), ids=_check_id)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
