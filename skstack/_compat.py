@@ -232,6 +232,11 @@ class _ScikerasFixes:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "Skipping variable loading")
                 model = copy.deepcopy(model)
+        augmentation = getattr(self, "augmentation", None)
+        if augmentation:
+            from skstack.keras._augment import with_augmentation
+
+            model = with_augmentation(model, augmentation)
         return model
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):

@@ -56,6 +56,11 @@ _SHARED_PARAMETERS = """\
         Keras's progress output during ``fit`` and ``predict``; 0 is silent.
     run_eagerly : bool, default=False
         Run the model eagerly (slow; for debugging).
+    augmentation : list of keras.layers.Layer, default=None
+        Keras preprocessing layers (``RandomFlip``, ``RandomRotation``,
+        ``RandomZoom``, ``RandomTranslation``...) put in front of the model.
+        They transform the training batches only: ``predict`` and feature
+        extraction see the inputs unchanged.
     **kwargs
         Parameters of the model-building function (``hidden=(64,)``) and routed
         parameters: ``model__``, ``fit__``, ``predict__``, ``compile__``,
@@ -131,6 +136,7 @@ class KerasClassifier(ScikerasClassifierFixes, _ScikerasClassifier):
         verbose=0,
         run_eagerly=False,
         class_weight=None,
+        augmentation=None,
         **kwargs,
     ):
         self.model = model
@@ -148,6 +154,7 @@ class KerasClassifier(ScikerasClassifierFixes, _ScikerasClassifier):
         self.verbose = verbose
         self.run_eagerly = run_eagerly
         self.class_weight = class_weight
+        self.augmentation = augmentation
         store_builder_params(self, kwargs)
 
 
@@ -200,6 +207,7 @@ class KerasRegressor(ScikerasRegressorFixes, _ScikerasRegressor):
         random_state=None,
         verbose=0,
         run_eagerly=False,
+        augmentation=None,
         **kwargs,
     ):
         self.model = model
@@ -216,4 +224,5 @@ class KerasRegressor(ScikerasRegressorFixes, _ScikerasRegressor):
         self.random_state = random_state
         self.verbose = verbose
         self.run_eagerly = run_eagerly
+        self.augmentation = augmentation
         store_builder_params(self, kwargs)
