@@ -15,6 +15,7 @@ from skstack.compose import (
     KerasFusionClassifier,
     KerasFusionRegressor,
 )
+from skstack.features import KerasFeatureExtractor
 from skstack.keras import (
     KerasClassifier,
     KerasRegressor,
@@ -126,6 +127,9 @@ _ESTIMATORS = [
     ),
     KerasFusionRegressor(
         [("a", _dense_stage), ("b", _dense_stage)], merge="add", random_state=0
+    ),
+    KerasFeatureExtractor(
+        KerasClassifier(dense_model, hidden=(4,), epochs=1, random_state=0)
     ),
 ]
 

@@ -206,5 +206,6 @@ class KerasFeatureExtractor(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
-        tags.non_deterministic = False
+        # An estimator as model is stage one, trained on y in fit.
+        tags.target_tags.required = hasattr(self.model, "get_params")
         return tags

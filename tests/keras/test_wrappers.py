@@ -325,3 +325,22 @@ def test_failed_partial_fit_keeps_the_previous_fit(iris):
         clf.partial_fit(X[:, :3], y, classes=np.arange(4))
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
     np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+def test_augmentation_acts_in_training_only(iris):
+    X, y = iris
+    clf = _clf(augmentation=[keras.layers.GaussianNoise(1.0)], random_state=0)
+    clf.fit(X, y)
+    network = clf.model_.layers[-1]
+    assert clf.model_.get_layer("augmentation") is not None
+    np.testing.assert_allclose(
+        clf.predict_proba(X),
+        keras.ops.convert_to_numpy(network(X.astype("float32"))),
+        rtol=1e-5,
+    )
+    noisy = clf.model_.get_layer("augmentation")(X.astype("float32"), training=True)
+    assert not np.allclose(keras.ops.convert_to_numpy(noisy), X)
+    # The layer given as a parameter is copied per fit, never used itself.
+    assert clf.model_.get_layer("augmentation").layers[0] is not clf.augmentation[0]
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
