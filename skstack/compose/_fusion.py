@@ -52,7 +52,8 @@ def _member_features(model: keras.Model, layer, name: str) -> keras.Model:
         raise ValueError(
             f"member {name!r} has no layer {layer!r}; its layers are {available}."
         ) from exc
-    return keras.Model(model.inputs, chosen.output)
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, chosen.output)
 
 
 def _member_inputs(inputs, members, member_columns):

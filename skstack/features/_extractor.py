@@ -139,7 +139,10 @@ class KerasFeatureExtractor(TransformerMixin, BaseEstimator):
                 f"KerasFeatureExtractor: the network has no layer {self.layer!r}; "
                 f"its layers are {names}."
             ) from exc
-        return keras.Model(network.inputs, chosen.output)
+        # A single input as a tensor, not a one-item list, so calling the model
+        # on an array matches its input structure (Keras warns otherwise).
+        inputs = network.inputs[0] if len(network.inputs) == 1 else network.inputs
+        return keras.Model(inputs, chosen.output)
 
     def _extract(self, X) -> np.ndarray:
         import keras
