@@ -9,6 +9,8 @@ from skstack.keras import KerasClassifier, KerasRegressor
 from skstack.keras._builders import output_head
 
 from ._stages import (
+    TRAINING_PARAMETERS,
+    ComposedModel,
     adapt,
     add_head,
     compile_model,
@@ -72,16 +74,10 @@ def build_chain(meta: dict, compile_kwargs: dict, params: dict) -> keras.Model:
     return chain
 
 
-class _ChainMixin:
+class _ChainMixin(ComposedModel):
     """Chain parameters (one ``__init__`` for both classes), builder, fine-tuning."""
 
     model = staticmethod(build_chain)
-
-    # scikeras reads these; the chain does not expose them as parameters.
-    class_weight = None
-    validation_batch_size = None
-    warm_start = False
-    run_eagerly = False
 
     def __init__(
         self,
@@ -168,7 +164,8 @@ class _ChainMixin:
             super().partial_fit(X, y, sample_weight=sample_weight)
 
 
-_CHAIN_PARAMETERS = """\
+_CHAIN_PARAMETERS = (
+    """\
     stages : list of keras.Model, str or callable
         The stages, in order; each one's output feeds the next. A
         ``keras.Model`` is copied with its weights (yours is never trained), a
@@ -193,26 +190,9 @@ _CHAIN_PARAMETERS = """\
         prediction (it must have the right width).
     head_hidden : tuple of int, default=()
         Hidden ``Dense`` layers (ReLU) of the head.
-    optimizer : str or keras.optimizers.Optimizer, default="adam"
-        Optimizer of the first phase; ``optimizer__learning_rate`` sets its rate.
-    loss : str or keras.losses.Loss, default=None
-        None picks the loss matching the output layer.
-    metrics : list, default=None
-        Keras metrics recorded in ``history_``.
-    epochs : int, default=1
-        Epochs of the first phase.
-    batch_size : int, default=None
-        Rows per step (Keras's 32 when None).
-    validation_split : float, default=0.0
-        Fraction of the rows Keras holds out for validation metrics.
-    shuffle : bool, default=True
-        Shuffle rows each epoch.
-    callbacks : list of keras.callbacks.Callback, default=None
-        Callbacks of ``fit``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds each fit (weights of new layers, shuffling, dropout).
-    verbose : int, default=0
-        Keras's progress output."""
+"""
+    + TRAINING_PARAMETERS
+)
 
 
 class KerasChainClassifier(_ChainMixin, KerasClassifier):

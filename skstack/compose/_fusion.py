@@ -8,7 +8,15 @@ import numpy as np
 from skstack.keras import KerasClassifier, KerasRegressor
 
 from ._layers import AttentionMerge, TakeColumns, WeightedSum
-from ._stages import add_head, compile_model, input_shape_of, load_member, shapes_match
+from ._stages import (
+    TRAINING_PARAMETERS,
+    ComposedModel,
+    add_head,
+    compile_model,
+    input_shape_of,
+    load_member,
+    shapes_match,
+)
 
 _ELEMENTWISE = {
     "add": keras.layers.Add,
@@ -134,16 +142,10 @@ def build_fusion(meta: dict, compile_kwargs: dict, params: dict) -> keras.Model:
     return fusion
 
 
-class _FusionMixin:
+class _FusionMixin(ComposedModel):
     """Fusion parameters (one ``__init__`` for both classes), builder, weights."""
 
     model = staticmethod(build_fusion)
-
-    # scikeras reads these; the fusion does not expose them as parameters.
-    class_weight = None
-    validation_batch_size = None
-    warm_start = False
-    run_eagerly = False
 
     def __init__(
         self,
@@ -193,7 +195,8 @@ class _FusionMixin:
         return np.asarray(keras.ops.convert_to_numpy(layer.weights_softmax()))
 
 
-_FUSION_PARAMETERS = """\
+_FUSION_PARAMETERS = (
+    """\
     members : list of (str, keras.Model, str or callable)
         The member models by name: a ``keras.Model`` (copied with its weights),
         a path to a saved ``.keras``/``.h5`` model (Keras safe mode) or a
@@ -218,26 +221,9 @@ _FUSION_PARAMETERS = """\
         Keep the members' weights fixed; only projections, merge and head train.
     head_hidden : tuple of int, default=()
         Hidden ``Dense`` layers (ReLU) between the merge and the output layer.
-    optimizer : str or keras.optimizers.Optimizer, default="adam"
-        Optimizer; ``optimizer__learning_rate`` sets its rate.
-    loss : str or keras.losses.Loss, default=None
-        None picks the loss matching the output layer.
-    metrics : list, default=None
-        Keras metrics recorded in ``history_``.
-    epochs : int, default=1
-        Training epochs.
-    batch_size : int, default=None
-        Rows per step (Keras's 32 when None).
-    validation_split : float, default=0.0
-        Fraction of the rows Keras holds out for validation metrics.
-    shuffle : bool, default=True
-        Shuffle rows each epoch.
-    callbacks : list of keras.callbacks.Callback, default=None
-        Callbacks of ``fit``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds each fit.
-    verbose : int, default=0
-        Keras's progress output."""
+"""
+    + TRAINING_PARAMETERS
+)
 
 
 class KerasFusionClassifier(_FusionMixin, KerasClassifier):

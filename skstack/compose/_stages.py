@@ -11,6 +11,40 @@ from skstack.keras._builders import output_head
 
 ADAPTERS = (None, "flatten", "reshape", "dense")
 
+TRAINING_PARAMETERS = """\
+    optimizer : str or keras.optimizers.Optimizer, default="adam"
+        Optimizer; pass an instance (``keras.optimizers.Adam(1e-3)``) to set its
+        learning rate.
+    loss : str or keras.losses.Loss, default=None
+        None picks the loss matching the output layer.
+    metrics : list, default=None
+        Keras metrics recorded in ``history_``.
+    epochs : int, default=1
+        Training epochs (a chain's fine-tuning epochs come on top).
+    batch_size : int, default=None
+        Rows per step (Keras's 32 when None).
+    validation_split : float, default=0.0
+        Fraction of the rows Keras holds out for validation metrics.
+    shuffle : bool, default=True
+        Shuffle rows each epoch.
+    callbacks : list of keras.callbacks.Callback, default=None
+        Callbacks of ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds each fit (new layers' weights, shuffling, dropout).
+    verbose : int, default=0
+        Keras's progress output."""
+
+
+class ComposedModel:
+    """What chains and fusions share as scikeras wrappers with their own builder."""
+
+    # scikeras reads these attributes; composed models do not expose them as
+    # parameters (their builder is fixed, and these have no use there).
+    class_weight = None
+    validation_batch_size = None
+    warm_start = False
+    run_eagerly = False
+
 
 def load_member(spec, input_shape: tuple, name: str) -> keras.Model:
     """A fresh Keras model for ``spec``, so the user's object is never trained.
