@@ -17,179 +17,27 @@ from scipy import sparse
 from sklearn.base import MetaEstimatorMixin, TransformerMixin, clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import check_cv
-from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, check_random_state, get_tags
-from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._compat import BaseComposition, safe_indexing
+from ._columns import MetaColumns
+from ._compat import BaseComposition
+from ._folds import (
+    DROP,
+    fit_full,
+    fit_on,
+    fit_predict_fold,
+    is_drop,
+    member_error,
+    seed_estimator,
+    weight_kwargs,
+)
 from ._validation import (
     check_estimators,
     check_folds,
     check_sample_weight,
 )
 from .exceptions import SampleWeightIgnoredWarning
-
-_DROP = "drop"
-
-
-def _is_drop(member) -> bool:
-    return isinstance(member, str) and member == _DROP
-
-
-class MetaColumns:
-    """Turns one member's predictions into meta-feature columns.
-
-    Small and picklable, so fold tasks in worker processes carry it.
-
-    Parameters
-    ----------
-    classes : ndarray or None
-        The labels the members were fitted on (None for regression). Columns of
-        ``predict_proba``/``decision_function`` are aligned to these, so a class
-        missing from a member's training fold gets a column of zeros.
-    labels : ndarray or None
-        The user's class labels, used in feature names.
-    n_outputs : int
-        Number of regression targets.
-    drop_first : bool
-        Drop the first class's probability column of multi-class members.
-    """
-
-    def __init__(self, classes=None, labels=None, n_outputs=1, drop_first=False):
-        self.classes = classes
-        self.labels = labels
-        self.n_outputs = n_outputs
-        self.drop_first = drop_first
-
-    def names(self, name: str, method: str) -> list[str]:
-        """Feature names of the columns this member contributes."""
-        if self.classes is None:
-            if self.n_outputs == 1:
-                return [f"{name}_predict"]
-            return [f"{name}_predict{j}" for j in range(self.n_outputs)]
-        if method == "predict":
-            return [f"{name}_predict"]
-        kind = "proba" if method == "predict_proba" else "decision"
-        labels = list(self.labels)
-        if len(labels) == 2:
-            labels = labels[1:]
-        elif method == "predict_proba" and self.drop_first:
-            labels = labels[1:]
-        return [f"{name}_{kind}_{label}" for label in labels]
-
-    def __call__(self, prediction, member, method: str, name: str) -> np.ndarray:
-        prediction = np.asarray(prediction)
-        n_rows = prediction.shape[0]
-        if self.classes is None:
-            return prediction.reshape(n_rows, -1).astype(np.float64)
-        if method == "predict":
-            positions = self._positions(prediction.reshape(n_rows), name, "predicted")
-            return positions.reshape(n_rows, 1).astype(np.float64)
-
-        member_classes = np.asarray(member.classes_)
-        positions = self._positions(member_classes, name, "classes_")
-        n_classes = len(self.classes)
-        if method == "decision_function":
-            if len(member_classes) != n_classes:
-                missing = sorted(set(range(n_classes)) - set(positions.tolist()))
-                raise ValueError(
-                    f"its decision_function has no column for classes "
-                    f"{np.asarray(self.labels)[missing].tolist()}, absent from its "
-                    "training data. Use a stratified cv so each training fold "
-                    "holds every class, or stack_method='predict_proba'."
-                )
-            scores = prediction.reshape(n_rows, -1).astype(np.float64)
-            return scores if n_classes > 2 else scores[:, -1:]
-
-        proba = prediction.reshape(n_rows, -1).astype(np.float64)
-        aligned = np.zeros((n_rows, n_classes))
-        aligned[:, positions] = proba
-        if n_classes == 2:
-            return aligned[:, 1:]
-        return aligned[:, 1:] if self.drop_first else aligned
-
-    def _positions(self, values, name: str, what: str) -> np.ndarray:
-        positions = np.searchsorted(self.classes, values)
-        clipped = np.minimum(positions, len(self.classes) - 1)
-        unknown = self.classes[clipped] != values
-        if np.any(unknown):
-            raise ValueError(
-                f"Estimator {name!r}: {what} {np.unique(values[unknown]).tolist()} "
-                f"are not among the stack's classes {list(self.labels)}."
-            )
-        return positions
-
-
-def _member_error(exc: BaseException, name: str, where: str, X) -> Exception:
-    """The member's exception, re-raised with which estimator and where it failed."""
-    message = f"Estimator {name!r} failed {where}: {type(exc).__name__}: {exc}"
-    if getattr(X, "ndim", 2) > 2:
-        message += (
-            f" (X has shape {X.shape}; an estimator that takes only 2-D input can "
-            "be stacked as make_pipeline(skstack.Flatten(), estimator))"
-        )
-    for kind in (ValueError, TypeError):
-        if isinstance(exc, kind):
-            return kind(message)
-    return RuntimeError(message)
-
-
-def _weight_kwargs(member, sample_weight) -> dict | None:
-    """``fit`` keyword arguments that pass sample_weight, or None if it cannot."""
-    if sample_weight is None:
-        return {}
-    if has_fit_parameter(member, "sample_weight"):
-        return {"sample_weight": sample_weight}
-    if isinstance(member, Pipeline):
-        step_name, last = member.steps[-1]
-        if not _is_drop(last) and last not in (None, "passthrough"):
-            if has_fit_parameter(last, "sample_weight"):
-                return {f"{step_name}__sample_weight": sample_weight}
-    return None
-
-
-def _fit_on(member, X, y, sample_weight, rows=None):
-    """Fit ``member`` on the given rows (all if None), passing weights it accepts."""
-    if rows is not None:
-        X = safe_indexing(X, rows)
-        y = safe_indexing(y, rows)
-        sample_weight = None if sample_weight is None else sample_weight[rows]
-    kwargs = _weight_kwargs(member, sample_weight) or {}
-    return member.fit(X, y, **kwargs)
-
-
-def _fit_full(member, X, y, sample_weight, name):
-    """Fit a clone of ``member`` on all rows: the model used for prediction."""
-    try:
-        return _fit_on(clone(member), X, y, sample_weight)
-    except Exception as exc:
-        where = f"on the full training data ({len(y)} samples)"
-        raise _member_error(exc, name, where, X) from exc
-
-
-def _fit_predict_fold(
-    member, X, y, sample_weight, train, test, method, columns, name, where
-):
-    """Fit a clone on ``train``, return its meta-feature columns for ``test``."""
-    try:
-        fold_model = _fit_on(clone(member), X, y, sample_weight, train)
-        prediction = getattr(fold_model, method)(safe_indexing(X, test))
-        return columns(prediction, fold_model, method, name)
-    except Exception as exc:
-        raise _member_error(exc, name, where, X) from exc
-
-
-def _seed_estimator(estimator, rng) -> None:
-    """Give every unset ``random_state`` in ``estimator`` (nested too) a seed."""
-    params = estimator.get_params(deep=True)
-    seeds = {
-        key: int(rng.randint(np.iinfo(np.int32).max))
-        for key in sorted(params)
-        if (key == "random_state" or key.endswith("__random_state"))
-        and params[key] is None
-    }
-    if seeds:
-        estimator.set_params(**seeds)
 
 
 class _BaseStacking(
@@ -276,7 +124,7 @@ class _BaseStacking(
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         try:
-            members = [m for _, m in self.estimators if not _is_drop(m)]
+            members = [m for _, m in self.estimators if not is_drop(m)]
             tags.input_tags.sparse = all(get_tags(m).input_tags.sparse for m in members)
             tags.input_tags.three_d_array = all(
                 get_tags(m).input_tags.three_d_array for m in members
@@ -325,7 +173,7 @@ class _BaseStacking(
         """Fit members, build out-of-fold meta-features, fit the meta-learner."""
         names, members = check_estimators(self, self.estimators)
         methods = self._stack_methods(names, members)
-        kept = [(n, m) for n, m in zip(names, members, strict=True) if not _is_drop(m)]
+        kept = [(n, m) for n, m in zip(names, members, strict=True) if not is_drop(m)]
         if self.final_estimator is None:
             final = self._default_final_estimator()
         elif not hasattr(self.final_estimator, "fit"):
@@ -347,9 +195,9 @@ class _BaseStacking(
 
         X_meta = self._stack_features(blocks, X_checked)
         try:
-            _fit_on(final, X_meta, y, weights)
+            fit_on(final, X_meta, y, weights)
         except Exception as exc:
-            raise _member_error(
+            raise member_error(
                 exc, "final_estimator", "on the meta-features", X_meta
             ) from exc
 
@@ -357,7 +205,7 @@ class _BaseStacking(
         self.named_estimators_ = Bunch()
         fitted_by_name = dict(zip([n for n, _ in kept], fitted, strict=True))
         for name in names:
-            self.named_estimators_[name] = fitted_by_name.get(name, _DROP)
+            self.named_estimators_[name] = fitted_by_name.get(name, DROP)
         self.stack_method_ = methods
         self.final_estimator_ = final
         self.oof_predictions_ = X_meta
@@ -367,8 +215,8 @@ class _BaseStacking(
     def _warn_ignored_weights(self, kept, final, weights) -> None:
         if weights is None:
             return
-        ignoring = [n for n, m in kept if _weight_kwargs(m, weights) is None]
-        if _weight_kwargs(final, weights) is None:
+        ignoring = [n for n, m in kept if weight_kwargs(m, weights) is None]
+        if weight_kwargs(final, weights) is None:
             ignoring.append("final_estimator")
         if ignoring:
             warnings.warn(
@@ -394,7 +242,7 @@ class _BaseStacking(
                 prediction = getattr(member, methods[name])(X)
                 blocks.append(columns(prediction, member, methods[name], name))
             except Exception as exc:
-                raise _member_error(exc, name, "predicting X (cv='prefit')", X) from exc
+                raise member_error(exc, name, "predicting X (cv='prefit')", X) from exc
         return [member for _, member in kept], blocks, columns
 
     def _cross_fit(self, kept, methods, final, X, y, weights):
@@ -404,8 +252,8 @@ class _BaseStacking(
         if self.random_state is not None:
             rng = check_random_state(self.random_state)
             for member in members:
-                _seed_estimator(member, rng)
-            _seed_estimator(final, rng)
+                seed_estimator(member, rng)
+            seed_estimator(final, rng)
             if getattr(cv, "shuffle", False) and getattr(cv, "random_state", 0) is None:
                 cv = copy.deepcopy(cv)
                 cv.random_state = int(rng.randint(np.iinfo(np.int32).max))
@@ -418,14 +266,14 @@ class _BaseStacking(
         n_folds = len(splits)
         tasks = []
         for (name, _), member in zip(kept, members, strict=True):
-            tasks.append(delayed(_fit_full)(member, X, y, weights, name))
+            tasks.append(delayed(fit_full)(member, X, y, weights, name))
             for fold, (train, test) in enumerate(splits):
                 where = (
                     f"on fold {fold} of {n_folds} (fit on {len(train)} samples, "
                     f"predicting {len(test)})"
                 )
                 tasks.append(
-                    delayed(_fit_predict_fold)(
+                    delayed(fit_predict_fold)(
                         member,
                         X,
                         y,
@@ -476,12 +324,12 @@ class _BaseStacking(
             try:
                 prediction = getattr(member, method)(X)
             except Exception as exc:
-                raise _member_error(exc, name, "predicting", X) from exc
+                raise member_error(exc, name, "predicting", X) from exc
             blocks.append(self._columns(prediction, member, method, name))
         return self._stack_features(blocks, X_checked)
 
     def _kept_members(self):
-        return [(n, m) for n, m in self.named_estimators_.items() if not _is_drop(m)]
+        return [(n, m) for n, m in self.named_estimators_.items() if not is_drop(m)]
 
     def transform(self, X):
         """Meta-features of X: each fitted member's predictions (and X if passthrough).

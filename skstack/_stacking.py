@@ -12,7 +12,8 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from ._base import MetaColumns, _BaseStacking
+from ._base import _BaseStacking
+from ._columns import MetaColumns
 from ._validation import (
     check_min_class_count,
     check_stack_method,

@@ -1,0 +1,89 @@
+"""How a member's predictions become meta-feature columns."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class MetaColumns:
+    """Turns one member's predictions into meta-feature columns.
+
+    Small and picklable, so fold tasks in worker processes carry it.
+
+    Parameters
+    ----------
+    classes : ndarray or None
+        The labels the members were fitted on (None for regression). Columns of
+        ``predict_proba``/``decision_function`` are aligned to these, so a class
+        missing from a member's training fold gets a column of zeros.
+    labels : ndarray or None
+        The user's class labels, used in feature names.
+    n_outputs : int
+        Number of regression targets.
+    drop_first : bool
+        Drop the first class's probability column of multi-class members.
+    """
+
+    def __init__(self, classes=None, labels=None, n_outputs=1, drop_first=False):
+        self.classes = classes
+        self.labels = labels
+        self.n_outputs = n_outputs
+        self.drop_first = drop_first
+
+    def names(self, name: str, method: str) -> list[str]:
+        """Feature names of the columns this member contributes."""
+        if self.classes is None:
+            if self.n_outputs == 1:
+                return [f"{name}_predict"]
+            return [f"{name}_predict{j}" for j in range(self.n_outputs)]
+        if method == "predict":
+            return [f"{name}_predict"]
+        kind = "proba" if method == "predict_proba" else "decision"
+        labels = list(self.labels)
+        if len(labels) == 2:
+            labels = labels[1:]
+        elif method == "predict_proba" and self.drop_first:
+            labels = labels[1:]
+        return [f"{name}_{kind}_{label}" for label in labels]
+
+    def __call__(self, prediction, member, method: str, name: str) -> np.ndarray:
+        prediction = np.asarray(prediction)
+        n_rows = prediction.shape[0]
+        if self.classes is None:
+            return prediction.reshape(n_rows, -1).astype(np.float64)
+        if method == "predict":
+            positions = self._positions(prediction.reshape(n_rows), name, "predicted")
+            return positions.reshape(n_rows, 1).astype(np.float64)
+
+        member_classes = np.asarray(member.classes_)
+        positions = self._positions(member_classes, name, "classes_")
+        n_classes = len(self.classes)
+        if method == "decision_function":
+            if len(member_classes) != n_classes:
+                missing = sorted(set(range(n_classes)) - set(positions.tolist()))
+                raise ValueError(
+                    f"its decision_function has no column for classes "
+                    f"{np.asarray(self.labels)[missing].tolist()}, absent from its "
+                    "training data. Use a stratified cv so each training fold "
+                    "holds every class, or stack_method='predict_proba'."
+                )
+            scores = prediction.reshape(n_rows, -1).astype(np.float64)
+            return scores if n_classes > 2 else scores[:, -1:]
+
+        proba = prediction.reshape(n_rows, -1).astype(np.float64)
+        aligned = np.zeros((n_rows, n_classes))
+        aligned[:, positions] = proba
+        if n_classes == 2:
+            return aligned[:, 1:]
+        return aligned[:, 1:] if self.drop_first else aligned
+
+    def _positions(self, values, name: str, what: str) -> np.ndarray:
+        positions = np.searchsorted(self.classes, values)
+        clipped = np.minimum(positions, len(self.classes) - 1)
+        unknown = self.classes[clipped] != values
+        if np.any(unknown):
+            raise ValueError(
+                f"Estimator {name!r}: {what} {np.unique(values[unknown]).tolist()} "
+                f"are not among the stack's classes {list(self.labels)}."
+            )
+        return positions

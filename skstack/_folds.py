@@ -1,0 +1,91 @@
+"""The fit tasks of stacking: one (member, fold) fit each, run by joblib workers.
+
+Module-level functions, so loky and dask workers can unpickle them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import has_fit_parameter
+
+from ._compat import safe_indexing
+
+DROP = "drop"
+
+
+def is_drop(member) -> bool:
+    return isinstance(member, str) and member == DROP
+
+
+def member_error(exc: BaseException, name: str, where: str, X) -> Exception:
+    """The member's exception, re-raised with which estimator and where it failed."""
+    message = f"Estimator {name!r} failed {where}: {type(exc).__name__}: {exc}"
+    if getattr(X, "ndim", 2) > 2:
+        message += (
+            f" (X has shape {X.shape}; an estimator that takes only 2-D input can "
+            "be stacked as make_pipeline(skstack.Flatten(), estimator))"
+        )
+    for kind in (ValueError, TypeError):
+        if isinstance(exc, kind):
+            return kind(message)
+    return RuntimeError(message)
+
+
+def weight_kwargs(member, sample_weight) -> dict | None:
+    """``fit`` keyword arguments that pass sample_weight, or None if it cannot."""
+    if sample_weight is None:
+        return {}
+    if has_fit_parameter(member, "sample_weight"):
+        return {"sample_weight": sample_weight}
+    if isinstance(member, Pipeline):
+        step_name, last = member.steps[-1]
+        if not is_drop(last) and last not in (None, "passthrough"):
+            if has_fit_parameter(last, "sample_weight"):
+                return {f"{step_name}__sample_weight": sample_weight}
+    return None
+
+
+def fit_on(member, X, y, sample_weight, rows=None):
+    """Fit ``member`` on the given rows (all if None), passing weights it accepts."""
+    if rows is not None:
+        X = safe_indexing(X, rows)
+        y = safe_indexing(y, rows)
+        sample_weight = None if sample_weight is None else sample_weight[rows]
+    kwargs = weight_kwargs(member, sample_weight) or {}
+    return member.fit(X, y, **kwargs)
+
+
+def fit_full(member, X, y, sample_weight, name):
+    """Fit a clone of ``member`` on all rows: the model used for prediction."""
+    try:
+        return fit_on(clone(member), X, y, sample_weight)
+    except Exception as exc:
+        where = f"on the full training data ({len(y)} samples)"
+        raise member_error(exc, name, where, X) from exc
+
+
+def fit_predict_fold(
+    member, X, y, sample_weight, train, test, method, columns, name, where
+):
+    """Fit a clone on ``train``, return its meta-feature columns for ``test``."""
+    try:
+        fold_model = fit_on(clone(member), X, y, sample_weight, train)
+        prediction = getattr(fold_model, method)(safe_indexing(X, test))
+        return columns(prediction, fold_model, method, name)
+    except Exception as exc:
+        raise member_error(exc, name, where, X) from exc
+
+
+def seed_estimator(estimator, rng) -> None:
+    """Give every unset ``random_state`` in ``estimator`` (nested too) a seed."""
+    params = estimator.get_params(deep=True)
+    seeds = {
+        key: int(rng.randint(np.iinfo(np.int32).max))
+        for key in sorted(params)
+        if (key == "random_state" or key.endswith("__random_state"))
+        and params[key] is None
+    }
+    if seeds:
+        estimator.set_params(**seeds)
