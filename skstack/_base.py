@@ -7,7 +7,7 @@ including the Keras meta-learner used by default.
 
 from __future__ import annotations
 
-import copy
+import numbers
 import warnings
 from abc import ABCMeta, abstractmethod
 
@@ -29,6 +29,7 @@ from ._folds import (
     fit_predict_fold,
     is_drop,
     member_error,
+    repeated_splits,
     seed_estimator,
     weight_kwargs,
 )
@@ -54,6 +55,8 @@ class _BaseStacking(
         final_estimator=None,
         *,
         cv=5,
+        fold_models="refit",
+        n_repeats=1,
         passthrough=False,
         n_jobs=None,
         verbose=0,
@@ -62,6 +65,8 @@ class _BaseStacking(
         self.estimators = estimators
         self.final_estimator = final_estimator
         self.cv = cv
+        self.fold_models = fold_models
+        self.n_repeats = n_repeats
         self.passthrough = passthrough
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -169,7 +174,7 @@ class _BaseStacking(
         X_members = X if hasattr(X, "iloc") else X_checked
         return X_checked, X_members, y
 
-    def _fit_stack(self, X_checked, X, y, sample_weight):
+    def _fit_stack(self, X_checked, X, y, sample_weight, groups=None):
         """Fit members, build out-of-fold meta-features, fit the meta-learner."""
         names, members = check_estimators(self, self.estimators)
         methods = self._stack_methods(names, members)
@@ -186,11 +191,13 @@ class _BaseStacking(
         weights = check_sample_weight(sample_weight, X_checked.shape[0])
         self._warn_ignored_weights(kept, final, weights)
 
-        if isinstance(self.cv, str) and self.cv == "prefit":
+        prefit = isinstance(self.cv, str) and self.cv == "prefit"
+        self._check_fold_options(prefit, methods, groups, len(y))
+        if prefit:
             fitted, blocks, columns = self._predict_prefit(kept, methods, X)
         else:
             fitted, blocks, columns = self._cross_fit(
-                kept, methods, final, X, y, weights
+                kept, methods, final, X, y, weights, groups
             )
 
         X_meta = self._stack_features(blocks, X_checked)
@@ -243,60 +250,102 @@ class _BaseStacking(
                 blocks.append(columns(prediction, member, methods[name], name))
             except Exception as exc:
                 raise member_error(exc, name, "predicting X (cv='prefit')", X) from exc
+        self.splits_ = []
         return [member for _, member in kept], blocks, columns
 
-    def _cross_fit(self, kept, methods, final, X, y, weights):
-        """Out-of-fold predictions and full-data refits, in one flat task pool."""
+    def _check_fold_options(self, prefit, methods, groups, n_samples) -> None:
+        name = type(self).__name__
+        if self.fold_models not in ("refit", "average"):
+            raise ValueError(
+                f"{name}: fold_models must be 'refit' or 'average', got "
+                f"{self.fold_models!r}."
+            )
+        if not isinstance(self.n_repeats, numbers.Integral) or self.n_repeats < 1:
+            raise ValueError(
+                f"{name}: n_repeats must be an int >= 1, got {self.n_repeats!r}."
+            )
+        if prefit and (self.fold_models == "average" or self.n_repeats > 1):
+            raise ValueError(
+                f"{name}: cv='prefit' makes no folds, so fold_models='average' "
+                "and n_repeats > 1 do not apply."
+            )
+        if self.fold_models == "average" and is_classifier(self):
+            labels = sorted(n for n, m in methods.items() if m == "predict")
+            if labels:
+                raise ValueError(
+                    f"{name}: fold_models='average' averages the fold models' "
+                    f"outputs, which has no meaning for predicted labels; "
+                    f"{labels} use stack_method 'predict'."
+                )
+        if groups is not None and len(groups) != n_samples:
+            raise ValueError(
+                f"{name}: groups has {len(groups)} entries but X has {n_samples} "
+                "samples."
+            )
+
+    def _cross_fit(self, kept, methods, final, X, y, weights, groups):
+        """Out-of-fold predictions and the models for prediction, in one task pool.
+
+        Tasks are (member, repeat, fold) fits, plus one full-data fit per member
+        with ``fold_models="refit"``; with ``"average"`` the fold models are kept
+        instead and predict together.
+        """
         members = [clone(member) for _, member in kept]
-        cv = check_cv(self.cv, y, classifier=is_classifier(self))
+        rng = None
         if self.random_state is not None:
             rng = check_random_state(self.random_state)
             for member in members:
                 seed_estimator(member, rng)
             seed_estimator(final, rng)
-            if getattr(cv, "shuffle", False) and getattr(cv, "random_state", 0) is None:
-                cv = copy.deepcopy(cv)
-                cv.random_state = int(rng.randint(np.iinfo(np.int32).max))
+        cv = check_cv(self.cv, y, classifier=is_classifier(self))
         self._check_cv(cv, y)
-        # Splitting once gives every member the same folds, whatever the splitter.
-        splits = list(cv.split(X, y))
-        check_folds(self, splits, len(y))
+        repeats = repeated_splits(self, cv, X, y, groups, self.n_repeats, rng)
+        for splits in repeats:
+            check_folds(self, splits, len(y))
         columns = self._meta_columns(prefit=False)
+        average = self.fold_models == "average"
 
-        n_folds = len(splits)
         tasks = []
         for (name, _), member in zip(kept, members, strict=True):
-            tasks.append(delayed(fit_full)(member, X, y, weights, name))
-            for fold, (train, test) in enumerate(splits):
-                where = (
-                    f"on fold {fold} of {n_folds} (fit on {len(train)} samples, "
-                    f"predicting {len(test)})"
-                )
-                tasks.append(
-                    delayed(fit_predict_fold)(
-                        member,
-                        X,
-                        y,
-                        weights,
-                        train,
-                        test,
-                        methods[name],
-                        columns,
-                        name,
-                        where,
+            if not average:
+                tasks.append(delayed(fit_full)(member, X, y, weights, name))
+            for repeat, splits in enumerate(repeats):
+                for fold, (train, test) in enumerate(splits):
+                    where = (
+                        f"on fold {fold} of {len(splits)}"
+                        + (f", repeat {repeat}" if len(repeats) > 1 else "")
+                        + f" (fit on {len(train)} samples, predicting {len(test)})"
                     )
-                )
+                    tasks.append(
+                        delayed(fit_predict_fold)(
+                            member,
+                            X,
+                            y,
+                            weights,
+                            train,
+                            test,
+                            methods[name],
+                            columns,
+                            name,
+                            where,
+                            average,
+                        )
+                    )
         results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(tasks)
 
         fitted, blocks = [], []
-        per_member = n_folds + 1
+        n_fold_tasks = sum(len(splits) for splits in repeats)
+        per_member = n_fold_tasks + (0 if average else 1)
         for i in range(len(kept)):
-            full, *fold_columns = results[i * per_member : (i + 1) * per_member]
-            block = np.empty((len(y), fold_columns[0].shape[1]))
-            for (_, test), values in zip(splits, fold_columns, strict=True):
-                block[test] = values
-            fitted.append(full)
+            chunk = results[i * per_member : (i + 1) * per_member]
+            fold_results = chunk if average else chunk[1:]
+            block = np.zeros((len(y), fold_results[0][0].shape[1]))
+            folds = [pair for splits in repeats for pair in splits]
+            for (_, test), (values, _) in zip(folds, fold_results, strict=True):
+                block[test] += values / len(repeats)
+            fitted.append([m for _, m in fold_results] if average else chunk[0])
             blocks.append(block)
+        self.splits_ = repeats
         return fitted, blocks, columns
 
     def _stack_features(self, blocks, X_checked):
@@ -321,11 +370,15 @@ class _BaseStacking(
         blocks = []
         for name, member in self._kept_members():
             method = self.stack_method_[name]
-            try:
-                prediction = getattr(member, method)(X)
-            except Exception as exc:
-                raise member_error(exc, name, "predicting", X) from exc
-            blocks.append(self._columns(prediction, member, method, name))
+            models = member if isinstance(member, list) else [member]
+            outputs = []
+            for model in models:
+                try:
+                    prediction = getattr(model, method)(X)
+                except Exception as exc:
+                    raise member_error(exc, name, "predicting", X) from exc
+                outputs.append(self._columns(prediction, model, method, name))
+            blocks.append(np.mean(outputs, axis=0))
         return self._stack_features(blocks, X_checked)
 
     def _kept_members(self):

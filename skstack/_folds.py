@@ -5,6 +5,9 @@ Module-level functions, so loky and dask workers can unpickle them.
 
 from __future__ import annotations
 
+import copy
+import numbers
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
@@ -67,15 +70,43 @@ def fit_full(member, X, y, sample_weight, name):
 
 
 def fit_predict_fold(
-    member, X, y, sample_weight, train, test, method, columns, name, where
+    member, X, y, sample_weight, train, test, method, columns, name, where, keep
 ):
-    """Fit a clone on ``train``, return its meta-feature columns for ``test``."""
+    """Fit a clone on ``train``; return its columns for ``test`` (and it, if kept)."""
     try:
         fold_model = fit_on(clone(member), X, y, sample_weight, train)
         prediction = getattr(fold_model, method)(safe_indexing(X, test))
-        return columns(prediction, fold_model, method, name)
+        return columns(prediction, fold_model, method, name), (
+            fold_model if keep else None
+        )
     except Exception as exc:
         raise member_error(exc, name, where, X) from exc
+
+
+def repeated_splits(owner, cv, X, y, groups, n_repeats: int, rng) -> list[list]:
+    """The (train, test) pairs of each repeat, drawn once for every member.
+
+    One repeat uses ``cv`` as given (seeded from ``rng`` if it shuffles without
+    a seed); more repeats reshuffle a copy of it with a new seed each.
+    """
+    if n_repeats > 1 and not hasattr(cv, "shuffle"):
+        raise ValueError(
+            f"{type(owner).__name__}: n_repeats={n_repeats} needs a splitter that "
+            f"shuffles (KFold, StratifiedKFold, GroupKFold), got {cv!r}."
+        )
+    repeats = []
+    for repeat in range(n_repeats):
+        splitter = cv
+        unseeded = getattr(cv, "shuffle", False) and cv.random_state is None
+        if n_repeats > 1 or (unseeded and rng is not None):
+            splitter = copy.deepcopy(cv)
+            splitter.shuffle = True
+            if rng is not None:
+                splitter.random_state = int(rng.randint(np.iinfo(np.int32).max))
+            elif isinstance(cv.random_state, numbers.Integral):
+                splitter.random_state = int(cv.random_state) + repeat
+        repeats.append(list(splitter.split(X, y, groups)))
+    return repeats
 
 
 def seed_estimator(estimator, rng) -> None:

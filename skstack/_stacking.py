@@ -39,6 +39,15 @@ _SHARED_PARAMETERS = """\
         estimators as already fitted (not cloned, not refitted) and their
         predictions of X as meta-features: fit the stack on data the members
         have not seen.
+    fold_models : {"refit", "average"}, default="refit"
+        ``"refit"`` fits each member once more on all the data for prediction.
+        ``"average"`` keeps every fold model instead (no full-data fit) and
+        predicts with the mean of their outputs, so the meta-learner sees at
+        predict time the kind of model it was trained on.
+    n_repeats : int, default=1
+        Repeat the k-fold split this many times with new shuffles; each
+        sample's out-of-fold prediction is the mean over repeats. The splits
+        used are ``splits_``.
 """.rstrip()
 
 _SHARED_TAIL = """\
@@ -60,7 +69,8 @@ _SHARED_TAIL = """\
 _SHARED_ATTRIBUTES = """\
     estimators_ : list of estimators
         The kept members, each refitted on all the training data (the given
-        objects themselves with ``cv="prefit"``).
+        objects themselves with ``cv="prefit"``; with ``fold_models="average"``
+        a list of fold models per member).
     named_estimators_ : Bunch
         The fitted members by name; dropped ones are ``"drop"``.
     final_estimator_ : estimator
@@ -70,6 +80,9 @@ _SHARED_ATTRIBUTES = """\
     oof_predictions_ : ndarray of shape (n_samples, n_meta_features)
         The out-of-fold meta-features the meta-learner was trained on
         (including the original features with ``passthrough``).
+    splits_ : list of list of (ndarray, ndarray)
+        The (train, test) indices of each fold, per repeat (empty with
+        ``cv="prefit"``).
     n_features_in_ : int
         Number of features (size of the second axis of X) seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -149,6 +162,8 @@ or dict, default="auto"
         final_estimator=None,
         *,
         cv=5,
+        fold_models="refit",
+        n_repeats=1,
         stack_method="auto",
         drop_first_proba=False,
         passthrough=False,
@@ -160,6 +175,8 @@ or dict, default="auto"
             estimators,
             final_estimator,
             cv=cv,
+            fold_models=fold_models,
+            n_repeats=n_repeats,
             passthrough=passthrough,
             n_jobs=n_jobs,
             verbose=verbose,
@@ -197,7 +214,7 @@ or dict, default="auto"
     def _check_cv(self, cv, y):
         check_min_class_count(self, cv, y, self.classes_)
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Fit the base estimators and the meta-learner on their out-of-fold output.
 
         Parameters
@@ -212,6 +229,9 @@ or dict, default="auto"
             Passed to every fold, full and meta-learner fit that accepts it
             (to a pipeline's last step); the others warn
             :class:`~skstack.exceptions.SampleWeightIgnoredWarning`.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group splitter (``cv=GroupKFold(5)``): a group is
+            never in both the training and the test part of a fold.
 
         Returns
         -------
@@ -233,7 +253,9 @@ or dict, default="auto"
                     f"{type(self).__name__} needs at least 2 classes in y; it has "
                     f"one class: {self.classes_.tolist()[0]!r}."
                 )
-            return self._fit_stack(X_checked, X_members, y_encoded, sample_weight)
+            return self._fit_stack(
+                X_checked, X_members, y_encoded, sample_weight, groups
+            )
 
     def predict(self, X):
         """Predict class labels with the meta-learner.
@@ -337,6 +359,8 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         final_estimator=None,
         *,
         cv=5,
+        fold_models="refit",
+        n_repeats=1,
         passthrough=False,
         n_jobs=None,
         verbose=0,
@@ -346,6 +370,8 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
             estimators,
             final_estimator,
             cv=cv,
+            fold_models=fold_models,
+            n_repeats=n_repeats,
             passthrough=passthrough,
             n_jobs=n_jobs,
             verbose=verbose,
@@ -372,7 +398,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
     def _meta_columns(self, prefit):
         return MetaColumns(n_outputs=self._n_outputs)
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Fit the base estimators and the meta-learner on their out-of-fold output.
 
         Parameters
@@ -387,6 +413,9 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
             Passed to every fold, full and meta-learner fit that accepts it
             (to a pipeline's last step); the others warn
             :class:`~skstack.exceptions.SampleWeightIgnoredWarning`.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group splitter (``cv=GroupKFold(5)``): a group is
+            never in both the training and the test part of a fold.
 
         Returns
         -------
@@ -398,7 +427,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
                 X, y, multi_output=True, y_numeric=True
             )
             self._n_outputs = 1 if y.ndim == 1 else y.shape[1]
-            return self._fit_stack(X_checked, X_members, y, sample_weight)
+            return self._fit_stack(X_checked, X_members, y, sample_weight, groups)
 
     def predict(self, X):
         """Predict targets with the meta-learner.

@@ -330,3 +330,61 @@ def test_images_with_a_flattening_member_and_passthrough():
     np.testing.assert_array_equal(stack.oof_predictions_[:, 10:], X[:300] / 16.0)
     assert stack.get_feature_names_out()[-1] == "x63"
     assert stack.predict(images[:2]).shape == (2,)
+
+
+def test_fold_models_average_predicts_with_the_mean_of_fold_models(iris):
+    X, y = iris
+    stack = _lr_stack(fold_models="average", cv=StratifiedKFold(3)).fit(X, y)
+    fold_models = stack.named_estimators_.lr
+    assert len(fold_models) == 3
+    for model, (train, _) in zip(fold_models, stack.splits_[0], strict=True):
+        # Each kept model was fitted on its fold's training part, none on all rows.
+        expected = LogisticRegression().fit(X[train], y[train])
+        np.testing.assert_allclose(model.coef_, expected.coef_)
+    mean = np.mean([m.predict_proba(X[:7]) for m in fold_models], axis=0)
+    np.testing.assert_allclose(stack.transform(X[:7])[:, :3], mean)
+    assert stack.predict(X[:7]).shape == (7,)
+
+
+def test_fold_models_average_refuses_averaging_labels(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="no meaning for predicted labels; \\['lr'\\]"):
+        _lr_stack(fold_models="average", stack_method={"lr": "predict"}).fit(X, y)
+
+
+def test_n_repeats_oof_is_the_mean_of_single_repeats(iris):
+    X, y = iris
+    stack = _lr_stack(n_repeats=3, random_state=0).fit(X, y)
+    assert len(stack.splits_) == 3
+    singles = [
+        _lr_stack(cv=splits, random_state=0).fit(X, y).oof_predictions_
+        for splits in stack.splits_
+    ]
+    np.testing.assert_allclose(stack.oof_predictions_, np.mean(singles, axis=0))
+    # The repeats really are different shuffles.
+    assert not np.array_equal(stack.splits_[0][0][1], stack.splits_[1][0][1])
+    again = _lr_stack(n_repeats=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(again.oof_predictions_, stack.oof_predictions_)
+
+
+def test_n_repeats_needs_a_shuffling_splitter(iris):
+    X, y = iris
+    splits = list(StratifiedKFold(3).split(X, y))
+    with pytest.raises(ValueError, match="n_repeats=2 needs a splitter that shuffles"):
+        _lr_stack(cv=splits, n_repeats=2).fit(X, y)
+
+
+def test_groups_reach_the_splitter(iris):
+    from sklearn.model_selection import GroupKFold
+
+    X, y = iris
+    groups = np.arange(len(y)) // 5  # 30 groups of 5 rows
+    stack = _lr_stack(cv=GroupKFold(3)).fit(X, y, groups=groups)
+    for train, test in stack.splits_[0]:
+        assert not set(groups[train]) & set(groups[test])
+    pipe = make_pipeline(StandardScaler(), _lr_stack(cv=GroupKFold(3)))
+    pipe.fit(X, y, kerasstackingclassifier__groups=groups)
+    for train, test in pipe[-1].splits_[0]:
+        assert not set(groups[train]) & set(groups[test])
+    with pytest.raises(ValueError, match="groups has 3 entries but X has 150"):
+        _lr_stack(cv=GroupKFold(3)).fit(X, y, groups=[1, 2, 3])
