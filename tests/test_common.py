@@ -15,6 +15,7 @@ from skstack.compose import (
     KerasFusionClassifier,
     KerasFusionRegressor,
 )
+from skstack.ensemble import EnsembleSelectionClassifier, EnsembleSelectionRegressor
 from skstack.features import KerasFeatureExtractor
 from skstack.keras import (
     KerasClassifier,
@@ -82,7 +83,30 @@ _COMPOSED_FAILURES = {
 }
 
 
+_MEMBER_BLOCKS = (
+    "X must hold the members' probabilities side by side, one block of n_classes "
+    "columns each (one column for binary targets); these checks fit multi-class "
+    "targets on raw features whose count is not a multiple of n_classes, which "
+    "is refused with a clear error"
+)
+_SELECTION_FAILURES = dict.fromkeys(
+    [
+        "check_estimators_overwrite_params",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_dtype_object",
+        "check_classifiers_classes",
+        "check_classifiers_train",
+    ],
+    _MEMBER_BLOCKS,
+)
+
+
 def _expected_failures(estimator):
+    if isinstance(estimator, EnsembleSelectionClassifier):
+        return _SELECTION_FAILURES
     if isinstance(estimator, (KerasClassifier, KerasRegressor)):
         # Chains and fusions are scikeras wrappers too, without builder kwargs.
         if hasattr(estimator, "stages") or hasattr(estimator, "members"):
@@ -131,6 +155,8 @@ _ESTIMATORS = [
     KerasFeatureExtractor(
         KerasClassifier(dense_model, hidden=(4,), epochs=1, random_state=0)
     ),
+    EnsembleSelectionClassifier(),
+    EnsembleSelectionRegressor(),
 ]
 
 
