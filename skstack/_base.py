@@ -16,6 +16,7 @@ from joblib import Parallel, delayed
 from scipy import sparse
 from sklearn.base import MetaEstimatorMixin, TransformerMixin, clone, is_classifier
 from sklearn.exceptions import NotFittedError
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch, check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -33,6 +34,7 @@ from ._folds import (
     seed_estimator,
     weight_kwargs,
 )
+from ._report import StackReport, member_correlation
 from ._validation import (
     check_estimators,
     check_folds,
@@ -57,6 +59,7 @@ class _BaseStacking(
         cv=5,
         fold_models="refit",
         n_repeats=1,
+        scoring=None,
         passthrough=False,
         n_jobs=None,
         verbose=0,
@@ -67,6 +70,7 @@ class _BaseStacking(
         self.cv = cv
         self.fold_models = fold_models
         self.n_repeats = n_repeats
+        self.scoring = scoring
         self.passthrough = passthrough
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -216,6 +220,7 @@ class _BaseStacking(
         self.stack_method_ = methods
         self.final_estimator_ = final
         self.oof_predictions_ = X_meta
+        self._member_widths = [block.shape[1] for block in blocks]
         self._columns = columns
         return self
 
@@ -251,6 +256,7 @@ class _BaseStacking(
             except Exception as exc:
                 raise member_error(exc, name, "predicting X (cv='prefit')", X) from exc
         self.splits_ = []
+        self.fold_scores_ = {}
         return [member for _, member in kept], blocks, columns
 
     def _check_fold_options(self, prefit, methods, groups, n_samples) -> None:
@@ -304,6 +310,10 @@ class _BaseStacking(
             check_folds(self, splits, len(y))
         columns = self._meta_columns(prefit=False)
         average = self.fold_models == "average"
+        scorers = {
+            name: check_scoring(m, self.scoring)
+            for (name, _), m in zip(kept, members, strict=True)
+        }
 
         tasks = []
         for (name, _), member in zip(kept, members, strict=True):
@@ -329,22 +339,26 @@ class _BaseStacking(
                             name,
                             where,
                             average,
+                            scorers[name],
                         )
                     )
         results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(tasks)
 
-        fitted, blocks = [], []
+        fitted, blocks, fold_scores = [], [], {}
         n_fold_tasks = sum(len(splits) for splits in repeats)
         per_member = n_fold_tasks + (0 if average else 1)
-        for i in range(len(kept)):
+        folds = [pair for splits in repeats for pair in splits]
+        for i, (name, _) in enumerate(kept):
             chunk = results[i * per_member : (i + 1) * per_member]
             fold_results = chunk if average else chunk[1:]
             block = np.zeros((len(y), fold_results[0][0].shape[1]))
-            folds = [pair for splits in repeats for pair in splits]
-            for (_, test), (values, _) in zip(folds, fold_results, strict=True):
+            for (_, test), (values, _, _) in zip(folds, fold_results, strict=True):
                 block[test] += values / len(repeats)
-            fitted.append([m for _, m in fold_results] if average else chunk[0])
+            fitted.append([m for _, _, m in fold_results] if average else chunk[0])
             blocks.append(block)
+            scores = np.array([score for _, score, _ in fold_results])
+            fold_scores[name] = scores.reshape(len(repeats), -1)
+        self.fold_scores_ = fold_scores
         self.splits_ = repeats
         return fitted, blocks, columns
 
@@ -423,6 +437,62 @@ class _BaseStacking(
             A copy of ``oof_predictions_``.
         """
         return self.fit(X, y, **fit_params).oof_predictions_.copy()
+
+    def report(self, X=None, y=None) -> StackReport:
+        """Members' out-of-fold scores and the correlation of their predictions.
+
+        Parameters
+        ----------
+        X : array-like, default=None
+            Held-out samples to score the whole stack on.
+        y : array-like, default=None
+            Their targets.
+
+        Returns
+        -------
+        report : StackReport
+            Printable table (``str(report)``), ``to_frame()`` (pandas) and
+            ``plot()`` (matplotlib) of ``fold_scores_``, the members'
+            correlation and the stack's score on (X, y).
+        """
+        check_is_fitted(self, "final_estimator_")
+        if not self.fold_scores_:
+            raise ValueError(
+                "report() needs out-of-fold scores, which cv='prefit' does not make."
+            )
+        edges = np.cumsum([0, *self._member_widths])
+        blocks = [
+            self.oof_predictions_[:, start:stop]
+            for start, stop in zip(edges[:-1], edges[1:], strict=True)
+        ]
+        if self.scoring is None:
+            scoring = "accuracy" if is_classifier(self) else "r2"
+        else:
+            scoring = self.scoring if isinstance(self.scoring, str) else "score"
+        return StackReport(
+            members=list(self.fold_scores_),
+            fold_scores=dict(self.fold_scores_),
+            correlation=member_correlation(blocks),
+            stack_score=None if X is None else float(self.score(X, y)),
+            scoring=scoring,
+        )
+
+    def plot_report(self, X=None, y=None, ax=None):
+        """Draw :meth:`report` with matplotlib (``pip install skstack[plots]``).
+
+        Parameters
+        ----------
+        X, y : array-like, default=None
+            Held-out data to score the stack on.
+        ax : sequence of two matplotlib Axes, default=None
+            Where to draw.
+
+        Returns
+        -------
+        axes : ndarray of matplotlib Axes
+            Scores and correlation heatmap.
+        """
+        return self.report(X, y).plot(ax=ax)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the meta-features, then of the passed-through features.

@@ -70,14 +70,33 @@ def fit_full(member, X, y, sample_weight, name):
 
 
 def fit_predict_fold(
-    member, X, y, sample_weight, train, test, method, columns, name, where, keep
+    member,
+    X,
+    y,
+    sample_weight,
+    train,
+    test,
+    method,
+    columns,
+    name,
+    where,
+    keep,
+    scorer,
 ):
-    """Fit a clone on ``train``; return its columns for ``test`` (and it, if kept)."""
+    """Fit a clone on ``train``; predict and score ``test``.
+
+    Returns the meta-feature columns of ``test``, the fold's score and the
+    fold model (None unless ``keep``).
+    """
     try:
         fold_model = fit_on(clone(member), X, y, sample_weight, train)
-        prediction = getattr(fold_model, method)(safe_indexing(X, test))
-        return columns(prediction, fold_model, method, name), (
-            fold_model if keep else None
+        X_test = safe_indexing(X, test)
+        prediction = getattr(fold_model, method)(X_test)
+        score = float(scorer(fold_model, X_test, safe_indexing(y, test)))
+        return (
+            columns(prediction, fold_model, method, name),
+            score,
+            fold_model if keep else None,
         )
     except Exception as exc:
         raise member_error(exc, name, where, X) from exc

@@ -48,6 +48,10 @@ _SHARED_PARAMETERS = """\
         Repeat the k-fold split this many times with new shuffles; each
         sample's out-of-fold prediction is the mean over repeats. The splits
         used are ``splits_``.
+    scoring : str or callable, default=None
+        How each fold model is scored on its held-out part (``fold_scores_``,
+        ``report()``): a scikit-learn scoring name or scorer. None uses the
+        members' own ``score`` (accuracy, R²).
 """.rstrip()
 
 _SHARED_TAIL = """\
@@ -82,6 +86,9 @@ _SHARED_ATTRIBUTES = """\
         (including the original features with ``passthrough``).
     splits_ : list of list of (ndarray, ndarray)
         The (train, test) indices of each fold, per repeat (empty with
+        ``cv="prefit"``).
+    fold_scores_ : dict of ndarray of shape (n_repeats, n_splits)
+        Each member's ``scoring`` on each held-out fold (empty with
         ``cv="prefit"``).
     n_features_in_ : int
         Number of features (size of the second axis of X) seen in ``fit``.
@@ -164,6 +171,7 @@ or dict, default="auto"
         cv=5,
         fold_models="refit",
         n_repeats=1,
+        scoring=None,
         stack_method="auto",
         drop_first_proba=False,
         passthrough=False,
@@ -177,6 +185,7 @@ or dict, default="auto"
             cv=cv,
             fold_models=fold_models,
             n_repeats=n_repeats,
+            scoring=scoring,
             passthrough=passthrough,
             n_jobs=n_jobs,
             verbose=verbose,
@@ -361,6 +370,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         cv=5,
         fold_models="refit",
         n_repeats=1,
+        scoring=None,
         passthrough=False,
         n_jobs=None,
         verbose=0,
@@ -372,6 +382,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
             cv=cv,
             fold_models=fold_models,
             n_repeats=n_repeats,
+            scoring=scoring,
             passthrough=passthrough,
             n_jobs=n_jobs,
             verbose=verbose,

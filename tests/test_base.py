@@ -388,3 +388,40 @@ def test_groups_reach_the_splitter(iris):
         assert not set(groups[train]) & set(groups[test])
     with pytest.raises(ValueError, match="groups has 3 entries but X has 150"):
         _lr_stack(cv=GroupKFold(3)).fit(X, y, groups=[1, 2, 3])
+
+
+def test_fold_scores_and_report(iris):
+    from sklearn.model_selection import cross_val_score
+
+    X, y = iris
+    stack = _lr_stack(cv=StratifiedKFold(3)).fit(X, y)
+    expected = cross_val_score(LogisticRegression(), X, y, cv=StratifiedKFold(3))
+    np.testing.assert_allclose(stack.fold_scores_["lr"], [expected])
+    report = stack.report(X, y)
+    assert report.members == ["lr", "knn"]
+    assert report.mean_scores["lr"] == pytest.approx(expected.mean())
+    np.testing.assert_allclose(np.diag(report.correlation), 1.0)
+    lr_block, knn_block = stack.oof_predictions_[:, :3], stack.oof_predictions_[:, 3:]
+    assert report.correlation[0, 1] == pytest.approx(
+        np.corrcoef(lr_block.ravel(), knn_block.ravel())[0, 1]
+    )
+    assert report.stack_score == pytest.approx(stack.score(X, y))
+    text = str(report)
+    assert "oof accuracy" in text and f"{expected.mean():.4f}" in text
+    frame = report.to_frame()
+    assert frame.loc["lr", "oof_score"] == pytest.approx(expected.mean())
+    scored = _lr_stack(scoring="neg_log_loss").fit(X, y)
+    assert np.all(scored.fold_scores_["lr"] < 0)
+
+
+def test_plot_report_draws_scores_and_correlation(iris):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    X, y = iris
+    axes = _lr_stack().fit(X, y).plot_report(X, y)
+    bars, heat = axes
+    assert [p.get_height() for p in bars.patches] == pytest.approx(
+        [np.mean(s) for s in _lr_stack().fit(X, y).fold_scores_.values()]
+    )
+    assert heat.images[0].get_array().shape == (2, 2)
