@@ -425,3 +425,25 @@ def test_plot_report_draws_scores_and_correlation(iris):
         [np.mean(s) for s in _lr_stack().fit(X, y).fold_scores_.values()]
     )
     assert heat.images[0].get_array().shape == (2, 2)
+
+
+def test_two_layer_stack_trains_each_layer_on_out_of_fold_features(iris):
+    # A stack is a transformer whose fit_transform is out-of-fold, so in a
+    # Pipeline the next layer learns from the layer below's OOF predictions;
+    # passthrough=True is the skip connection from the original features.
+    X, y = iris
+    layer0 = _lr_stack(passthrough=True)
+    layer1 = KerasStackingClassifier(
+        [("lr1", LogisticRegression()), ("knn1", KNeighborsClassifier(7))],
+        final_estimator=LogisticRegression(),
+        cv=3,
+    )
+    stacked = make_pipeline(layer0, layer1).fit(X, y)
+    first = stacked[0].oof_predictions_
+    assert first.shape == (150, 6 + 4)
+    expected = cross_val_predict(
+        LogisticRegression(), first, y, cv=StratifiedKFold(3), method="predict_proba"
+    )
+    np.testing.assert_allclose(stacked[1].oof_predictions_[:, :3], expected)
+    assert stacked.score(X, y) > 0.9
+    assert stacked.get_params()["kerasstackingclassifier-2__lr1__C"] == 1.0
