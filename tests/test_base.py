@@ -447,3 +447,19 @@ def test_two_layer_stack_trains_each_layer_on_out_of_fold_features(iris):
     np.testing.assert_allclose(stacked[1].oof_predictions_[:, :3], expected)
     assert stacked.score(X, y) > 0.9
     assert stacked.get_params()["kerasstackingclassifier-2__lr1__C"] == 1.0
+
+
+def test_groups_reach_the_stack_inside_grid_search_by_metadata_routing(iris):
+    import sklearn
+    from sklearn.model_selection import GridSearchCV, GroupKFold
+
+    X, y = iris
+    groups = np.arange(len(y)) // 5
+    with sklearn.config_context(enable_metadata_routing=True):
+        stack = _lr_stack(cv=GroupKFold(3)).set_fit_request(
+            groups=True, sample_weight=False
+        )
+        search = GridSearchCV(stack, {"lr__C": [0.1, 1.0]}, cv=GroupKFold(2))
+        search.fit(X, y, groups=groups)
+    for train, test in search.best_estimator_.splits_[0]:
+        assert not set(groups[train]) & set(groups[test])
