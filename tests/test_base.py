@@ -463,3 +463,22 @@ def test_groups_reach_the_stack_inside_grid_search_by_metadata_routing(iris):
         search.fit(X, y, groups=groups)
     for train, test in search.best_estimator_.splits_[0]:
         assert not set(groups[train]) & set(groups[test])
+
+
+@pytest.mark.parametrize(
+    ("estimators", "message"),
+    [
+        (
+            [("lr", LogisticRegression()), ("lr", LogisticRegression())],
+            "unique: \\['lr'\\]",
+        ),
+        ([("l__r", LogisticRegression())], "'l__r' must not contain '__'"),
+        ([("cv", LogisticRegression())], "'cv' conflicts with the parameter"),
+        ([], "non-empty list of \\(name, estimator\\) tuples"),
+    ],
+)
+def test_malformed_estimators_are_named(iris, estimators, message):
+    X, y = iris
+    stack = KerasStackingClassifier(estimators, final_estimator=LogisticRegression())
+    with pytest.raises(ValueError, match=message):
+        stack.fit(X, y)
