@@ -107,6 +107,9 @@ _SELECTION_FAILURES = dict.fromkeys(
 def _expected_failures(estimator):
     if isinstance(estimator, EnsembleSelectionClassifier):
         return _SELECTION_FAILURES
+    if isinstance(estimator, KerasFeatureExtractor):
+        # Seen failing once in a full run, passing in others: not strict.
+        return {"check_methods_sample_order_invariance": _FLOAT32_BATCHES}
     if isinstance(estimator, (KerasClassifier, KerasRegressor)):
         # Chains and fusions are scikeras wrappers too, without builder kwargs.
         if hasattr(estimator, "stages") or hasattr(estimator, "members"):
