@@ -7,6 +7,7 @@ import keras
 from skstack._validation import state_restored_on_error
 from skstack.keras import KerasClassifier, KerasRegressor
 from skstack.keras._builders import output_head
+from skstack.keras._models import load_member
 
 from ._stages import (
     TRAINING_PARAMETERS,
@@ -15,7 +16,6 @@ from ._stages import (
     add_head,
     compile_model,
     input_shape_of,
-    load_member,
     named_wrapper,
 )
 

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from skstack.keras import KerasClassifier, KerasRegressor
+from skstack.keras._models import cut_at_layer, load_member
 
 from ._layers import AttentionMerge, TakeColumns, WeightedSum
 from ._stages import (
@@ -14,7 +15,6 @@ from ._stages import (
     add_head,
     compile_model,
     input_shape_of,
-    load_member,
     shapes_match,
 )
 
@@ -51,17 +51,7 @@ def _member_features(model: keras.Model, layer, name: str) -> keras.Model:
     """The part of ``model`` up to ``layer`` (an index or a layer name)."""
     if layer == -1:
         return model
-    try:
-        chosen = (
-            model.get_layer(layer) if isinstance(layer, str) else model.layers[layer]
-        )
-    except (ValueError, IndexError) as exc:
-        available = [lay.name for lay in model.layers]
-        raise ValueError(
-            f"member {name!r} has no layer {layer!r}; its layers are {available}."
-        ) from exc
-    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-    return keras.Model(inputs, chosen.output)
+    return cut_at_layer(model, layer, f"member {name!r}")
 
 
 def _member_inputs(inputs, members, member_columns):

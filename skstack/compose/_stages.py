@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 
 import keras
 
@@ -44,36 +43,6 @@ class ComposedModel:
     validation_batch_size = None
     warm_start = False
     run_eagerly = False
-
-
-def load_member(spec, input_shape: tuple, name: str) -> keras.Model:
-    """A fresh Keras model for ``spec``, so the user's object is never trained.
-
-    ``spec`` is a ``keras.Model`` (copied with its weights), a path to a saved
-    ``.keras``/``.h5`` model (loaded in safe mode) or a callable taking the
-    input shape (without the batch axis) and returning a ``keras.Model``.
-    """
-    if isinstance(spec, (str, os.PathLike)):
-        path = os.fspath(spec)
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"{name}: no saved model at {path!r}.")
-        model = keras.saving.load_model(path, compile=False)
-    elif isinstance(spec, keras.Model):
-        model = keras.models.clone_model(spec)
-        model.set_weights(spec.get_weights())
-    elif callable(spec):
-        model = spec(tuple(input_shape))
-        if not isinstance(model, keras.Model):
-            raise TypeError(
-                f"{name}: the builder must return a keras.Model, got "
-                f"{type(model).__name__}."
-            )
-    else:
-        raise TypeError(
-            f"{name} must be a keras.Model, a path to a saved model or a builder "
-            f"callable, got {type(spec).__name__}."
-        )
-    return model
 
 
 def input_shape_of(model: keras.Model) -> tuple:

@@ -14,18 +14,10 @@ def _load_network(model):
     import keras
 
     from skstack.keras._augment import without_augmentation
+    from skstack.keras._models import load_member
 
-    if isinstance(model, (str, os.PathLike)):
-        path = os.fspath(model)
-        if not os.path.exists(path):
-            raise FileNotFoundError(
-                f"KerasFeatureExtractor: no saved model at {path!r}."
-            )
-        return keras.saving.load_model(path, compile=False)
-    if isinstance(model, keras.Model):
-        copy = keras.models.clone_model(model)
-        copy.set_weights(model.get_weights())
-        return copy
+    if isinstance(model, (str, os.PathLike, keras.Model)):
+        return load_member(model, None, "KerasFeatureExtractor")
     return without_augmentation(model.model_)
 
 
@@ -118,31 +110,16 @@ class KerasFeatureExtractor(TransformerMixin, BaseEstimator):
                 )
             estimator = clone(self.model).fit(X, y)
         network = _load_network(estimator if estimator is not None else self.model)
-        extractor = self._cut(network)
+        from skstack.keras._models import cut_at_layer
+
+        extractor = cut_at_layer(
+            network, self.layer, "KerasFeatureExtractor: the network"
+        )
         self._sample_shape = X.shape[1:]
         self.estimator_ = estimator
         self.extractor_ = extractor
         self.n_features_out_ = int(self._extract(X[:1]).shape[1])
         return self
-
-    def _cut(self, network):
-        import keras
-
-        names = [layer.name for layer in network.layers]
-        try:
-            if isinstance(self.layer, str):
-                chosen = network.get_layer(self.layer)
-            else:
-                chosen = network.layers[self.layer]
-        except (ValueError, IndexError) as exc:
-            raise ValueError(
-                f"KerasFeatureExtractor: the network has no layer {self.layer!r}; "
-                f"its layers are {names}."
-            ) from exc
-        # A single input as a tensor, not a one-item list, so calling the model
-        # on an array matches its input structure (Keras warns otherwise).
-        inputs = network.inputs[0] if len(network.inputs) == 1 else network.inputs
-        return keras.Model(inputs, chosen.output)
 
     def _extract(self, X) -> np.ndarray:
         import keras
