@@ -12,7 +12,6 @@ import warnings
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy import sparse
 from sklearn.base import MetaEstimatorMixin, TransformerMixin, clone, is_classifier
 from sklearn.exceptions import NotFittedError
@@ -25,12 +24,15 @@ from ._columns import MetaColumns
 from ._compat import BaseComposition
 from ._folds import (
     DROP,
+    early_stopping_prefix,
     fit_full,
     fit_on,
     fit_predict_fold,
     is_drop,
     member_error,
+    refit_without_stopping,
     repeated_splits,
+    run_tasks,
     seed_estimator,
     weight_kwargs,
 )
@@ -257,6 +259,7 @@ class _BaseStacking(
                 raise member_error(exc, name, "predicting X (cv='prefit')", X) from exc
         self.splits_ = []
         self.fold_scores_ = {}
+        self.refit_epochs_ = {}
         return [member for _, member in kept], blocks, columns
 
     def _check_fold_options(self, prefit, methods, groups, n_samples) -> None:
@@ -315,10 +318,14 @@ class _BaseStacking(
             for (name, _), m in zip(kept, members, strict=True)
         }
 
-        tasks = []
-        for (name, _), member in zip(kept, members, strict=True):
-            if not average:
-                tasks.append(delayed(fit_full)(member, X, y, weights, name))
+        # One pool for every fit whose inputs are known now; members that stop
+        # early are refit afterwards, for their fold models' mean best epoch.
+        tasks, owners = [], []
+        stopping = [early_stopping_prefix(member) for member in members]
+        for i, ((name, _), member) in enumerate(zip(kept, members, strict=True)):
+            if not average and stopping[i] is None:
+                tasks.append((fit_full, (member, X, y, weights, name)))
+                owners.append((i, "full"))
             for repeat, splits in enumerate(repeats):
                 for fold, (train, test) in enumerate(splits):
                     where = (
@@ -326,38 +333,42 @@ class _BaseStacking(
                         + (f", repeat {repeat}" if len(repeats) > 1 else "")
                         + f" (fit on {len(train)} samples, predicting {len(test)})"
                     )
-                    tasks.append(
-                        delayed(fit_predict_fold)(
-                            member,
-                            X,
-                            y,
-                            weights,
-                            train,
-                            test,
-                            methods[name],
-                            columns,
-                            name,
-                            where,
-                            average,
-                            scorers[name],
-                        )
-                    )
-        results = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(tasks)
+                    arguments = (member, X, y, weights, train, test, methods[name])
+                    arguments += (columns, name, where, average, scorers[name])
+                    tasks.append((fit_predict_fold, arguments))
+                    owners.append((i, "fold"))
+        results = run_tasks(tasks, self.n_jobs, self.verbose, "stacking fits")
+        full, by_member = {}, {i: [] for i in range(len(kept))}
+        for (i, kind), result in zip(owners, results, strict=True):
+            if kind == "full":
+                full[i] = result
+            else:
+                by_member[i].append(result)
+
+        refit_epochs, refits, refit_members = {}, [], []
+        for i, ((name, _), member) in enumerate(zip(kept, members, strict=True)):
+            if average or stopping[i] is None:
+                continue
+            epochs = [result.best_epoch for result in by_member[i]]
+            refit_epochs[name] = max(1, int(round(np.mean(epochs))))
+            arguments = (member, stopping[i], refit_epochs[name], X, y, weights)
+            refits.append((refit_without_stopping, (*arguments, name)))
+            refit_members.append(i)
+        refitted = run_tasks(refits, self.n_jobs, self.verbose, "refits")
+        full.update(zip(refit_members, refitted, strict=True))
 
         fitted, blocks, fold_scores = [], [], {}
-        n_fold_tasks = sum(len(splits) for splits in repeats)
-        per_member = n_fold_tasks + (0 if average else 1)
         folds = [pair for splits in repeats for pair in splits]
         for i, (name, _) in enumerate(kept):
-            chunk = results[i * per_member : (i + 1) * per_member]
-            fold_results = chunk if average else chunk[1:]
-            block = np.zeros((len(y), fold_results[0][0].shape[1]))
-            for (_, test), (values, _, _) in zip(folds, fold_results, strict=True):
-                block[test] += values / len(repeats)
-            fitted.append([m for _, _, m in fold_results] if average else chunk[0])
+            fold_results = by_member[i]
+            block = np.zeros((len(y), fold_results[0].columns.shape[1]))
+            for (_, test), result in zip(folds, fold_results, strict=True):
+                block[test] += result.columns / len(repeats)
+            fitted.append([r.model for r in fold_results] if average else full[i])
             blocks.append(block)
-            scores = np.array([score for _, score, _ in fold_results])
+            scores = np.array([result.score for result in fold_results])
             fold_scores[name] = scores.reshape(len(repeats), -1)
+        self.refit_epochs_ = refit_epochs
         self.fold_scores_ = fold_scores
         self.splits_ = repeats
         return fitted, blocks, columns

@@ -239,6 +239,51 @@ class _ScikerasFixes:
             model = with_augmentation(model, augmentation)
         return model
 
+    def _fit_keras_model(
+        self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+    ):
+        if not getattr(self, "early_stopping", False):
+            # A refit without early stopping must not keep the last one's results.
+            for name in ("best_epoch_", "validation_rows_"):
+                vars(self).pop(name, None)
+            return super()._fit_keras_model(
+                X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+            )
+        # Early stopping is skstack's, not scikeras's: the validation rows are
+        # taken from the encoded training arrays here, and the stopping callback
+        # joins the list scikeras builds, since scikeras drops ``callbacks``
+        # given to ``fit``.
+        from skstack.keras._early_stopping import (
+            check_early_stopping,
+            stopping_callback,
+            validation_rows,
+        )
+
+        check_early_stopping(self)
+        fit_rows, held_out = validation_rows(self, y)
+        validation = [safe_indexing(X, held_out), y[held_out]]
+        if sample_weight is not None:
+            validation.append(sample_weight[held_out])
+            sample_weight = sample_weight[fit_rows]
+        callback = stopping_callback(self)
+        own_callbacks = self._fit_callbacks
+        self._fit_callbacks = [*own_callbacks, callback]
+        try:
+            super()._fit_keras_model(
+                safe_indexing(X, fit_rows),
+                y[fit_rows],
+                sample_weight,
+                warm_start,
+                epochs,
+                initial_epoch,
+                validation_data=tuple(validation),
+                **kwargs,
+            )
+        finally:
+            self._fit_callbacks = own_callbacks
+        self.best_epoch_ = callback.best_epoch - initial_epoch + 1
+        self.validation_rows_ = held_out
+
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         if X is not None:
             fitted_dtype = None if reset else getattr(self, "X_dtype_", None)

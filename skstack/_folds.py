@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import copy
 import numbers
+from typing import NamedTuple
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
@@ -85,21 +87,87 @@ def fit_predict_fold(
 ):
     """Fit a clone on ``train``; predict and score ``test``.
 
-    Returns the meta-feature columns of ``test``, the fold's score and the
-    fold model (None unless ``keep``).
+    Returns the meta-feature columns of ``test``, the fold's score, the fold
+    model (None unless ``keep``) and its best epoch if it stopped early.
     """
     try:
         fold_model = fit_on(clone(member), X, y, sample_weight, train)
         X_test = safe_indexing(X, test)
         prediction = getattr(fold_model, method)(X_test)
         score = float(scorer(fold_model, X_test, safe_indexing(y, test)))
-        return (
+        return FoldResult(
             columns(prediction, fold_model, method, name),
             score,
             fold_model if keep else None,
+            best_epoch(fold_model),
         )
     except Exception as exc:
         raise member_error(exc, name, where, X) from exc
+
+
+class FoldResult(NamedTuple):
+    """What one fold fit sends back: small, unless the model is kept."""
+
+    columns: np.ndarray
+    score: float
+    model: object
+    best_epoch: int | None
+
+
+def early_stopping_prefix(member) -> str | None:
+    """The parameter prefix of the Keras model in ``member`` that stops early.
+
+    ``""`` for the member itself, ``"<step>__"`` for a pipeline's last step,
+    None when nothing stops early (scikit-learn estimators with an
+    ``early_stopping`` parameter stop within their own fit and have no
+    ``epochs``).
+    """
+    candidates = [("", member)]
+    if isinstance(member, Pipeline):
+        step, last = member.steps[-1]
+        candidates.append((f"{step}__", last))
+    for prefix, estimator in candidates:
+        params = getattr(estimator, "get_params", dict)(deep=False)
+        if params.get("early_stopping") is True and "epochs" in params:
+            return prefix
+    return None
+
+
+def best_epoch(model) -> int | None:
+    """A fitted member's best epoch when its Keras model stopped early."""
+    last = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    return getattr(last, "best_epoch_", None)
+
+
+def refit_without_stopping(member, prefix, epochs, X, y, sample_weight, name):
+    """Fit ``member`` on all rows for ``epochs``, early stopping switched off."""
+    member = clone(member).set_params(
+        **{f"{prefix}epochs": epochs, f"{prefix}early_stopping": False}
+    )
+    return fit_full(member, X, y, sample_weight, name)
+
+
+def _numbered(index, function, *args):
+    return index, function(*args)
+
+
+def run_tasks(tasks, n_jobs, verbose, label) -> list:
+    """Run ``(function, args)`` tasks in one joblib pool, in order of the list.
+
+    With ``verbose``, a progress bar counts the fits as they finish.
+    """
+    if not verbose:
+        return Parallel(n_jobs=n_jobs)(delayed(f)(*args) for f, args in tasks)
+    from tqdm import tqdm
+
+    results = [None] * len(tasks)
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    jobs = (delayed(_numbered)(i, f, *args) for i, (f, args) in enumerate(tasks))
+    with tqdm(total=len(tasks), desc=label, unit="fit") as bar:
+        for index, result in parallel(jobs):
+            results[index] = result
+            bar.update()
+    return results
 
 
 def repeated_splits(owner, cv, X, y, groups, n_repeats: int, rng) -> list[list]:

@@ -63,7 +63,8 @@ _SHARED_TAIL = """\
         joblib pool; None means 1 unless in a ``joblib.parallel_backend``
         context, -1 all processors.
     verbose : int, default=0
-        joblib's progress messages over those fits.
+        Above 0, a progress bar (tqdm, on stderr) counts the (estimator, fold)
+        fits and refits as they finish.
     random_state : int, RandomState instance or None, default=None
         Seeds every member's and the meta-learner's ``random_state`` left at
         None (nested ones too), and a shuffling splitter's seed, so an int
@@ -90,6 +91,11 @@ _SHARED_ATTRIBUTES = """\
     fold_scores_ : dict of ndarray of shape (n_repeats, n_splits)
         Each member's ``scoring`` on each held-out fold (empty with
         ``cv="prefit"``).
+    refit_epochs_ : dict of int
+        For members that stop early (a Keras wrapper, or a pipeline ending in
+        one, with ``early_stopping=True``) and ``fold_models="refit"``: the
+        epochs of the refit on all rows, the mean of the fold models' best
+        epochs. Each fold model stops on rows of its own training fold.
     n_features_in_ : int
         Number of features (size of the second axis of X) seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)

@@ -61,6 +61,17 @@ _SHARED_PARAMETERS = """\
         ``RandomZoom``, ``RandomTranslation``...) put in front of the model.
         They transform the training batches only: ``predict`` and feature
         extraction see the inputs unchanged.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training rows (stratified for
+        classifiers, seeded by ``random_state``) and stop when their loss has not
+        improved for ``n_iter_no_change`` epochs, keeping the best epoch's
+        weights; ``epochs`` is then the most epochs to train. In a stack, each
+        fold model holds out rows of its own training fold, never the held-out
+        fold, and the refit on all rows trains for the folds' mean best epoch.
+    validation_fraction : float, default=0.1
+        Fraction of the training rows held out for early stopping.
+    n_iter_no_change : int, default=5
+        Epochs without improvement of the validation loss before stopping.
     **kwargs
         Parameters of the model-building function (``hidden=(64,)``) and routed
         parameters: ``model__``, ``fit__``, ``predict__``, ``compile__``,
@@ -77,6 +88,12 @@ _SHARED_ATTRIBUTES = """\
         Number of features seen during ``fit``.
     X_shape_ : tuple of int
         Shape of the ``X`` seen during ``fit``.
+    best_epoch_ : int
+        With ``early_stopping``: epochs trained until the lowest validation loss,
+        whose weights the model keeps.
+    validation_rows_ : ndarray of int
+        With ``early_stopping``: positions, in the training data, of the rows
+        held out for it.
 """
 
 
@@ -137,6 +154,9 @@ class KerasClassifier(ScikerasClassifierFixes, _ScikerasClassifier):
         run_eagerly=False,
         class_weight=None,
         augmentation=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
         **kwargs,
     ):
         self.model = model
@@ -155,6 +175,9 @@ class KerasClassifier(ScikerasClassifierFixes, _ScikerasClassifier):
         self.run_eagerly = run_eagerly
         self.class_weight = class_weight
         self.augmentation = augmentation
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         store_builder_params(self, kwargs)
 
 
@@ -208,6 +231,9 @@ class KerasRegressor(ScikerasRegressorFixes, _ScikerasRegressor):
         verbose=0,
         run_eagerly=False,
         augmentation=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
         **kwargs,
     ):
         self.model = model
@@ -225,4 +251,7 @@ class KerasRegressor(ScikerasRegressorFixes, _ScikerasRegressor):
         self.verbose = verbose
         self.run_eagerly = run_eagerly
         self.augmentation = augmentation
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         store_builder_params(self, kwargs)

@@ -1,0 +1,75 @@
+"""Early stopping of a wrapper's training on a validation split of its own rows."""
+
+from __future__ import annotations
+
+import numbers
+
+import keras
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+
+
+def check_early_stopping(estimator) -> None:
+    """Refuse settings that cannot stop early, naming the estimator."""
+    name = type(estimator).__name__
+    fraction = estimator.validation_fraction
+    if not isinstance(fraction, numbers.Real) or not 0 < fraction < 1:
+        raise ValueError(
+            f"{name}: validation_fraction must be a float in (0, 1), got {fraction!r}."
+        )
+    patience = estimator.n_iter_no_change
+    if not isinstance(patience, numbers.Integral) or patience < 1:
+        raise ValueError(
+            f"{name}: n_iter_no_change must be a positive int, got {patience!r}."
+        )
+    if estimator.validation_split:
+        raise ValueError(
+            f"{name}: early_stopping=True holds out validation_fraction of the "
+            f"training rows itself; set validation_split=0.0 (got "
+            f"{estimator.validation_split!r})."
+        )
+
+
+def validation_rows(estimator, y) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the rows to train on and of the rows to validate on.
+
+    ``y`` is the encoded target Keras trains on. Classifiers split stratified
+    when every class can give a row to both parts; the split is seeded by the
+    estimator's ``random_state``.
+    """
+    if not isinstance(y, np.ndarray):
+        raise TypeError(
+            f"{type(estimator).__name__}: early_stopping needs the target as one "
+            f"array, got {type(y).__name__}."
+        )
+    n_rows = len(y)
+    if n_rows < 2:
+        raise ValueError(
+            f"{type(estimator).__name__}: early_stopping needs at least 2 training "
+            f"samples to hold some out, got {n_rows}."
+        )
+    rows = np.arange(n_rows)
+    n_validation = max(1, int(round(estimator.validation_fraction * n_rows)))
+    n_validation = min(n_validation, n_rows - 1)
+    seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
+    stratify = None
+    if estimator._estimator_type == "classifier":
+        labels = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.ravel()
+        counts = np.unique(labels, return_counts=True)[1]
+        smaller_part = min(n_validation, n_rows - n_validation)
+        fits = counts.min() >= 2 and len(counts) <= smaller_part
+        stratify = labels if fits else None
+    fit_rows, held_out = train_test_split(
+        rows, test_size=n_validation, random_state=seed, stratify=stratify
+    )
+    return np.sort(fit_rows), np.sort(held_out)
+
+
+def stopping_callback(estimator):
+    """Keras's ``EarlyStopping`` on validation loss, keeping the best weights."""
+    return keras.callbacks.EarlyStopping(
+        monitor="val_loss",
+        patience=estimator.n_iter_no_change,
+        restore_best_weights=True,
+    )

@@ -1,0 +1,87 @@
+"""Early stopping of the wrappers on rows held out from their own training data."""
+
+import numpy as np
+import pytest
+
+from skstack.keras import KerasClassifier, KerasRegressor, dense_model
+
+
+def _stopping_classifier(**params):
+    params = {
+        "hidden": (16,),
+        "epochs": 200,
+        "early_stopping": True,
+        "n_iter_no_change": 2,
+        "optimizer": "adam",
+        "optimizer__learning_rate": 0.05,
+        "random_state": 0,
+        **params,
+    }
+    return KerasClassifier(dense_model, **params)
+
+
+def test_stops_before_the_epoch_limit_and_keeps_the_best_weights(iris):
+    X, y = iris
+    clf = _stopping_classifier().fit(X, y)
+    losses = clf.history_["val_loss"]
+    assert len(losses) < 200
+    assert clf.best_epoch_ == int(np.argmin(losses)) + 1
+    # Training went on n_iter_no_change epochs past the best one, then stopped.
+    assert len(losses) == clf.best_epoch_ + 2
+    held_out = clf.validation_rows_
+    assert len(held_out) == 15
+    # The kept weights are the best epoch's: their validation loss is the minimum.
+    proba = np.clip(clf.predict_proba(X[held_out]), 1e-7, 1)
+    loss = -np.mean(np.log(proba[np.arange(15), y[held_out]]))
+    assert loss == pytest.approx(min(losses), rel=1e-3)
+
+
+def test_validation_rows_are_stratified_and_seeded(iris):
+    X, y = iris
+    first = _stopping_classifier(validation_fraction=0.2).fit(X, y)
+    again = _stopping_classifier(validation_fraction=0.2).fit(X, y)
+    np.testing.assert_array_equal(first.validation_rows_, again.validation_rows_)
+    assert np.bincount(y[first.validation_rows_]).tolist() == [10, 10, 10]
+    other = _stopping_classifier(validation_fraction=0.2, random_state=1).fit(X, y)
+    assert set(other.validation_rows_) != set(first.validation_rows_)
+
+
+def test_regressor_stops_early_with_sample_weight(diabetes):
+    X, y = diabetes
+    reg = KerasRegressor(
+        dense_model,
+        epochs=300,
+        early_stopping=True,
+        n_iter_no_change=3,
+        optimizer="adam",
+        optimizer__learning_rate=0.05,
+        random_state=0,
+    )
+    reg.fit(X, y, sample_weight=np.linspace(0.5, 1.5, len(y)))
+    assert 1 <= reg.best_epoch_ < len(reg.history_["val_loss"]) < 300
+    assert len(reg.validation_rows_) == 20
+
+
+def test_refit_without_early_stopping_forgets_the_last_one(iris):
+    X, y = iris
+    clf = _stopping_classifier().fit(X, y)
+    clf.set_params(early_stopping=False, epochs=2).fit(X, y)
+    assert not hasattr(clf, "best_epoch_")
+    assert not hasattr(clf, "validation_rows_")
+    assert "val_loss" not in clf.history_
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"validation_split": 0.2}, "set validation_split=0.0"),
+        ({"validation_fraction": 1.5}, "validation_fraction must be a float"),
+        ({"n_iter_no_change": 0}, "n_iter_no_change must be a positive int"),
+    ],
+)
+def test_bad_early_stopping_settings_are_refused(iris, params, message):
+    X, y = iris
+    clf = _stopping_classifier(**params)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")
