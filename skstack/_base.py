@@ -505,6 +505,34 @@ class _BaseStacking(
         """
         return self.report(X, y).plot(ax=ax)
 
+    def to_keras(self):
+        """The fitted stack as one Keras model: X in, the stack's output out.
+
+        Each member's trained network (a copy; averaged fold models are
+        averaged in the graph) feeds the meta-learner, which is the Keras
+        network or a linear scikit-learn model (``LogisticRegression``,
+        ``Ridge``...) turned into a ``Dense`` layer. One call of the model costs
+        a few milliseconds, where the stack calls each member in turn. Save it
+        with ``model.save("stack.keras")``.
+
+        Returns
+        -------
+        model : keras.Model
+            Outputs ``predict_proba`` (shape ``(n_samples, n_classes)``) for a
+            classifier, the predictions (``(n_samples, n_outputs)``) for a
+            regressor.
+
+        Raises
+        ------
+        TypeError
+            If a member is not a skstack Keras wrapper, or the meta-learner
+            neither a Keras wrapper nor linear; the message names it.
+        """
+        check_is_fitted(self, "final_estimator_")
+        from skstack.keras._export import stack_to_keras
+
+        return stack_to_keras(self)
+
     def get_feature_names_out(self, input_features=None):
         """Names of the meta-features, then of the passed-through features.
 

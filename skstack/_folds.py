@@ -5,12 +5,15 @@ Module-level functions, so loky and dask workers can unpickle them.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import numbers
+import os
+import sys
 from typing import NamedTuple
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
@@ -147,22 +150,47 @@ def refit_without_stopping(member, prefix, epochs, X, y, sample_weight, name):
     return fit_full(member, X, y, sample_weight, name)
 
 
-def _numbered(index, function, *args):
+def limit_tensorflow_threads(parent_pid: int, threads: int) -> None:
+    """Size TensorFlow's thread pools in a worker process, once, before first use.
+
+    Each TensorFlow process otherwise starts as many compute threads as the
+    machine has cores, so n workers run n times too many. joblib limits BLAS
+    and OpenMP threads in its workers but not TensorFlow's, whose pools can only
+    be sized before its runtime starts; in a worker that already started it,
+    this does nothing. Nothing happens in the parent process (``n_jobs=1`` or
+    the threading backend), or before TensorFlow is imported by a task.
+    """
+    tf = sys.modules.get("tensorflow")
+    if tf is None or os.getpid() == parent_pid:
+        return
+    with contextlib.suppress(RuntimeError):  # raised once the runtime started
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def _run_in_worker(limits, index, function, *args):
+    limit_tensorflow_threads(*limits)
     return index, function(*args)
 
 
 def run_tasks(tasks, n_jobs, verbose, label) -> list:
     """Run ``(function, args)`` tasks in one joblib pool, in order of the list.
 
-    With ``verbose``, a progress bar counts the fits as they finish.
+    Worker processes share the cores: each sizes TensorFlow's thread pools to
+    its share. With ``verbose``, a progress bar counts fits as they finish.
     """
+    workers = max(1, min(effective_n_jobs(n_jobs), len(tasks)))
+    limits = (os.getpid(), max(1, cpu_count() // workers))
+    jobs = (
+        delayed(_run_in_worker)(limits, i, function, *args)
+        for i, (function, args) in enumerate(tasks)
+    )
     if not verbose:
-        return Parallel(n_jobs=n_jobs)(delayed(f)(*args) for f, args in tasks)
+        return [result for _, result in Parallel(n_jobs=n_jobs)(jobs)]
     from tqdm import tqdm
 
     results = [None] * len(tasks)
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    jobs = (delayed(_numbered)(i, f, *args) for i, (f, args) in enumerate(tasks))
     with tqdm(total=len(tasks), desc=label, unit="fit") as bar:
         for index, result in parallel(jobs):
             results[index] = result

@@ -344,3 +344,35 @@ def test_augmentation_acts_in_training_only(iris):
     assert clf.model_.get_layer("augmentation").layers[0] is not clf.augmentation[0]
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+def test_small_inputs_predict_by_calling_the_model_directly(iris, monkeypatch):
+    X, y = iris
+    clf = KerasClassifier(dense_model, hidden=(8,), epochs=2, random_state=0).fit(X, y)
+    batched = clf.model_.predict(X, verbose=0)
+    calls = []
+    real_predict = clf.model_.predict
+
+    def counting_predict(*args, **kwargs):
+        calls.append(1)
+        return real_predict(*args, **kwargs)
+
+    monkeypatch.setattr(clf.model_, "predict", counting_predict)
+    np.testing.assert_allclose(clf.predict_proba(X), batched, rtol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(X[:1]), batched[:1], rtol=1e-6)
+    assert clf.predict(X[:1]).shape == (1,)
+    assert calls == []
+    # Predict arguments take Keras's batched path, with the same result.
+    np.testing.assert_allclose(clf.predict_proba(X, batch_size=7), batched, rtol=1e-6)
+    assert calls == [1]
+
+
+def test_large_inputs_still_predict_in_batches(monkeypatch):
+    from skstack import _compat
+
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(300, 4), rng.rand(300)
+    reg = KerasRegressor(dense_model, epochs=1, random_state=0).fit(X, y)
+    direct = reg.predict(X)
+    monkeypatch.setattr(_compat, "FAST_PREDICT_MAX_VALUES", 100)
+    np.testing.assert_allclose(reg.predict(X), direct, rtol=1e-6)
