@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench bench-all clean
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ format: install
 
 bench: install
 	$(BIN)/python benchmarks/wrapper_overhead.py
+
+# The harness: skstack next to scikit-learn's and mlxtend's stacking (~15 min).
+bench-all: install
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

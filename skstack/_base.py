@@ -24,10 +24,13 @@ from ._columns import MetaColumns
 from ._compat import BaseComposition
 from ._folds import (
     DROP,
+    can_fuse_folds,
     early_stopping_prefix,
     fit_full,
     fit_on,
     fit_predict_fold,
+    fit_predict_fused,
+    fold_label,
     is_drop,
     member_error,
     refit_without_stopping,
@@ -62,6 +65,7 @@ class _BaseStacking(
         fold_models="refit",
         n_repeats=1,
         scoring=None,
+        fuse_folds=False,
         passthrough=False,
         n_jobs=None,
         verbose=0,
@@ -73,6 +77,7 @@ class _BaseStacking(
         self.fold_models = fold_models
         self.n_repeats = n_repeats
         self.scoring = scoring
+        self.fuse_folds = fuse_folds
         self.passthrough = passthrough
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -260,6 +265,7 @@ class _BaseStacking(
         self.splits_ = []
         self.fold_scores_ = {}
         self.refit_epochs_ = {}
+        self.fused_members_ = []
         return [member for _, member in kept], blocks, columns
 
     def _check_fold_options(self, prefit, methods, groups, n_samples) -> None:
@@ -320,19 +326,24 @@ class _BaseStacking(
 
         # One pool for every fit whose inputs are known now; members that stop
         # early are refit afterwards, for their fold models' mean best epoch.
-        tasks, owners = [], []
+        folds = [pair for splits in repeats for pair in splits]
         stopping = [early_stopping_prefix(member) for member in members]
+        tasks, owners, fused_members = [], [], []
         for i, ((name, _), member) in enumerate(zip(kept, members, strict=True)):
+            predict = (methods[name], columns, name)
+            if self.fuse_folds and stopping[i] is None and can_fuse_folds(member):
+                arguments = (member, X, y, weights, folds, not average, *predict)
+                tasks.append((fit_predict_fused, (*arguments, average, scorers[name])))
+                owners.append((i, "fused"))
+                fused_members.append(name)
+                continue
             if not average and stopping[i] is None:
                 tasks.append((fit_full, (member, X, y, weights, name)))
                 owners.append((i, "full"))
             for repeat, splits in enumerate(repeats):
                 for fold, (train, test) in enumerate(splits):
-                    where = (
-                        f"on fold {fold} of {len(splits)}"
-                        + (f", repeat {repeat}" if len(repeats) > 1 else "")
-                        + f" (fit on {len(train)} samples, predicting {len(test)})"
-                    )
+                    where = fold_label(fold, len(splits), repeat, len(repeats))
+                    where += f" (fit on {len(train)} samples, predicting {len(test)})"
                     arguments = (member, X, y, weights, train, test, methods[name])
                     arguments += (columns, name, where, average, scorers[name])
                     tasks.append((fit_predict_fold, arguments))
@@ -342,8 +353,11 @@ class _BaseStacking(
         for (i, kind), result in zip(owners, results, strict=True):
             if kind == "full":
                 full[i] = result
+            elif kind == "fused":
+                by_member[i], full[i] = result
             else:
                 by_member[i].append(result)
+        self.fused_members_ = fused_members
 
         refit_epochs, refits, refit_members = {}, [], []
         for i, ((name, _), member) in enumerate(zip(kept, members, strict=True)):
@@ -358,7 +372,6 @@ class _BaseStacking(
         full.update(zip(refit_members, refitted, strict=True))
 
         fitted, blocks, fold_scores = [], [], {}
-        folds = [pair for splits in repeats for pair in splits]
         for i, (name, _) in enumerate(kept):
             fold_results = by_member[i]
             block = np.zeros((len(y), fold_results[0].columns.shape[1]))
@@ -508,10 +521,10 @@ class _BaseStacking(
     def to_keras(self):
         """The fitted stack as one Keras model: X in, the stack's output out.
 
-        Each member's trained network (a copy; averaged fold models are
-        averaged in the graph) feeds the meta-learner, which is the Keras
-        network or a linear scikit-learn model (``LogisticRegression``,
-        ``Ridge``...) turned into a ``Dense`` layer. One call of the model costs
+        Each member, a Keras wrapper (a copy of its trained network; averaged
+        fold models are averaged in the graph) or a linear scikit-learn model
+        (``LogisticRegression``, ``Ridge``...: a ``Dense`` layer), feeds the
+        meta-learner, itself Keras or linear. One call of the model costs
         a few milliseconds, where the stack calls each member in turn. Save it
         with ``model.save("stack.keras")``.
 
@@ -525,8 +538,8 @@ class _BaseStacking(
         Raises
         ------
         TypeError
-            If a member is not a skstack Keras wrapper, or the meta-learner
-            neither a Keras wrapper nor linear; the message names it.
+            If a member or the meta-learner is neither a skstack Keras wrapper
+            nor a linear model; the message names it.
         """
         check_is_fitted(self, "final_estimator_")
         from skstack.keras._export import stack_to_keras

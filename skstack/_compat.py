@@ -33,6 +33,7 @@ __all__ = [
     "safe_indexing",
     "ScikerasClassifierFixes",
     "ScikerasRegressorFixes",
+    "encoded_training_data",
     "keras_seed",
     "scikeras_wrappers",
     "store_builder_params",
@@ -323,6 +324,23 @@ class _ScikerasFixes:
                     f"is expecting {n_features} features as input."
                 )
         return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
+
+
+def encoded_training_data(wrapper, X, y, sample_weight=None):
+    """The arrays scikeras's ``fit`` gives ``Model.fit``, for an initialized wrapper.
+
+    Fold fusion trains several initialized wrappers' networks in one graph, so it
+    needs the inputs and targets as scikeras would encode them; this repeats the
+    steps of scikeras's private ``_fit`` up to the Keras call.
+    """
+    X, y = wrapper._validate_data(X, y)
+    wrapper._ensure_compiled_model()
+    if sample_weight is not None:
+        X, y, sample_weight = wrapper._validate_sample_weight(X, y, sample_weight)
+    y = wrapper.target_encoder_.transform(y)
+    X = wrapper.feature_encoder_.transform(X)
+    wrapper._check_model_compatibility(y)
+    return X, y, sample_weight
 
 
 class ScikerasClassifierFixes(_ScikerasFixes):

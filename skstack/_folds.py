@@ -95,15 +95,53 @@ def fit_predict_fold(
     """
     try:
         fold_model = fit_on(clone(member), X, y, sample_weight, train)
-        X_test = safe_indexing(X, test)
-        prediction = getattr(fold_model, method)(X_test)
-        score = float(scorer(fold_model, X_test, safe_indexing(y, test)))
-        return FoldResult(
-            columns(prediction, fold_model, method, name),
-            score,
-            fold_model if keep else None,
-            best_epoch(fold_model),
+        arguments = (X, y, test, method, columns, name, scorer, keep)
+        return held_out_result(fold_model, *arguments)
+    except Exception as exc:
+        raise member_error(exc, name, where, X) from exc
+
+
+def held_out_result(fold_model, X, y, test, method, columns, name, scorer, keep):
+    """A fold model's meta-feature columns and score on its held-out rows."""
+    X_test = safe_indexing(X, test)
+    prediction = getattr(fold_model, method)(X_test)
+    return FoldResult(
+        columns(prediction, fold_model, method, name),
+        float(scorer(fold_model, X_test, safe_indexing(y, test))),
+        fold_model if keep else None,
+        best_epoch(fold_model),
+    )
+
+
+def fold_label(fold, n_splits, repeat, n_repeats) -> str:
+    """Where a fit happened, for error messages: "on fold 2 of 5, repeat 1"."""
+    label = f"on fold {fold} of {n_splits}"
+    return label + (f", repeat {repeat}" if n_repeats > 1 else "")
+
+
+def can_fuse_folds(member) -> bool:
+    """Whether ``member`` trains its fold models together (``fit_folds``)."""
+    supports = getattr(member, "supports_fold_fusion", None)
+    return callable(supports) and supports()
+
+
+def fit_predict_fused(
+    member, X, y, sample_weight, folds, refit, method, columns, name, keep, scorer
+):
+    """Train all fold models of ``member`` (and its refit) as one Keras graph.
+
+    Returns the fold results, in the order of ``folds``, and the refit model.
+    """
+    where = f"in fused training of its {len(folds)} fold models"
+    try:
+        fold_models, full = member.fit_folds(
+            X, y, folds, sample_weight=sample_weight, refit=refit
         )
+        results = [
+            held_out_result(model, X, y, test, method, columns, name, scorer, keep)
+            for (_, test), model in zip(folds, fold_models, strict=True)
+        ]
+        return results, full
     except Exception as exc:
         raise member_error(exc, name, where, X) from exc
 

@@ -52,6 +52,17 @@ _SHARED_PARAMETERS = """\
         How each fold model is scored on its held-out part (``fold_scores_``,
         ``report()``): a scikit-learn scoring name or scorer. None uses the
         members' own ``score`` (accuracy, R²).
+    fuse_folds : bool, default=False
+        Train the fold models of each Keras member (and its refit on all rows)
+        as one Keras graph: parallel copies of the network, each one's loss
+        weighted by a mask of its own training rows, so a copy never learns
+        from its held-out rows. Small networks then train all folds in about
+        the time of one fit. Members that cannot be fused (not a plain
+        :class:`~skstack.keras.KerasClassifier`/``KerasRegressor``, or with
+        ``early_stopping``, ``class_weight``, ``callbacks``, ``warm_start``,
+        ``validation_split`` or ``fit__`` parameters) are fitted fold by fold;
+        ``fused_members_`` lists those that were fused. The graph holds k + 1
+        copies of the network at once.
 """.rstrip()
 
 _SHARED_TAIL = """\
@@ -91,6 +102,8 @@ _SHARED_ATTRIBUTES = """\
     fold_scores_ : dict of ndarray of shape (n_repeats, n_splits)
         Each member's ``scoring`` on each held-out fold (empty with
         ``cv="prefit"``).
+    fused_members_ : list of str
+        The members trained with ``fuse_folds``.
     refit_epochs_ : dict of int
         For members that stop early (a Keras wrapper, or a pipeline ending in
         one, with ``early_stopping=True``) and ``fold_models="refit"``: the
@@ -178,6 +191,7 @@ or dict, default="auto"
         fold_models="refit",
         n_repeats=1,
         scoring=None,
+        fuse_folds=False,
         stack_method="auto",
         drop_first_proba=False,
         passthrough=False,
@@ -192,6 +206,7 @@ or dict, default="auto"
             fold_models=fold_models,
             n_repeats=n_repeats,
             scoring=scoring,
+            fuse_folds=fuse_folds,
             passthrough=passthrough,
             n_jobs=n_jobs,
             verbose=verbose,
@@ -377,6 +392,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         fold_models="refit",
         n_repeats=1,
         scoring=None,
+        fuse_folds=False,
         passthrough=False,
         n_jobs=None,
         verbose=0,
@@ -389,6 +405,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
             fold_models=fold_models,
             n_repeats=n_repeats,
             scoring=scoring,
+            fuse_folds=fuse_folds,
             passthrough=passthrough,
             n_jobs=n_jobs,
             verbose=verbose,

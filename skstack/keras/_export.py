@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 
 import keras
 import numpy as np
@@ -57,18 +58,23 @@ def _sample_shape(member, stack) -> tuple:
 
 
 def _member_columns(stack, owner, name, member, method, inputs):
-    """The member's meta-feature columns, computed by its own trained network."""
-    if not isinstance(member, _WRAPPERS):
-        raise TypeError(
-            f"{owner}.to_keras(): estimator {name!r} is a {type(member).__name__}, "
-            "not a skstack KerasClassifier or KerasRegressor, so it has no Keras "
-            "network to export. Export works for stacks whose members are all "
-            "Keras wrappers."
+    """The member's meta-feature columns, computed in the graph."""
+    classifier = hasattr(stack, "classes_")
+    if isinstance(member, _WRAPPERS):
+        output = _copied_network(member, f"member_{name}")(inputs)
+    elif _is_linear(member, classifier):
+        what = f"estimator {name!r}"
+        output = _linear_layer(owner, what, member, classifier, f"member_{name}")(
+            inputs
         )
-    network = copy.deepcopy(member.model_)
-    network.name = f"member_{name}"
-    output = network(inputs)
-    if isinstance(member, KerasRegressor):
+    else:
+        raise TypeError(
+            f"{owner}.to_keras(): estimator {name!r} is a {type(member).__name__}: "
+            "neither a skstack KerasClassifier/KerasRegressor nor a linear "
+            "scikit-learn model (coef_, intercept_), so it has no Keras form. "
+            "Export works for stacks of Keras wrappers and linear models."
+        )
+    if not classifier:
         return layers.Flatten()(output) if len(output.shape) > 2 else output
     if method != "predict_proba":
         raise ValueError(
@@ -87,6 +93,17 @@ def _member_columns(stack, owner, name, member, method, inputs):
     return proba[:, 1:] if stack.drop_first_proba else proba
 
 
+def _copied_network(wrapper, name):
+    """A copy of the wrapper's trained network, so the stack's is never changed."""
+    with warnings.catch_warnings():
+        # Copying a compiled model warns that its optimizer state is not copied;
+        # the export is for inference and has no optimizer.
+        warnings.filterwarnings("ignore", "Skipping variable loading")
+        network = copy.deepcopy(wrapper.model_)
+    network.name = name
+    return network
+
+
 def _probabilities(output):
     """Keras output as ``predict_proba`` columns: one sigmoid unit means [1-p, p]."""
     if output.shape[-1] == 1:
@@ -94,57 +111,57 @@ def _probabilities(output):
     return output
 
 
+def _is_linear(estimator, classifier) -> bool:
+    linear = hasattr(estimator, "coef_") and hasattr(estimator, "intercept_")
+    return linear and (not classifier or hasattr(estimator, "predict_proba"))
+
+
+def _linear_layer(owner, what, estimator, classifier, name):
+    """A ``Dense`` layer computing a linear model's probabilities or predictions.
+
+    ``coef_`` alone does not say how a model turns scores into probabilities
+    (softmax, one-vs-rest, a calibrated squashing), so the layer is checked
+    against the model on random inputs and refused if it differs.
+    """
+    coef = np.atleast_2d(estimator.coef_)
+    intercept = np.broadcast_to(estimator.intercept_, coef.shape[:1])
+    activation = None
+    if classifier:
+        activation = "sigmoid" if coef.shape[0] == 1 else "softmax"
+    dense = layers.Dense(coef.shape[0], activation=activation, name=name)
+    dense.build((None, coef.shape[1]))
+    dense.set_weights([coef.T.astype("float32"), intercept.astype("float32")])
+
+    probe = np.random.RandomState(0).normal(size=(32, coef.shape[1]))
+    got = keras.ops.convert_to_numpy(dense(probe.astype("float32")))
+    if classifier:
+        got = np.hstack([1 - got, got]) if got.shape[1] == 1 else got
+        expected = estimator.predict_proba(probe)
+    else:
+        expected = np.asarray(estimator.predict(probe)).reshape(len(probe), -1)
+    if not np.allclose(got, expected, rtol=1e-3, atol=1e-4):
+        raise ValueError(
+            f"{owner}.to_keras(): {what}, a {type(estimator).__name__}, is not a "
+            "plain linear model with "
+            + ("softmax/sigmoid" if classifier else "identity")
+            + " output (a Dense layer from its coef_ does not reproduce it)."
+        )
+    return dense
+
+
 def _meta_output(stack, owner, features):
     meta = stack.final_estimator_
     classifier = hasattr(stack, "classes_")
     if isinstance(meta, _WRAPPERS):
-        network = copy.deepcopy(meta.model_)
-        network.name = "meta_learner"
-        output = network(features)
+        output = _copied_network(meta, "meta_learner")(features)
         return _probabilities(output) if classifier else output
-    if not (hasattr(meta, "coef_") and hasattr(meta, "intercept_")):
+    if not _is_linear(meta, classifier):
         raise TypeError(
             f"{owner}.to_keras(): the meta-learner {type(meta).__name__} is neither "
-            "a Keras wrapper nor a linear scikit-learn model (coef_, intercept_)."
+            "a Keras wrapper nor a linear scikit-learn model (coef_, intercept_"
+            + (", predict_proba" if classifier else "")
+            + ")."
         )
-    if classifier and not hasattr(meta, "predict_proba"):
-        raise TypeError(
-            f"{owner}.to_keras(): the meta-learner {type(meta).__name__} has no "
-            "predict_proba, which the exported model would output."
-        )
-    coef = np.atleast_2d(meta.coef_)
-    intercept = np.atleast_1d(meta.intercept_)
-    if classifier:
-        activation = "sigmoid" if coef.shape[0] == 1 else "softmax"
-    else:
-        activation = None
-    dense = layers.Dense(coef.shape[0], activation=activation, name="meta_learner")
+    dense = _linear_layer(owner, "the meta-learner", meta, classifier, "meta_learner")
     output = dense(features)
-    dense.set_weights([coef.T.astype("float32"), intercept.astype("float32")])
-    if classifier:
-        output = _probabilities(output)
-    _check_linear_meta(stack, owner, meta, dense, classifier)
-    return output
-
-
-def _check_linear_meta(stack, owner, meta, dense, classifier) -> None:
-    """The Dense layer must reproduce the meta-learner on its own training rows.
-
-    A linear model's ``coef_`` could mean one-vs-rest scores rather than a
-    softmax, or a squashed output; comparing on ``oof_predictions_`` catches it.
-    """
-    rows = stack.oof_predictions_[:64]
-    rows = np.asarray(rows.toarray() if hasattr(rows, "toarray") else rows, "float32")
-    got = keras.ops.convert_to_numpy(dense(rows))
-    if classifier:
-        expected = meta.predict_proba(rows)
-        got = np.hstack([1 - got, got]) if got.shape[1] == 1 else got
-    else:
-        expected = np.asarray(meta.predict(rows)).reshape(len(rows), -1)
-    if not np.allclose(got, expected, atol=1e-4):
-        raise ValueError(
-            f"{owner}.to_keras(): the meta-learner {type(meta).__name__} is not "
-            "a plain linear model with "
-            + ("softmax/sigmoid" if classifier else "identity")
-            + " output (its coef_ does not reproduce its predictions)."
-        )
+    return _probabilities(output) if classifier else output

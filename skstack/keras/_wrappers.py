@@ -97,7 +97,59 @@ _SHARED_ATTRIBUTES = """\
 """
 
 
-class KerasClassifier(ScikerasClassifierFixes, _ScikerasClassifier):
+class _FoldFusion:
+    """Training several fold models of one wrapper as one Keras graph."""
+
+    def supports_fold_fusion(self) -> bool:
+        """Whether :meth:`fit_folds` can train this wrapper's fold models together.
+
+        True for a plain ``KerasClassifier``/``KerasRegressor`` (not a subclass
+        with its own training) without early stopping, class weights,
+        callbacks, warm start, validation split or ``fit__`` parameters.
+        """
+        from ._fused import fold_fusion_blocker
+
+        plain = type(self) in (KerasClassifier, KerasRegressor)
+        return plain and fold_fusion_blocker(self) is None
+
+    def fit_folds(self, X, y, splits, sample_weight=None, refit=True):
+        """Fit one copy of this estimator per split, all in one Keras graph.
+
+        Each copy's loss is weighted by a mask of its split's training rows,
+        so it never learns from the other rows; all copies train in the same
+        steps, which for small networks costs about one fit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Training samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        splits : list of (ndarray, ndarray)
+            (train, test) indices; each copy trains on its train rows.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, multiplied into each copy's mask.
+        refit : bool, default=True
+            Also train a copy on all rows.
+
+        Returns
+        -------
+        fold_models : list of estimators
+            Fitted copies, one per split, in order.
+        full_model : estimator or None
+            The copy fitted on all rows, if ``refit``.
+        """
+        from ._fused import fit_folds_fused, fold_fusion_blocker
+
+        if not self.supports_fold_fusion():
+            reason = fold_fusion_blocker(self) or "it trains in its own way"
+            raise ValueError(
+                f"{type(self).__name__} cannot train its folds fused: {reason}."
+            )
+        return fit_folds_fused(self, X, y, splits, sample_weight, refit)
+
+
+class KerasClassifier(_FoldFusion, ScikerasClassifierFixes, _ScikerasClassifier):
     __doc__ = f"""A Keras model as a scikit-learn classifier.
 
     scikeras's ``KerasClassifier``, fixed for current scikit-learn: it reports
@@ -181,7 +233,7 @@ class KerasClassifier(ScikerasClassifierFixes, _ScikerasClassifier):
         store_builder_params(self, kwargs)
 
 
-class KerasRegressor(ScikerasRegressorFixes, _ScikerasRegressor):
+class KerasRegressor(_FoldFusion, ScikerasRegressorFixes, _ScikerasRegressor):
     __doc__ = f"""A Keras model as a scikit-learn regressor.
 
     scikeras's ``KerasRegressor``, fixed for current scikit-learn: it reports

@@ -80,7 +80,18 @@ def test_exported_model_does_not_share_weights_with_the_stack(iris):
     np.testing.assert_array_equal(stack.predict_proba(X), before)
 
 
-def test_members_without_a_keras_network_are_named(iris):
+def test_linear_members_become_dense_layers(iris):
+    X, y = iris
+    members = [("wide", _net((8,))), ("logreg", LogisticRegression(C=0.5))]
+    stack = KerasStackingClassifier(members, cv=3, random_state=0).fit(X, y)
+    model = stack.to_keras()
+    assert model.get_layer("member_logreg").units == 3
+    np.testing.assert_allclose(
+        model(_as_float32(X)), stack.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_members_without_a_keras_form_are_named(iris):
     X, y = iris
     members = [("wide", _net((8,))), ("knn", KNeighborsClassifier())]
     stack = KerasStackingClassifier(members, final_estimator=LogisticRegression(), cv=3)
@@ -95,7 +106,7 @@ def test_members_without_a_keras_network_are_named(iris):
         (
             SGDClassifier(loss="modified_huber", random_state=0),
             ValueError,
-            "not a plain linear model",
+            "is not a plain linear model",
         ),
     ],
 )

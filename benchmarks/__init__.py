@@ -1,0 +1,1 @@
+"""skstack benchmarks; ``python -m benchmarks`` runs the harness."""
