@@ -106,9 +106,8 @@ def test_fold_models_stop_on_their_own_training_rows_only(with_row_ids):
     assert "val_loss" not in final.history_
 
 
-def test_averaged_fold_models_keep_their_early_stopped_weights(iris):
-    X, y = iris
-    network = KerasClassifier(
+def _stopping_network():
+    return KerasClassifier(
         dense_model,
         hidden=(8,),
         epochs=100,
@@ -116,6 +115,11 @@ def test_averaged_fold_models_keep_their_early_stopped_weights(iris):
         n_iter_no_change=2,
         optimizer__learning_rate=0.05,
     )
+
+
+def test_averaged_fold_models_keep_their_early_stopped_weights(iris):
+    X, y = iris
+    network = _stopping_network()
     stack = KerasStackingClassifier(
         [("net", network)],
         final_estimator=LogisticRegression(),
@@ -130,14 +134,7 @@ def test_averaged_fold_models_keep_their_early_stopped_weights(iris):
 
 def test_a_pipeline_ending_in_a_stopping_network_is_refit_the_same_way(iris):
     X, y = iris
-    network = KerasClassifier(
-        dense_model,
-        hidden=(8,),
-        epochs=100,
-        early_stopping=True,
-        n_iter_no_change=2,
-        optimizer__learning_rate=0.05,
-    )
+    network = _stopping_network()
     members = [
         ("net", make_pipeline(StandardScaler(), network)),
         # scikit-learn's own early stopping happens inside its fit: left alone.
