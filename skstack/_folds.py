@@ -223,17 +223,32 @@ def run_tasks(tasks, n_jobs, verbose, label) -> list:
         delayed(_run_in_worker)(limits, i, function, *args)
         for i, (function, args) in enumerate(tasks)
     )
-    if not verbose:
-        return [result for _, result in Parallel(n_jobs=n_jobs)(jobs)]
-    from tqdm import tqdm
+    try:
+        if not verbose:
+            return [result for _, result in Parallel(n_jobs=n_jobs)(jobs)]
+        from tqdm import tqdm
 
-    results = [None] * len(tasks)
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    with tqdm(total=len(tasks), desc=label, unit="fit") as bar:
-        for index, result in parallel(jobs):
-            results[index] = result
-            bar.update()
-    return results
+        results = [None] * len(tasks)
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        with tqdm(total=len(tasks), desc=label, unit="fit") as bar:
+            for index, result in parallel(jobs):
+                results[index] = result
+                bar.update()
+        return results
+    except Exception as exc:
+        if type(exc).__name__ in _LOST_WORKER_ERRORS:
+            raise RuntimeError(
+                f"A worker process died while running the {label} "
+                f"({type(exc).__name__}: {exc}); nothing was fitted. A fit that "
+                "kills its process (out of memory, a crash in native code) does "
+                "so again on each retry."
+            ) from exc
+        raise
+
+
+# What joblib's loky backend and dask's scheduler raise when a worker process
+# died under a task, named rather than imported so the core needs neither.
+_LOST_WORKER_ERRORS = {"TerminatedWorkerError", "KilledWorker"}
 
 
 def repeated_splits(owner, cv, X, y, groups, n_repeats: int, rng) -> list[list]:
