@@ -124,10 +124,19 @@ def keras_seed(random_state: int | np.random.RandomState | None) -> Iterator[Non
     # The legacy global generator is what Keras seeds, so it is what to restore.
     saved_numpy = np.random.get_state()  # noqa: NPY002
     saved_tf = context.global_seed()
-    keras.utils.set_random_seed(_seed_from(random_state))
+    seed = _seed_from(random_state)
+    keras.utils.set_random_seed(seed)
+    # Fix: Keras draws the seeds of unseeded initializers from Python's global
+    # ``random``, which other threads of the process may draw from too (a Dask
+    # worker's event loop does), so a seeded fit could differ from run to run.
+    # Its draws come from a generator of its own instead: the same numbers as
+    # the seeded global one, untouched by other threads.
+    keras_python_random = seed_generator.python_random
+    seed_generator.python_random = random.Random(seed)
     try:
         yield
     finally:
+        seed_generator.python_random = keras_python_random
         for name, value in saved_keras.items():
             global_state.set_global_attribute(name, value)
         random.setstate(saved_python)

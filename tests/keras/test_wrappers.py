@@ -376,3 +376,32 @@ def test_large_inputs_still_predict_in_batches(monkeypatch):
     direct = reg.predict(X)
     monkeypatch.setattr(_compat, "FAST_PREDICT_MAX_VALUES", 100)
     np.testing.assert_allclose(reg.predict(X), direct, rtol=1e-6)
+
+
+def test_seeded_fit_ignores_other_threads_drawing_from_python_random(iris):
+    # A Dask worker's event loop draws from Python's global ``random`` while a
+    # task trains; Keras took its initializers' seeds from the same generator.
+    import threading
+
+    X, y = iris
+
+    def fitted():
+        clf = KerasClassifier(dense_model, hidden=(8,), epochs=2, random_state=3)
+        return clf.fit(X, y).predict_proba(X)
+
+    quiet = fitted()
+    stop = threading.Event()
+
+    def draw():
+        while not stop.is_set():
+            random.random()
+
+    drawer = threading.Thread(target=draw)
+    drawer.start()
+    try:
+        noisy = [fitted() for _ in range(3)]
+    finally:
+        stop.set()
+        drawer.join()
+    for probabilities in noisy:
+        np.testing.assert_array_equal(probabilities, quiet)
