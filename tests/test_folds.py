@@ -1,11 +1,14 @@
-"""The fit tasks' runner: TensorFlow thread pools sized per worker process."""
+"""The fit tasks' runner: thread pools per worker process, lost workers, order."""
 
 import os
 import subprocess
 import sys
 
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
 
+from skstack import KerasStackingClassifier
 from skstack._folds import run_tasks
 
 _PROBE = """
@@ -48,3 +51,28 @@ def test_results_come_back_in_task_order_in_parallel_and_with_a_bar(capsys):
         i**2 for i in range(7)
     ]
     assert "squares: 100%" in capsys.readouterr().err
+
+
+class _EndsItsProcess(ClassifierMixin, BaseEstimator):
+    """A fit that kills the worker process it runs in (as an OOM kill would)."""
+
+    def fit(self, X, y):
+        os._exit(1)
+
+    def predict(self, X):  # never reached
+        raise AssertionError
+
+
+def test_a_worker_dying_under_a_fit_is_named_and_nothing_is_fitted(iris):
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    X, y = iris
+    members = [("lr", LogisticRegression()), ("dies", _EndsItsProcess())]
+    stack = KerasStackingClassifier(
+        members, final_estimator=LogisticRegression(), cv=3, n_jobs=2
+    )
+    with pytest.raises(RuntimeError, match="A worker process died while running"):
+        stack.fit(X, y)
+    assert not hasattr(stack, "estimators_")
+    assert not hasattr(stack, "final_estimator_")
