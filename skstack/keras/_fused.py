@@ -14,6 +14,13 @@ from sklearn.base import clone
 
 from skstack._compat import encoded_training_data, keras_seed
 
+from ._vectorized import (
+    copy_weights_back,
+    dense_layers,
+    masked_loss,
+    stacked_network,
+)
+
 
 def fold_fusion_blocker(wrapper) -> str | None:
     """Why ``wrapper`` cannot be trained fused, or None if it can."""
@@ -64,33 +71,67 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True):
     # loss, and so its step sizes, are those of training on its rows alone.
     per_copy = [base * mask * (n_rows / mask.sum()) for mask in masks]
 
-    inputs = keras.Input(shape=X_fit.shape[1:], dtype=X_fit.dtype)
-    graph = keras.Model(inputs, [model.model_(inputs) for model in copies])
     template = copies[0].model_
     optimizer = template.optimizer.__class__.from_config(
         template.optimizer.get_config()
     )
-    graph.compile(optimizer=optimizer, loss=[template.loss] * len(copies))
-
     params = wrapper.get_params()
     batch_size = params.get("batch_size") or 32
-    if batch_size == -1:
-        batch_size = n_rows
+    fit_kwargs = {
+        "epochs": params["epochs"],
+        "batch_size": n_rows if batch_size == -1 else batch_size,
+        "shuffle": params.get("shuffle", True),
+        "verbose": params.get("verbose", 0),
+    }
+    stacked = _stacked_network(copies, X_fit)
     with keras_seed(wrapper.random_state):
-        history = graph.fit(
-            X_fit,
-            [y_fit] * len(copies),
-            sample_weight=per_copy,
-            epochs=params["epochs"],
-            batch_size=batch_size,
-            shuffle=params.get("shuffle", True),
-            verbose=params.get("verbose", 0),
-        )
-    for i, model in enumerate(copies):
-        model.history_ = {"loss": _copy_loss(history.history, i, len(copies))}
+        if stacked is not None:
+            network, layers_per_copy = stacked
+            # One vectorized network: about one network's operations per step.
+            width = y_fit.reshape(n_rows, -1).shape[1]
+            network.compile(optimizer, masked_loss(template.loss, len(copies), width))
+            packed = np.hstack([y_fit.reshape(n_rows, -1), np.column_stack(per_copy)])
+            history = network.fit(X_fit, packed.astype("float32"), **fit_kwargs)
+            copy_weights_back(network, layers_per_copy)
+            for model in copies:
+                model.history_ = {"fused_loss": list(history.history["loss"])}
+        else:
+            # k networks side by side, each output with its own masked loss.
+            inputs = keras.Input(shape=X_fit.shape[1:], dtype=X_fit.dtype)
+            graph = keras.Model(inputs, [model.model_(inputs) for model in copies])
+            graph.compile(optimizer=optimizer, loss=[template.loss] * len(copies))
+            history = graph.fit(
+                X_fit, [y_fit] * len(copies), sample_weight=per_copy, **fit_kwargs
+            )
+            for i, model in enumerate(copies):
+                model.history_ = {"loss": _copy_loss(history.history, i, len(copies))}
     if refit:
         return copies[:-1], copies[-1]
     return copies, None
+
+
+def _stacked_network(copies, X_fit):
+    """The copies as one vectorized network, or None if they cannot be.
+
+    Only plain dense networks with a named loss; the result is checked to
+    reproduce each copy's output before training, else None.
+    """
+    template = copies[0].model_
+    layers_per_copy = [dense_layers(model.model_) for model in copies]
+    if not isinstance(template.loss, str) or not isinstance(X_fit, np.ndarray):
+        return None
+    if any(layers is None for layers in layers_per_copy):
+        return None
+    network = stacked_network(copies, layers_per_copy, X_fit.shape[1:], X_fit.dtype)
+    rows = X_fit[:8]
+    stacked_output = keras.ops.convert_to_numpy(network(rows))
+    for i, model in enumerate(copies):
+        own = keras.ops.convert_to_numpy(model.model_(rows))
+        if stacked_output.shape[1:] != (len(copies), *own.shape[1:]):
+            return None
+        if not np.allclose(stacked_output[:, i], own, rtol=1e-5, atol=1e-6):
+            return None
+    return network, layers_per_copy
 
 
 def _copy_loss(history: dict, index: int, n_copies: int) -> list:

@@ -117,7 +117,11 @@ class _FoldFusion:
 
         Each copy's loss is weighted by a mask of its split's training rows,
         so it never learns from the other rows; all copies train in the same
-        steps, which for small networks costs about one fit.
+        steps. Plain dense networks (those :func:`dense_model` builds) train
+        as ONE network whose layers hold the copies' weights stacked, so a
+        step costs about one network's operations (``history_["fused_loss"]``
+        is the summed loss); other networks train side by side in one graph
+        (``history_["loss"]`` per copy).
 
         Parameters
         ----------

@@ -15,6 +15,26 @@ def _net(**params):
     return KerasClassifier(dense_model, **params)
 
 
+def _residual_model(meta):
+    """Not a plain chain of Dense layers: trained as parallel networks."""
+    inputs = keras.Input((meta["n_features_in_"],))
+    hidden = keras.layers.Dense(meta["n_features_in_"], activation="relu")(inputs)
+    merged = keras.layers.Add()([inputs, hidden])
+    outputs = keras.layers.Dense(meta["n_classes_"], activation="softmax")(merged)
+    model = keras.Model(inputs, outputs)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def _residual(**params):
+    return KerasClassifier(_residual_model, epochs=3, random_state=0, **params)
+
+
+# dense_model's networks train as one vectorized network (stacked weights); any
+# other network trains as parallel copies in one graph.
+NETWORKS = [pytest.param(_net, id="vectorized"), pytest.param(_residual, id="parallel")]
+
+
 def _weights(model):
     return [w.copy() for w in model.model_.get_weights()]
 
@@ -23,32 +43,65 @@ def _same(first, second):
     return all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
 
 
-def test_a_copy_never_learns_from_its_held_out_rows(iris):
+@pytest.mark.parametrize("network", NETWORKS)
+def test_a_copy_never_learns_from_its_held_out_rows(iris, network):
     X, y = iris
     splits = list(KFold(3, shuffle=True, random_state=0).split(X))
     test0 = splits[0][1]
-    folds, full = _net().fit_folds(X, y, splits)
+    folds, full = network().fit_folds(X, y, splits)
     # Other labels and features on fold 0's held-out rows: copy 0 must come out
     # bit-identical; the copies that train on those rows must not.
     y_changed, X_changed = y.copy(), X.copy()
     y_changed[test0] = (y[test0] + 1) % 3
     X_changed[test0] = X[test0] * 5 + 3
-    folds2, full2 = _net().fit_folds(X_changed, y_changed, splits)
+    folds2, full2 = network().fit_folds(X_changed, y_changed, splits)
     assert _same(_weights(folds[0]), _weights(folds2[0]))
     assert not _same(_weights(folds[1]), _weights(folds2[1]))
     assert not _same(_weights(full), _weights(full2))
 
 
-def test_copies_are_fitted_estimators_with_their_own_history(iris):
+@pytest.mark.parametrize(
+    "network, history_key",
+    [(_net, "fused_loss"), (_residual, "loss")],
+    ids=["vectorized", "parallel"],
+)
+def test_copies_are_fitted_estimators_with_a_history(iris, network, history_key):
     X, y = iris
     splits = list(KFold(3).split(X))
-    folds, full = _net().fit_folds(X, y, splits, refit=False)
+    folds, full = network().fit_folds(X, y, splits, refit=False)
     assert full is None
     assert len(folds) == 3
     for model in folds:
         assert model.predict_proba(X[:5]).shape == (5, 3)
-        assert len(model.history_["loss"]) == 3
+        assert len(model.history_[history_key]) == 3
         np.testing.assert_array_equal(model.classes_, [0, 1, 2])
+
+
+@pytest.mark.parametrize("task", ["iris", "binary", "diabetes"])
+def test_vectorized_training_matches_separate_fits_in_full_batch(request, task):
+    # With one batch of all rows and no shuffling, a copy's steps are exactly a
+    # separate fit's on its rows (masked rows add nothing): same weights.
+    X, y = request.getfixturevalue(task)
+    splits = list(KFold(3, shuffle=True, random_state=0).split(X))
+    params = {"batch_size": -1, "shuffle": False, "epochs": 5, "optimizer": "sgd"}
+    if task == "diabetes":
+        make = lambda: KerasRegressor(  # noqa: E731
+            dense_model, hidden=(8,), random_state=0, **params
+        )
+        output = "predict"
+    else:
+        make = lambda: _net(**params)  # noqa: E731
+        output = "predict_proba"
+    folds, _ = make().fit_folds(X, y, splits, refit=False)
+    assert "fused_loss" in folds[0].history_  # the vectorized path
+    for (train, _), fused in zip(splits, folds, strict=True):
+        alone = make().fit(X[train], y[train])
+        np.testing.assert_allclose(
+            getattr(fused, output)(X),
+            getattr(alone, output)(X),
+            rtol=1e-4,
+            atol=1e-5,
+        )
 
 
 def test_stack_with_fused_folds_trains_and_reproduces(iris):

@@ -1,0 +1,127 @@
+"""k dense networks trained as one, with stacked weights.
+
+Fold fusion of plain dense networks (what :func:`~skstack.keras.dense_model`
+builds): rather than k networks side by side, whose every layer is k small
+operations per step, one network whose layers hold the k copies' weights in
+one tensor, ``(k, inputs, units)``, so a step costs about one network's
+operations. Each copy keeps its own weights and its own masked loss.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+
+class StackedDense(keras.layers.Layer):
+    """k ``Dense`` layers side by side: ``(batch, [k,] in) -> (batch, k, units)``."""
+
+    def __init__(self, kernels, biases, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.initial = (np.asarray(kernels), np.asarray(biases))
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        kernels, biases = self.initial
+        self.kernel = self.add_weight(
+            shape=kernels.shape, initializer=lambda shape, dtype=None: kernels
+        )
+        self.bias = self.add_weight(
+            shape=biases.shape, initializer=lambda shape, dtype=None: biases
+        )
+
+    def call(self, inputs):
+        pattern = "bi,kio->bko" if len(inputs.shape) == 2 else "bki,kio->bko"
+        return self.activation(ops.einsum(pattern, inputs, self.kernel) + self.bias)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *self.initial[1].shape)
+
+
+def dense_layers(model) -> list | None:
+    """The layers of a plain dense network, in order, or None if it is not one.
+
+    Plain: an input, an optional ``Flatten``, then ``Dense`` layers (with bias,
+    no regularizers or constraints) and ``Dropout`` layers, one after another.
+    """
+    layers = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if isinstance(layer, keras.layers.Flatten) and not layers:
+            layers.append(layer)
+        elif isinstance(layer, keras.layers.Dropout):
+            layers.append(layer)
+        elif isinstance(layer, keras.layers.Dense) and _plain(layer):
+            layers.append(layer)
+        else:
+            return None
+    if not layers or not isinstance(layers[-1], keras.layers.Dense):
+        return None
+    return layers
+
+
+def _plain(dense) -> bool:
+    extras = (
+        dense.kernel_regularizer,
+        dense.bias_regularizer,
+        dense.activity_regularizer,
+        dense.kernel_constraint,
+        dense.bias_constraint,
+        getattr(dense, "lora_rank", None),
+    )
+    return dense.use_bias and all(extra is None for extra in extras)
+
+
+def stacked_network(copies, layers_per_copy, input_shape, dtype):
+    """One network computing every copy's output: ``(batch, k, units)``."""
+    inputs = keras.Input(shape=input_shape, dtype=dtype)
+    x = inputs
+    for position, layer in enumerate(layers_per_copy[0]):
+        if isinstance(layer, keras.layers.Flatten):
+            x = keras.layers.Flatten()(x)
+        elif isinstance(layer, keras.layers.Dropout):
+            x = keras.layers.Dropout(layer.rate)(x)
+        else:
+            same_layer = [layers[position] for layers in layers_per_copy]
+            kernels = np.stack([dense.kernel.numpy() for dense in same_layer])
+            biases = np.stack([dense.bias.numpy() for dense in same_layer])
+            x = StackedDense(kernels, biases, layer.activation)(x)
+    return keras.Model(inputs, x)
+
+
+def copy_weights_back(network, layers_per_copy) -> None:
+    """Give each copy's ``Dense`` layers their slice of the trained weights."""
+    stacked = [layer for layer in network.layers if isinstance(layer, StackedDense)]
+    for copy_index, layers in enumerate(layers_per_copy):
+        denses = [layer for layer in layers if isinstance(layer, keras.layers.Dense)]
+        for dense, trained in zip(denses, stacked, strict=True):
+            dense.set_weights(
+                [
+                    keras.ops.convert_to_numpy(trained.kernel)[copy_index],
+                    keras.ops.convert_to_numpy(trained.bias)[copy_index],
+                ]
+            )
+
+
+def masked_loss(loss_name: str, n_copies: int, target_width: int):
+    """The sum over copies of each copy's loss times its row mask.
+
+    ``y_true`` packs the encoded target (``target_width`` columns) and the
+    copies' masks side by side, since Keras passes one ``sample_weight`` per
+    row, not per copy.
+    """
+    loss = keras.losses.get(loss_name)
+
+    def fused(y_true, y_pred):
+        if len(y_pred.shape) == 2:
+            # Keras drops the last axis of outputs of width 1 (one regression
+            # target, one sigmoid unit) to match the packed target's rank.
+            y_pred = ops.expand_dims(y_pred, -1)
+        target = ops.expand_dims(y_true[:, :target_width], 1)
+        target = ops.repeat(target, n_copies, axis=1)
+        per_copy = loss(target, y_pred)
+        return ops.sum(per_copy * y_true[:, target_width:], axis=1)
+
+    return fused
