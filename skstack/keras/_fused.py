@@ -86,28 +86,39 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True):
     stacked = _stacked_network(copies, X_fit)
     with keras_seed(wrapper.random_state):
         if stacked is not None:
-            network, layers_per_copy = stacked
-            # One vectorized network: about one network's operations per step.
-            width = y_fit.reshape(n_rows, -1).shape[1]
-            network.compile(optimizer, masked_loss(template.loss, len(copies), width))
-            packed = np.hstack([y_fit.reshape(n_rows, -1), np.column_stack(per_copy)])
-            history = network.fit(X_fit, packed.astype("float32"), **fit_kwargs)
-            copy_weights_back(network, layers_per_copy)
-            for model in copies:
-                model.history_ = {"fused_loss": list(history.history["loss"])}
-        else:
-            # k networks side by side, each output with its own masked loss.
-            inputs = keras.Input(shape=X_fit.shape[1:], dtype=X_fit.dtype)
-            graph = keras.Model(inputs, [model.model_(inputs) for model in copies])
-            graph.compile(optimizer=optimizer, loss=[template.loss] * len(copies))
-            history = graph.fit(
-                X_fit, [y_fit] * len(copies), sample_weight=per_copy, **fit_kwargs
+            _train_stacked(
+                copies, *stacked, optimizer, X_fit, y_fit, per_copy, fit_kwargs
             )
-            for i, model in enumerate(copies):
-                model.history_ = {"loss": _copy_loss(history.history, i, len(copies))}
+        else:
+            _train_side_by_side(copies, optimizer, X_fit, y_fit, per_copy, fit_kwargs)
     if refit:
         return copies[:-1], copies[-1]
     return copies, None
+
+
+def _train_stacked(
+    copies, network, layers_per_copy, optimizer, X, y, per_copy, fit_kwargs
+):
+    """One vectorized network: about one network's operations per step."""
+    n_rows = len(X)
+    targets = y.reshape(n_rows, -1)
+    loss = masked_loss(copies[0].model_.loss, len(copies), targets.shape[1])
+    network.compile(optimizer, loss)
+    packed = np.hstack([targets, np.column_stack(per_copy)]).astype("float32")
+    history = network.fit(X, packed, **fit_kwargs)
+    copy_weights_back(network, layers_per_copy)
+    for model in copies:
+        model.history_ = {"fused_loss": list(history.history["loss"])}
+
+
+def _train_side_by_side(copies, optimizer, X, y, per_copy, fit_kwargs):
+    """The k networks in one graph, each output with its own masked loss."""
+    inputs = keras.Input(shape=X.shape[1:], dtype=X.dtype)
+    graph = keras.Model(inputs, [model.model_(inputs) for model in copies])
+    graph.compile(optimizer=optimizer, loss=[copies[0].model_.loss] * len(copies))
+    history = graph.fit(X, [y] * len(copies), sample_weight=per_copy, **fit_kwargs)
+    for i, model in enumerate(copies):
+        model.history_ = {"loss": _copy_loss(history.history, i, len(copies))}
 
 
 def _stacked_network(copies, X_fit):
