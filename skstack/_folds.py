@@ -217,6 +217,8 @@ def run_tasks(tasks, n_jobs, verbose, label) -> list:
     Worker processes share the cores: each sizes TensorFlow's thread pools to
     its share. With ``verbose``, a progress bar counts fits as they finish.
     """
+    if not tasks:
+        return []
     workers = max(1, min(effective_n_jobs(n_jobs), len(tasks)))
     limits = (os.getpid(), max(1, cpu_count() // workers))
     jobs = (
