@@ -216,41 +216,55 @@ def run_tasks(tasks, n_jobs, verbose, label) -> list:
 
     Worker processes share the cores: each sizes TensorFlow's thread pools to
     its share. With ``verbose``, a progress bar counts fits as they finish.
+    A worker process dying under a task (killed, out of memory) makes the pool
+    run once more, since the seeds are fixed in the tasks the results are the
+    same; a second death raises an error saying so.
     """
     if not tasks:
         return []
+    try:
+        return _run_pool(tasks, n_jobs, verbose, label)
+    except Exception as exc:
+        if type(exc).__name__ not in _LOST_WORKER_ERRORS:
+            raise
+    try:
+        return _run_pool(tasks, n_jobs, verbose, label)
+    except Exception as exc:
+        if type(exc).__name__ in _LOST_WORKER_ERRORS:
+            raise RuntimeError(
+                f"A worker process died while running the {label}, twice "
+                f"({type(exc).__name__}: {exc}); nothing was fitted. A fit that "
+                "kills its process (out of memory, a crash in native code) does "
+                "so again on each try."
+            ) from exc
+        raise
+
+
+def _run_pool(tasks, n_jobs, verbose, label) -> list:
     workers = max(1, min(effective_n_jobs(n_jobs), len(tasks)))
     limits = (os.getpid(), max(1, cpu_count() // workers))
     jobs = (
         delayed(_run_in_worker)(limits, i, function, *args)
         for i, (function, args) in enumerate(tasks)
     )
-    try:
-        if not verbose:
-            return [result for _, result in Parallel(n_jobs=n_jobs)(jobs)]
-        from tqdm import tqdm
+    if not verbose:
+        return [result for _, result in Parallel(n_jobs=n_jobs)(jobs)]
+    from tqdm import tqdm
 
-        results = [None] * len(tasks)
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-        with tqdm(total=len(tasks), desc=label, unit="fit") as bar:
-            for index, result in parallel(jobs):
-                results[index] = result
-                bar.update()
-        return results
-    except Exception as exc:
-        if type(exc).__name__ in _LOST_WORKER_ERRORS:
-            raise RuntimeError(
-                f"A worker process died while running the {label} "
-                f"({type(exc).__name__}: {exc}); nothing was fitted. A fit that "
-                "kills its process (out of memory, a crash in native code) does "
-                "so again on each retry."
-            ) from exc
-        raise
+    results = [None] * len(tasks)
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    with tqdm(total=len(tasks), desc=label, unit="fit") as bar:
+        for index, result in parallel(jobs):
+            results[index] = result
+            bar.update()
+    return results
 
 
-# What joblib's loky backend and dask's scheduler raise when a worker process
-# died under a task, named rather than imported so the core needs neither.
-_LOST_WORKER_ERRORS = {"TerminatedWorkerError", "KilledWorker"}
+# What joblib's loky backend and dask's scheduler (and joblib's dask backend,
+# which may cancel the futures of a lost worker's batch) raise when a worker
+# process died under a task, named rather than imported so the core needs
+# neither.
+_LOST_WORKER_ERRORS = {"TerminatedWorkerError", "KilledWorker", "FutureCancelledError"}
 
 
 def repeated_splits(owner, cv, X, y, groups, n_repeats: int, rng) -> list[list]:

@@ -72,7 +72,8 @@ def test_a_worker_dying_under_a_fit_is_named_and_nothing_is_fitted(iris):
     stack = KerasStackingClassifier(
         members, final_estimator=LogisticRegression(), cv=3, n_jobs=2
     )
-    with pytest.raises(RuntimeError, match="A worker process died while running"):
+    message = "A worker process died while running the stacking fits, twice"
+    with pytest.raises(RuntimeError, match=message):
         stack.fit(X, y)
     assert not hasattr(stack, "estimators_")
     assert not hasattr(stack, "final_estimator_")
