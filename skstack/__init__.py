@@ -5,6 +5,7 @@ not import Keras or TensorFlow (the stacking estimators import it when they fit
 their default Keras meta-learner).
 """
 
+from ._persistence import load, save
 from ._preprocessing import Flatten
 from ._stacking import KerasStackingClassifier, KerasStackingRegressor
 
@@ -15,4 +16,6 @@ __all__ = [
     "KerasStackingClassifier",
     "KerasStackingRegressor",
     "__version__",
+    "load",
+    "save",
 ]

@@ -11,13 +11,16 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseStacking
 from ._columns import MetaColumns
 from ._validation import (
     check_min_class_count,
     check_stack_method,
+    numeric_target,
     state_restored_on_error,
+    warn_unseen_labels,
 )
 
 _SHARED_PARAMETERS = """\
@@ -341,6 +344,31 @@ or dict, default="auto"
         X_meta = self._transform(X)
         return self.final_estimator_.decision_function(X_meta)
 
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on the given test data and labels.
+
+        Labels the stack never saw in ``fit`` can never be predicted; they are
+        counted as errors, with an :class:`~skstack.exceptions.UnseenLabelWarning`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+(n_samples, ...)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True labels of X.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of ``self.predict(X)`` with respect to y.
+        """
+        check_is_fitted(self, "classes_")
+        warn_unseen_labels(self, y)
+        return super().score(X, y, sample_weight=sample_weight)
+
 
 class KerasStackingRegressor(RegressorMixin, _BaseStacking):
     __doc__ = f"""Stacked generalization for regression (Keras meta-learner default).
@@ -460,6 +488,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
             X_checked, X_members, y = self._validate_input(
                 X, y, multi_output=True, y_numeric=True
             )
+            y = numeric_target(self, y)
             self._n_outputs = 1 if y.ndim == 1 else y.shape[1]
             return self._fit_stack(X_checked, X_members, y, sample_weight, groups)
 

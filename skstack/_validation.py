@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import warnings
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
+
+from .exceptions import UnseenLabelWarning
 
 __all__ = [
     "check_estimators",
     "check_folds",
     "check_sample_weight",
     "check_stack_method",
+    "numeric_target",
+    "warn_unseen_labels",
     "state_restored_on_error",
 ]
 
@@ -144,6 +149,39 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
     if np.any(weights < 0):
         raise ValueError("sample_weight must be non-negative.")
     return weights
+
+
+def numeric_target(owner, y: np.ndarray) -> np.ndarray:
+    """``y`` as floats, or an error that says a regressor got labels."""
+    if y.dtype.kind in "biuf":
+        return y
+    try:
+        return y.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        example = next(
+            (v for v in y.ravel() if not isinstance(v, numbers.Number)), y.flat[0]
+        )
+        raise ValueError(
+            f"{type(owner).__name__} needs a numeric target y; got dtype "
+            f"{y.dtype} holding {example!r}. For class labels use "
+            "KerasStackingClassifier."
+        ) from exc
+
+
+def warn_unseen_labels(owner, y) -> None:
+    """Warn when ``y`` holds labels that ``owner`` never saw in ``fit``."""
+    known = set(owner.classes_.tolist())
+    labels = np.asarray(y).ravel().tolist()
+    unseen = [label for label in labels if label not in known]
+    if unseen:
+        shown = sorted(set(unseen), key=str)[:10]
+        warnings.warn(
+            f"{type(owner).__name__}: y holds labels never seen in fit: {shown} "
+            f"({len(unseen)} of {len(labels)} samples); the stack knows "
+            f"{sorted(known, key=str)} and counts those samples as errors.",
+            UnseenLabelWarning,
+            stacklevel=3,
+        )
 
 
 def check_min_class_count(owner, cv, y_encoded: np.ndarray, classes) -> None:

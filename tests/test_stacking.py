@@ -171,72 +171,8 @@ def test_two_d_only_member_given_images_is_named(digit_images):
         stack.fit(X, y)
 
 
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_nan_or_inf_in_x_is_refused(iris, bad):
-    X, y = iris
-    X = X.copy()
-    X[3, 1] = bad
-    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
-        _keras_stack().fit(X, y)
-
-
-def test_cv_larger_than_smallest_class_is_refused(iris):
-    X, y = iris
-    X, y = X[:104], y[:104]  # class 2 has 4 samples
-    with pytest.raises(ValueError, match="cv=5 folds but class 2 has only 4"):
-        _keras_stack(cv=5).fit(X, y)
-
-
 def test_member_that_is_not_an_estimator_is_named(iris):
     X, y = iris
     stack = KerasStackingClassifier([("lr", LogisticRegression()), ("oops", "lr")])
     with pytest.raises(TypeError, match="'oops' is not a scikit-learn estimator"):
         stack.fit(X, y)
-
-
-def test_wrong_number_of_features_at_predict(fitted_stack, iris):
-    X, _ = iris
-    with pytest.raises(ValueError, match="X has 3 features, but .* expecting 4"):
-        fitted_stack.predict(X[:, :3])
-
-
-def test_failing_fold_names_estimator_and_fold_and_leaves_stack_unfitted(iris):
-    # 50 rows of class 0, then 25 of class 1: unshuffled KFold(3)'s last fold
-    # trains on class 0 alone, which LogisticRegression refuses.
-    X, y = iris
-    X, y = X[:75], y[:75]
-    stack = _keras_stack(cv=KFold(3))
-    with pytest.raises(ValueError, match="'lr' failed on fold 2 of 3"):
-        stack.fit(X, y)
-    assert not hasattr(stack, "final_estimator_")
-    assert not hasattr(stack, "classes_")
-
-
-def test_failed_refit_keeps_the_previous_fit(iris):
-    X, y = iris
-    stack = _keras_stack(final_estimator=LogisticRegression()).fit(X, y)
-    before = stack.predict_proba(X)
-    with pytest.raises(ValueError, match="'lr' failed on fold"):
-        stack.set_params(cv=KFold(3)).fit(X[:75], y[:75])
-    np.testing.assert_array_equal(stack.predict_proba(X), before)
-
-
-def test_nan_in_y_and_a_single_class_are_refused(iris):
-    X, y = iris
-    y_nan = y.astype(float)
-    y_nan[0] = np.nan
-    with pytest.raises(ValueError, match="Input y contains NaN"):
-        _keras_stack().fit(X, y_nan)
-    with pytest.raises(
-        ValueError, match="needs at least 2 classes in y; it has one class: 0"
-    ):
-        _keras_stack().fit(X[:50], y[:50])
-    with pytest.raises(ValueError, match="requires y to be passed"):
-        KerasStackingRegressor([("ridge", Ridge())]).fit(X, None)
-
-
-def test_cv_check_names_a_string_class(iris):
-    X, y = iris
-    labels = np.array(["setosa", "versicolor", "virginica"])[y[:104]]
-    with pytest.raises(ValueError, match="class 'virginica' has only 4 samples"):
-        _keras_stack(cv=5).fit(X[:104], labels)

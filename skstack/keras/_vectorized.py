@@ -97,12 +97,9 @@ def copy_weights_back(network, layers_per_copy) -> None:
     for copy_index, layers in enumerate(layers_per_copy):
         denses = [layer for layer in layers if isinstance(layer, keras.layers.Dense)]
         for dense, trained in zip(denses, stacked, strict=True):
-            dense.set_weights(
-                [
-                    keras.ops.convert_to_numpy(trained.kernel)[copy_index],
-                    keras.ops.convert_to_numpy(trained.bias)[copy_index],
-                ]
-            )
+            # Variable.numpy(): np.array(variable) warns under NumPy 2 (no copy=).
+            kernel, bias = trained.kernel.numpy(), trained.bias.numpy()
+            dense.set_weights([kernel[copy_index], bias[copy_index]])
 
 
 def masked_loss(loss_name: str, n_copies: int, target_width: int):
