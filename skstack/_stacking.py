@@ -490,6 +490,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
             )
             y = numeric_target(self, y)
             self._n_outputs = 1 if y.ndim == 1 else y.shape[1]
+            self._target_ndim = y.ndim
             return self._fit_stack(X_checked, X_members, y, sample_weight, groups)
 
     def predict(self, X):
@@ -508,6 +509,10 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         """
         X_meta = self._transform(X)
         prediction = np.asarray(self.final_estimator_.predict(X_meta))
-        if self._n_outputs == 1 and prediction.ndim == 2:
+        # Predictions take the target's shape: (n,) for y of shape (n,), and
+        # (n, 1) for a column y, whatever shape the meta-learner returns.
+        if self._target_ndim == 1 and prediction.ndim == 2:
             prediction = prediction.ravel()
+        elif self._target_ndim == 2 and prediction.ndim == 1:
+            prediction = prediction.reshape(-1, 1)
         return prediction

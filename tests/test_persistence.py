@@ -232,3 +232,20 @@ def test_saving_over_an_archive_replaces_it_whole(keras_stack, saved, tmp_path, 
     skstack.save(keras_stack, path)
     assert os.listdir(tmp_path) == ["again.skstack"]
     np.testing.assert_array_equal(skstack.load(path).predict(X), keras_stack.predict(X))
+
+
+def test_kept_fold_models_round_trip(iris, tmp_path):
+    X, y = iris
+    net = KerasClassifier(dense_model, hidden=(4,), epochs=1, verbose=0)
+    stack = KerasStackingClassifier(
+        [("net", net)],
+        final_estimator=LogisticRegression(),
+        cv=3,
+        fold_models="average",
+        random_state=0,
+    ).fit(X, y)
+    skstack.save(stack, tmp_path / "average.skstack")
+    with zipfile.ZipFile(tmp_path / "average.skstack") as archive:
+        assert sum(name.startswith("keras/") for name in archive.namelist()) == 3
+    loaded = skstack.load(tmp_path / "average.skstack")
+    np.testing.assert_array_equal(loaded.predict_proba(X), stack.predict_proba(X))
