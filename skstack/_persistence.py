@@ -162,13 +162,6 @@ def _is_trusted(type_name: str) -> bool:
     return False
 
 
-def _untrusted(skops_bytes: bytes, trusted) -> list[str]:
-    import skops.io
-
-    listed = skops.io.get_untrusted_types(data=skops_bytes)
-    return [name for name in listed if name not in trusted and not _is_trusted(name)]
-
-
 def save(estimator, path) -> None:
     """Save a fitted or unfitted estimator in skstack's safe archive format.
 
@@ -297,6 +290,14 @@ def _read_archive(path) -> tuple[dict, dict]:
             f"this skstack reads format {FORMAT_VERSION}."
         )
     expected = manifest.get("sha256", {})
+    needed = {ESTIMATOR} | {
+        entry.get("file") for entry in manifest.get("keras_models", [])
+    }
+    if not needed <= set(expected):
+        raise ArchiveError(
+            f"{path!r} is not a complete skstack archive: its manifest does not "
+            f"list {sorted(map(str, needed - set(expected)))}."
+        )
     unlisted = sorted(set(contents) - set(expected))
     missing = sorted(set(expected) - set(contents))
     changed = sorted(
@@ -378,22 +379,24 @@ def load(path, *, trusted=None, custom_objects=None):
     manifest, contents = _read_archive(path)
     _warn_on_version_mismatch(manifest.get("versions", {}))
     skops_bytes = contents[ESTIMATOR]
-    trusted = list(trusted or ())
-    untrusted = _untrusted(skops_bytes, trusted)
+    # The types skops would not build by default: each must be trusted here.
+    listed = skops.io.get_untrusted_types(data=skops_bytes)
+    trusted = set(trusted or ())
+    untrusted = [
+        name for name in listed if name not in trusted and not _is_trusted(name)
+    ]
     if untrusted:
         raise UntrustedTypesError(
             f"{path!r} needs types that are not trusted: {untrusted}. If you trust "
             "them, pass them in load(..., trusted=[...])."
         )
-    allowed = skops.io.get_untrusted_types(data=skops_bytes)
-    estimator = skops.io.loads(skops_bytes, trusted=allowed)
+    estimator = skops.io.loads(skops_bytes, trusted=listed)
 
     entries = manifest.get("keras_models", [])
     if not entries:
         return estimator
-    import keras  # noqa: F401  (the archive holds Keras models)
+    from .keras import _saving as saving  # the archive holds Keras models
 
-    saving = _keras_saving()
     models = []
     with tempfile.TemporaryDirectory() as scratch:
         for index, entry in enumerate(entries):

@@ -171,9 +171,11 @@ def test_names_in_a_trusted_package_must_be_what_they_say(tmp_path):
     assert skstack._persistence._is_trusted("skstack.keras._builders.dense_model")
 
 
-def _own_network(meta, hidden=()):
+def _own_network(meta, hidden=(), lambda_layer=False):
+    """A softmax network; ``lambda_layer`` puts Python code in it (a ``Lambda``)."""
     inputs = keras.Input((meta["n_features_in_"],))
-    outputs = keras.layers.Dense(meta["n_classes_"], activation="softmax")(inputs)
+    x = keras.layers.Lambda(lambda t: t * 2)(inputs) if lambda_layer else inputs
+    outputs = keras.layers.Dense(meta["n_classes_"], activation="softmax")(x)
     model = keras.Model(inputs, outputs)
     model.compile("adam", "sparse_categorical_crossentropy")
     return model
@@ -190,21 +192,14 @@ def test_a_builder_of_ones_own_loads_once_trusted(iris, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
 
 
-def _lambda_network(meta, hidden=()):
-    inputs = keras.Input((meta["n_features_in_"],))
-    doubled = keras.layers.Lambda(lambda x: x * 2)(inputs)
-    outputs = keras.layers.Dense(meta["n_classes_"], activation="softmax")(doubled)
-    model = keras.Model(inputs, outputs)
-    model.compile("adam", "sparse_categorical_crossentropy")
-    return model
-
-
 def test_keras_models_load_in_safe_mode(iris, tmp_path):
     X, y = iris
-    net = KerasClassifier(_lambda_network, epochs=1, verbose=0, random_state=0)
+    net = KerasClassifier(
+        _own_network, lambda_layer=True, epochs=1, verbose=0, random_state=0
+    )
     skstack.save(net.fit(X, y), tmp_path / "lambda.skstack")
     with pytest.raises(ArchiveError, match=r"model_ could not be loaded in safe mode"):
-        skstack.load(tmp_path / "lambda.skstack", trusted=[_dotted(_lambda_network)])
+        skstack.load(tmp_path / "lambda.skstack", trusted=[_dotted(_own_network)])
 
 
 @pytest.mark.parametrize("content", ["joblib", "text"])
@@ -249,3 +244,16 @@ def test_kept_fold_models_round_trip(iris, tmp_path):
         assert sum(name.startswith("keras/") for name in archive.namelist()) == 3
     loaded = skstack.load(tmp_path / "average.skstack")
     np.testing.assert_array_equal(loaded.predict_proba(X), stack.predict_proba(X))
+
+
+def test_a_manifest_that_leaves_out_a_model_is_refused(saved, tmp_path):
+    def unlist_model(name, data):
+        if name != "manifest.json":
+            return data
+        manifest = json.loads(data)
+        del manifest["sha256"]["keras/1.keras"]
+        return json.dumps(manifest)
+
+    _rewrite(saved, tmp_path / "unlisted.skstack", unlist_model)
+    with pytest.raises(ArchiveError, match=r"not a complete .*\['keras/1.keras'\]"):
+        skstack.load(tmp_path / "unlisted.skstack")
