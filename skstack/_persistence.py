@@ -372,6 +372,16 @@ def load(path, *, trusted=None, custom_objects=None):
     See Also
     --------
     save : Write the archive.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> import skstack
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.skstack")
+    >>> skstack.save(LogisticRegression(C=0.5), path)
+    >>> skstack.load(path)
+    LogisticRegression(C=0.5)
     """
     import skops.io
 

@@ -114,7 +114,7 @@ _SHARED_ATTRIBUTES = """\
         epochs. Each fold model stops on rows of its own training fold.
     n_features_in_ : int
         Number of features (size of the second axis of X) seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen in ``fit``, when X had string column names.
 """.rstrip()
 

@@ -152,7 +152,7 @@ class KerasFeatureExtractor(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_samples, n_features_out_)
+        features : ndarray of shape (n_samples, `n_features_out_`)
             The layer's output (flattened or pooled), float64.
         """
         check_is_fitted(self, "extractor_")

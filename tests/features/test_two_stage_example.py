@@ -3,7 +3,7 @@
 import importlib.util
 from pathlib import Path
 
-EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "two_stage_digits.py"
+EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "plot_two_stage_digits.py"
 
 
 def test_two_stage_example_runs_and_scores(capsys):

@@ -1,11 +1,14 @@
-"""Two-stage training on scikit-learn's digits, offline.
+"""
+How do I train a model on a CNN's features, with augmented images?
+==================================================================
 
-Stage one: a small CNN trained with augmentation on the digits as 8x8x1 images.
-Stage two: its penultimate layer's features, learnt by a logistic regression
+Two-stage training on scikit-learn's digits, offline. Stage one: a small CNN
+trained with augmentation on the digits as 8x8x1 images. Stage two: its
+penultimate layer's features, learnt by a logistic regression
 (``Pipeline([KerasFeatureExtractor, LogisticRegression])``) and by a Keras dense
 head. Prints the held-out accuracy of each.
 
-Run: ``.venv/bin/python docs/examples/two_stage_digits.py [--epochs N]``
+Run alone: ``.venv/bin/python docs/examples/plot_two_stage_digits.py [--epochs N]``
 """
 
 from __future__ import annotations
@@ -78,6 +81,6 @@ def main(epochs: int = 15, random_state: int = 0) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Two-stage training on the digits")
     parser.add_argument("--epochs", type=int, default=15)
     main(parser.parse_args().epochs)
