@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import skstack
 
 DOCS = Path(__file__).parent
-sys.path.insert(0, str(DOCS.parent))  # the checkout's skstack, not an installed one
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 project = "skstack"
 author = "the skstack developers"
-copyright = "2026, the skstack developers"  # noqa: A001 (Sphinx's name)
+copyright = "2026, the skstack developers"
 release = version = skstack.__version__
 
 extensions = [

@@ -467,19 +467,25 @@ def test_sparse_input_reaches_keras_members_and_matches_dense(data):
 def _table() -> str:
     """The closing-note table: each bad input and the message it gets."""
     X, y, y_continuous = _data()
-    lines = ["| input | call | error | message |", "|---|---|---|---|"]
+    lines = [
+        "| input | call | error | message | fitted attributes left |",
+        "|---|---|---|---|---|",
+    ]
     for row in BAD_FITS:
         args, kwargs = row.arguments(X, y, y_continuous)
+        stack = STACKS[row.stack]().set_params(**row.params)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                STACKS[row.stack]().set_params(**row.params).fit(*args, **kwargs)
+                stack.fit(*args, **kwargs)
             outcome = ("no error", "")
         except Exception as exc:  # noqa: BLE001
             outcome = (type(exc).__name__, str(exc).splitlines()[0])
-        lines.append(f"| {row.case} | fit | {outcome[0]} | {outcome[1]} |")
+        left = sorted(_fitted_attributes(stack)) or "none"
+        lines.append(f"| {row.case} | fit | {outcome[0]} | {outcome[1]} | {left} |")
     stack = _classifier_stack().fit(X, y)
     for row in BAD_PREDICTS:
+        before = _fitted_attributes(stack)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -487,7 +493,14 @@ def _table() -> str:
                 outcome = (caught[-1].category.__name__, str(caught[-1].message))
             except Exception as exc:  # noqa: BLE001
                 outcome = (type(exc).__name__, str(exc).splitlines()[0])
-        lines.append(f"| {row.case} | predict | {outcome[0]} | {outcome[1]} |")
+        after = _fitted_attributes(stack)
+        same = after.keys() == before.keys() and all(
+            after[key] is before[key] for key in before
+        )
+        state = "the fit's, unchanged" if same else "CHANGED"
+        lines.append(
+            f"| {row.case} | predict/score | {outcome[0]} | {outcome[1]} | {state} |"
+        )
     return "\n".join(lines)
 
 
