@@ -9,16 +9,18 @@ import pytest
 import skops.io
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skstack
 from skstack import KerasStackingClassifier, KerasStackingRegressor
+from skstack.compose import KerasChainClassifier, KerasFusionClassifier
 from skstack.exceptions import (
     ArchiveError,
     UntrustedTypesError,
     VersionMismatchWarning,
 )
+from skstack.features import KerasFeatureExtractor
 from skstack.keras import KerasClassifier, KerasRegressor, dense_model
 
 
@@ -257,3 +259,42 @@ def test_a_manifest_that_leaves_out_a_model_is_refused(saved, tmp_path):
     _rewrite(saved, tmp_path / "unlisted.skstack", unlist_model)
     with pytest.raises(ArchiveError, match=r"not a complete .*\['keras/1.keras'\]"):
         skstack.load(tmp_path / "unlisted.skstack")
+
+
+def _block(input_shape):
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, keras.layers.Dense(4, activation="relu")(inputs))
+
+
+COMPOSED = {
+    # skstack's own registered layers (WeightedSum, AttentionMerge) in safe mode
+    "weighted fusion": lambda: KerasFusionClassifier(
+        [("a", _block), ("b", _block)], merge="weighted", epochs=1, random_state=0
+    ),
+    "attention fusion": lambda: KerasFusionClassifier(
+        [("a", _block), ("b", _block)], merge="attention", epochs=1, random_state=0
+    ),
+    "chain": lambda: KerasChainClassifier([_block], epochs=1, random_state=0),
+    # the extractor shares its layers with the wrapper's model
+    "feature extractor": lambda: Pipeline(
+        [
+            (
+                "features",
+                KerasFeatureExtractor(
+                    KerasClassifier(dense_model, hidden=(8,), epochs=1, random_state=0),
+                    layer=-2,
+                ),
+            ),
+            ("logreg", LogisticRegression()),
+        ]
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(COMPOSED))
+def test_composed_models_and_extractors_round_trip(kind, iris, tmp_path):
+    X, y = iris
+    estimator = COMPOSED[kind]().fit(X, y)
+    skstack.save(estimator, tmp_path / "composed.skstack")
+    loaded = skstack.load(tmp_path / "composed.skstack", trusted=[_dotted(_block)])
+    np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
