@@ -36,8 +36,11 @@ def member_error(exc: BaseException, name: str, where: str, X) -> Exception:
             f" (X has shape {X.shape}; an estimator that takes only 2-D input can "
             "be stacked as make_pipeline(skstack.Flatten(), estimator))"
         )
+    # Only for a failed conversion: a member that encodes its text columns
+    # itself can fail for other reasons, where the hint would mislead.
     text_columns = non_numeric_columns(X)
-    if text_columns and isinstance(exc, (ValueError, TypeError)):
+    converting = any(word in str(exc).lower() for word in ("convert", "string"))
+    if text_columns and converting and isinstance(exc, (ValueError, TypeError)):
         shown = text_columns[:5] + (["..."] if len(text_columns) > 5 else [])
         message += (
             f" (X has non-numeric columns {shown}; a member that needs numbers "

@@ -18,8 +18,8 @@ __all__ = [
     "check_sample_weight",
     "check_stack_method",
     "numeric_target",
-    "warn_unseen_labels",
     "state_restored_on_error",
+    "warn_unseen_labels",
 ]
 
 STACK_METHODS = ("predict_proba", "decision_function", "predict")

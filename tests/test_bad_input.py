@@ -18,12 +18,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import sparse
+from sklearn.compose import make_column_transformer
 from sklearn.datasets import load_iris
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GroupKFold, KFold
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from skstack import KerasStackingClassifier, KerasStackingRegressor
@@ -506,3 +508,20 @@ def _table() -> str:
 
 if __name__ == "__main__":
     print(_table())
+
+
+def test_text_column_hint_only_for_a_failed_conversion(data):
+    # The member encodes the text column itself and fails for another reason
+    # (a training fold with one class): the error must not blame the column.
+    X, y, _ = data
+    encoded = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["colour"]), remainder="passthrough"),
+        LogisticRegression(),
+    )
+    stack = KerasStackingClassifier(
+        [("encoded", encoded)], final_estimator=LogisticRegression(), cv=KFold(3)
+    )
+    frame = _with_text_column(X)
+    with pytest.raises(ValueError, match="failed on fold 2 of 3") as caught:
+        stack.fit(frame.iloc[:75], y[:75])
+    assert "non-numeric columns" not in str(caught.value)
