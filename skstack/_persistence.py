@@ -88,7 +88,7 @@ def _find_models(estimator, is_model) -> tuple[list, list]:
 
     Each comes with where it was found (``estimator.estimators_[1].model_``).
     """
-    found: dict[int, tuple[object, str]] = {}
+    found: list[tuple[object, str]] = []
     others: list[tuple[object, str]] = []
     seen: set[int] = set()
 
@@ -97,7 +97,7 @@ def _find_models(estimator, is_model) -> tuple[list, list]:
             return
         seen.add(id(obj))
         if is_model(obj):
-            found.setdefault(id(obj), (obj, where))
+            found.append((obj, where))
         elif type(obj).__module__.split(".")[0] in KERAS_PACKAGES:
             others.append((obj, where))
         elif isinstance(obj, dict):
@@ -111,28 +111,37 @@ def _find_models(estimator, is_model) -> tuple[list, list]:
                 visit(value, f"{where}.{name}")
 
     visit(estimator, "estimator")
-    return list(found.values()), others
+    return found, others
 
 
-def _put_models_back(obj, models: list, seen: set[int]):
-    """Replace each :class:`KerasModelSlot` under ``obj`` by its loaded model."""
+def _put_models_back(obj, models: list, done: dict[int, object]):
+    """``obj`` with each :class:`KerasModelSlot` under it replaced by its model.
+
+    Containers and objects are changed in place; a tuple holding a slot is
+    rebuilt, and ``done`` maps each visited object to its result, so a tuple
+    referenced twice is rebuilt once and both references get the new one.
+    """
     if isinstance(obj, KerasModelSlot):
         return models[obj.index]
-    if id(obj) in seen or isinstance(obj, (type, types.ModuleType)):
+    if isinstance(obj, (type, types.ModuleType)):
         return obj
-    seen.add(id(obj))
+    if id(obj) in done:
+        return done[id(obj)]
+    done[id(obj)] = obj
     if isinstance(obj, dict):
         for key, value in obj.items():
-            obj[key] = _put_models_back(value, models, seen)
+            obj[key] = _put_models_back(value, models, done)
     elif isinstance(obj, list):
-        obj[:] = [_put_models_back(value, models, seen) for value in obj]
+        obj[:] = [_put_models_back(value, models, done) for value in obj]
     elif isinstance(obj, tuple):
-        items = [_put_models_back(value, models, seen) for value in obj]
+        items = [_put_models_back(value, models, done) for value in obj]
         if any(new is not old for new, old in zip(items, obj, strict=True)):
-            return type(obj)(items) if type(obj) is tuple else type(obj)(*items)
+            rebuilt = type(obj)(items) if type(obj) is tuple else type(obj)(*items)
+            done[id(obj)] = rebuilt
+            return rebuilt
     elif hasattr(obj, "__dict__") and not inspect.isroutine(obj):
         for name, value in vars(obj).items():
-            setattr(obj, name, _put_models_back(value, models, seen))
+            setattr(obj, name, _put_models_back(value, models, done))
     return obj
 
 
@@ -420,4 +429,4 @@ def load(path, *, trusted=None, custom_objects=None):
                     f"{path!r}: the Keras model at {entry['at']} could not be "
                     f"loaded in safe mode: {type(exc).__name__}: {exc}"
                 ) from exc
-    return _put_models_back(estimator, models, set())
+    return _put_models_back(estimator, models, {})
