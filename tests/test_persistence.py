@@ -298,3 +298,18 @@ def test_composed_models_and_extractors_round_trip(kind, iris, tmp_path):
     skstack.save(estimator, tmp_path / "composed.skstack")
     loaded = skstack.load(tmp_path / "composed.skstack", trusted=[_dotted(_block)])
     np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+
+
+class Holder(BaseEstimator):
+    def __init__(self, first=None, second=None):
+        self.first = first
+        self.second = second
+
+
+def test_a_model_in_a_tuple_referenced_twice_comes_back_in_both(tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    pair = ("model", model)
+    skstack.save(Holder(pair, pair), tmp_path / "holder.skstack")
+    loaded = skstack.load(tmp_path / "holder.skstack", trusted=[_dotted(Holder)])
+    assert isinstance(loaded.first[1], keras.Model)
+    assert loaded.first is loaded.second
