@@ -24,14 +24,15 @@ from ._columns import MetaColumns
 from ._compat import BaseComposition
 from ._folds import (
     DROP,
-    can_fuse_folds,
     early_stopping_prefix,
     fit_full,
     fit_on,
     fit_predict_fold,
     fit_predict_fused,
     fold_label,
+    fusion_blocker,
     is_drop,
+    is_keras_wrapper,
     member_error,
     refit_without_stopping,
     repeated_splits,
@@ -65,7 +66,7 @@ class _BaseStacking(
         fold_models="refit",
         n_repeats=1,
         scoring=None,
-        fuse_folds=False,
+        fuse_folds="auto",
         passthrough=False,
         n_jobs=None,
         verbose=0,
@@ -275,6 +276,11 @@ class _BaseStacking(
                 f"{name}: fold_models must be 'refit' or 'average', got "
                 f"{self.fold_models!r}."
             )
+        if not (isinstance(self.fuse_folds, bool) or self.fuse_folds == "auto"):
+            raise ValueError(
+                f"{name}: fuse_folds must be 'auto', True or False, got "
+                f"{self.fuse_folds!r}."
+            )
         if not isinstance(self.n_repeats, numbers.Integral) or self.n_repeats < 1:
             raise ValueError(
                 f"{name}: n_repeats must be an int >= 1, got {self.n_repeats!r}."
@@ -327,34 +333,42 @@ class _BaseStacking(
         # One pool for every fit whose inputs are known now; members that stop
         # early are refit afterwards, for their fold models' mean best epoch.
         folds = [pair for splits in repeats for pair in splits]
+        wheres = [
+            fold_label(fold, len(splits), repeat, len(repeats))
+            + f" (fit on {len(train)} samples, predicting {len(test)})"
+            for repeat, splits in enumerate(repeats)
+            for fold, (train, test) in enumerate(splits)
+        ]
         stopping = [early_stopping_prefix(member) for member in members]
-        tasks, owners, fused_members = [], [], []
+        fused = self._members_to_fuse(kept, members)
+        fall_back = self.fuse_folds == "auto"  # a network found unfit once built
+        tasks, owners = [], []
         for i, ((name, _), member) in enumerate(zip(kept, members, strict=True)):
             predict = (methods[name], columns, name)
-            if self.fuse_folds and stopping[i] is None and can_fuse_folds(member):
+            if fused[i]:
                 arguments = (member, X, y, weights, folds, not average, *predict)
-                tasks.append((fit_predict_fused, (*arguments, average, scorers[name])))
+                arguments += (average, scorers[name], wheres, fall_back)
+                tasks.append((fit_predict_fused, arguments))
                 owners.append((i, "fused"))
-                fused_members.append(name)
                 continue
             if not average and stopping[i] is None:
                 tasks.append((fit_full, (member, X, y, weights, name)))
                 owners.append((i, "full"))
-            for repeat, splits in enumerate(repeats):
-                for fold, (train, test) in enumerate(splits):
-                    where = fold_label(fold, len(splits), repeat, len(repeats))
-                    where += f" (fit on {len(train)} samples, predicting {len(test)})"
-                    arguments = (member, X, y, weights, train, test, methods[name])
-                    arguments += (columns, name, where, average, scorers[name])
-                    tasks.append((fit_predict_fold, arguments))
-                    owners.append((i, "fold"))
+            for (train, test), where in zip(folds, wheres, strict=True):
+                arguments = (member, X, y, weights, train, test, methods[name])
+                arguments += (columns, name, where, average, scorers[name])
+                tasks.append((fit_predict_fold, arguments))
+                owners.append((i, "fold"))
         results = run_tasks(tasks, self.n_jobs, self.verbose, "stacking fits")
         full, by_member = {}, {i: [] for i in range(len(kept))}
+        fused_members = []
         for (i, kind), result in zip(owners, results, strict=True):
             if kind == "full":
                 full[i] = result
             elif kind == "fused":
-                by_member[i], full[i] = result
+                by_member[i], full[i], was_fused = result
+                if was_fused:
+                    fused_members.append(kept[i][0])
             else:
                 by_member[i].append(result)
         self.fused_members_ = fused_members
@@ -385,6 +399,30 @@ class _BaseStacking(
         self.fold_scores_ = fold_scores
         self.splits_ = repeats
         return fitted, blocks, columns
+
+    def _members_to_fuse(self, kept, members) -> list[bool]:
+        """Which members train their folds as one graph, per ``fuse_folds``.
+
+        ``"auto"`` fuses every member that can be; ``True`` also refuses a Keras
+        wrapper that cannot, naming why; other estimators are never fused.
+        """
+        if self.fuse_folds is False:
+            return [False] * len(members)
+        fused = []
+        for (name, _), member in zip(kept, members, strict=True):
+            reason = fusion_blocker(member)
+            if (
+                reason is not None
+                and self.fuse_folds is True
+                and is_keras_wrapper(member)
+            ):
+                raise ValueError(
+                    f"{type(self).__name__}: fuse_folds=True, but estimator "
+                    f"{name!r} cannot be trained fused: {reason}. Use "
+                    "fuse_folds='auto' to fit it fold by fold."
+                )
+            fused.append(reason is None)
+        return fused
 
     def _stack_features(self, blocks, X_checked):
         """Members' columns side by side, then the original features if asked."""

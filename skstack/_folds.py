@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
 from ._compat import safe_indexing
+from .exceptions import FoldFusionError
 
 DROP = "drop"
 
@@ -177,18 +178,43 @@ def fold_label(fold, n_splits, repeat, n_repeats) -> str:
     return label + (f", repeat {repeat}" if n_repeats > 1 else "")
 
 
-def can_fuse_folds(member) -> bool:
-    """Whether ``member`` trains its fold models together (``fit_folds``)."""
-    supports = getattr(member, "supports_fold_fusion", None)
-    return callable(supports) and supports()
+def fusion_blocker(member) -> str | None:
+    """Why ``member``'s fold models cannot train as one Keras graph, or None.
+
+    The member decides (``fold_fusion_blocker``, on skstack's Keras wrappers);
+    any other estimator has no fused training.
+    """
+    blocker = getattr(member, "fold_fusion_blocker", None)
+    if not callable(blocker):
+        return "it is not a skstack KerasClassifier/KerasRegressor"
+    return blocker()
+
+
+def is_keras_wrapper(member) -> bool:
+    """Whether ``member`` is one of skstack's Keras wrappers (it can be fused)."""
+    return callable(getattr(member, "fold_fusion_blocker", None))
 
 
 def fit_predict_fused(
-    member, X, y, sample_weight, folds, refit, method, columns, name, keep, scorer
+    member,
+    X,
+    y,
+    sample_weight,
+    folds,
+    refit,
+    method,
+    columns,
+    name,
+    keep,
+    scorer,
+    fold_wheres,
+    fall_back,
 ):
     """Train all fold models of ``member`` (and its refit) as one Keras graph.
 
-    Returns the fold results, in the order of ``folds``, and the refit model.
+    Returns the fold results, in the order of ``folds``, the refit model and
+    whether the folds were fused. A network found unfit for fusion once built
+    (``FoldFusionError``) is fitted fold by fold instead when ``fall_back``.
     """
     where = f"in fused training of its {len(folds)} fold models"
     try:
@@ -199,9 +225,31 @@ def fit_predict_fused(
             held_out_result(model, X, y, test, method, columns, name, scorer, keep)
             for (_, test), model in zip(folds, fold_models, strict=True)
         ]
-        return results, full
+        return results, full, True
+    except FoldFusionError as exc:
+        if not fall_back:
+            raise member_error(exc, name, where, X) from exc
     except Exception as exc:
         raise member_error(exc, name, where, X) from exc
+    results = [
+        fit_predict_fold(
+            member,
+            X,
+            y,
+            sample_weight,
+            train,
+            test,
+            method,
+            columns,
+            name,
+            fold_where,
+            keep,
+            scorer,
+        )
+        for (train, test), fold_where in zip(folds, fold_wheres, strict=True)
+    ]
+    full = fit_full(member, X, y, sample_weight, name) if refit else None
+    return results, full, False
 
 
 class FoldResult(NamedTuple):

@@ -31,9 +31,12 @@ _SHARED_PARAMETERS = """\
         removes it; ``set_params(name__param=value)`` reaches its parameters.
     final_estimator : estimator, default=None
         The meta-learner, fitted on the members' out-of-fold predictions. None
-        uses a small Keras dense network,
-        :func:`skstack.keras.make_meta_learner` (pass one explicitly to tune it
-        with ``final_estimator__...``).
+        uses :func:`skstack.keras.make_meta_learner`: a regularized linear Keras
+        layer on the standardized meta-features (logits of probabilities),
+        fitted on all rows at once by L-BFGS
+        (:class:`~skstack.keras.LinearMetaClassifier` /
+        :class:`~skstack.keras.LinearMetaRegressor`); pass one explicitly to
+        tune it with ``final_estimator__...``.
     cv : int, cross-validation generator, iterable of splits or "prefit", default=5
         How out-of-fold predictions are made. An int gives
         ``StratifiedKFold`` for classifiers and ``KFold`` for regressors; the
@@ -55,17 +58,21 @@ _SHARED_PARAMETERS = """\
         How each fold model is scored on its held-out part (``fold_scores_``,
         ``report()``): a scikit-learn scoring name or scorer. None uses the
         members' own ``score`` (accuracy, R²).
-    fuse_folds : bool, default=False
+    fuse_folds : "auto" or bool, default="auto"
         Train the fold models of each Keras member (and its refit on all rows)
         as one Keras graph: parallel copies of the network, each one's loss
         weighted by a mask of its own training rows, so a copy never learns
         from its held-out rows. Small networks then train all folds in about
-        the time of one fit. Members that cannot be fused (not a plain
-        :class:`~skstack.keras.KerasClassifier`/``KerasRegressor``, or with
-        ``early_stopping``, ``class_weight``, ``callbacks``, ``warm_start``,
-        ``validation_split`` or ``fit__`` parameters) are fitted fold by fold;
-        ``fused_members_`` lists those that were fused. The graph holds k + 1
-        copies of the network at once.
+        the time of one fit. ``"auto"`` fuses every member that can be and
+        fits the others fold by fold: estimators that are not a plain
+        :class:`~skstack.keras.KerasClassifier`/``KerasRegressor`` (pipelines
+        included), and wrappers with ``early_stopping``, ``class_weight``,
+        ``callbacks``, ``warm_start``, ``validation_split`` or ``fit__``
+        parameters, or a ``BatchNormalization`` layer. ``True`` raises a
+        ``ValueError`` naming a Keras wrapper that cannot be fused and why;
+        ``False`` fits every member fold by fold. ``fused_members_`` lists
+        the members that were fused. The graph holds k + 1 copies of the
+        network at once.
 """.rstrip()
 
 _SHARED_TAIL = """\
@@ -183,7 +190,9 @@ or dict, default="auto"
     (2,)
     """
 
-    _default_final_methods = frozenset({"predict", "predict_proba"})
+    _default_final_methods = frozenset(
+        {"predict", "predict_proba", "decision_function"}
+    )
 
     def __init__(
         self,
@@ -194,7 +203,7 @@ or dict, default="auto"
         fold_models="refit",
         n_repeats=1,
         scoring=None,
-        fuse_folds=False,
+        fuse_folds="auto",
         stack_method="auto",
         drop_first_proba=False,
         passthrough=False,
@@ -420,7 +429,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         fold_models="refit",
         n_repeats=1,
         scoring=None,
-        fuse_folds=False,
+        fuse_folds="auto",
         passthrough=False,
         n_jobs=None,
         verbose=0,

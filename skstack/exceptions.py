@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArchiveError",
+    "FoldFusionError",
     "SampleWeightIgnoredWarning",
     "SkstackWarning",
     "UnseenLabelWarning",
@@ -113,5 +114,21 @@ class UntrustedTypesError(ArchiveError):
     --------
     >>> from skstack.exceptions import ArchiveError, UntrustedTypesError
     >>> issubclass(UntrustedTypesError, ArchiveError)  # catch both as one
+    True
+    """
+
+
+class FoldFusionError(ValueError):
+    """A Keras member's fold models cannot be trained as one graph.
+
+    Raised by ``fit_folds`` for a network that computes statistics of whole
+    batches (``BatchNormalization``), which would mix the folds' rows; known
+    only once the network is built. With ``fuse_folds="auto"`` (the default)
+    the stack then fits that member fold by fold instead.
+
+    Examples
+    --------
+    >>> from skstack.exceptions import FoldFusionError
+    >>> issubclass(FoldFusionError, ValueError)
     True
     """

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.base import clone
 
 from skstack._compat import encoded_training_data, keras_seed
+from skstack.exceptions import FoldFusionError
 
 from ._vectorized import (
     copy_weights_back,
@@ -61,7 +62,7 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True):
         model.model_.name = f"copy_{i}"
     batch_statistics = _batch_statistics_layer(copies[0].model_)
     if batch_statistics is not None:
-        raise ValueError(
+        raise FoldFusionError(
             f"fold fusion cannot train a network with {batch_statistics}: it "
             "normalizes with statistics of whole batches, held-out rows included."
         )

@@ -1,11 +1,14 @@
-"""The Keras meta-learner the stacking estimators use by default."""
+"""The meta-learners the stacking estimators use by default, and how to make them."""
 
 from __future__ import annotations
 
 from ._builders import dense_model
+from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
 from ._wrappers import KerasClassifier, KerasRegressor
 
-_DEFAULTS = {
+# The dense network that was the default meta-learner before the linear one
+# (kept for kind="dense"): it trains by mini-batch steps, ~2 s on digits.
+_DENSE_DEFAULTS = {
     "hidden": (16,),
     "epochs": 50,
     "batch_size": 64,
@@ -14,37 +17,52 @@ _DEFAULTS = {
 }
 
 
-def make_meta_learner(task: str = "classification", **params):
-    """Build the small dense network that stacking uses as its default meta-learner.
+def make_meta_learner(task: str = "classification", kind: str = "linear", **params):
+    """Build a meta-learner for stacking; ``kind="linear"`` is the stacks' default.
 
     ``KerasStackingClassifier(final_estimator=None)`` fits
     ``make_meta_learner("classification")`` and ``KerasStackingRegressor`` fits
-    ``make_meta_learner("regression")``. Pass one explicitly to tune it
-    (``final_estimator__epochs``) or change it.
+    ``make_meta_learner("regression")``: a regularized linear Keras layer on
+    standardized meta-features (logits of the members' probabilities), fitted
+    full-batch by L-BFGS (:class:`LinearMetaClassifier`,
+    :class:`LinearMetaRegressor`). ``kind="dense"`` gives a small dense network
+    trained by mini-batch steps instead. Pass one explicitly to tune it
+    (``final_estimator__C``) or change it.
 
     Parameters
     ----------
     task : {"classification", "regression"}, default="classification"
-        Softmax (multi-class) or sigmoid (binary) output, or linear outputs.
+        Which target the stack predicts.
+    kind : {"linear", "dense"}, default="linear"
+        ``"linear"``: :class:`LinearMetaClassifier` / :class:`LinearMetaRegressor`.
+        ``"dense"``: a :class:`KerasClassifier` / :class:`KerasRegressor` around
+        :func:`dense_model` with ``hidden=(16,)``, ``epochs=50``,
+        ``batch_size=64``, ``optimizer="adam"``, ``optimizer__learning_rate=0.01``.
     **params : dict
-        Wrapper or :func:`dense_model` parameters overriding the defaults:
-        ``hidden=(16,)``, ``epochs=50``, ``batch_size=64``, ``optimizer="adam"``,
-        ``optimizer__learning_rate=0.01``.
+        Parameters overriding those defaults (``C=0.1`` or ``alpha=10`` for the
+        linear kind; ``epochs=100`` or ``hidden=(32,)`` for the dense one).
 
     Returns
     -------
-    meta_learner : KerasClassifier or KerasRegressor
-        Unfitted wrapper around :func:`dense_model`.
+    meta_learner : estimator
+        Unfitted.
 
     Examples
     --------
     >>> from skstack.keras import make_meta_learner
-    >>> make_meta_learner("regression", epochs=10).epochs
+    >>> make_meta_learner("regression", alpha=10.0).alpha
+    10.0
+    >>> make_meta_learner("classification", kind="dense", epochs=10).epochs
     10
     """
-    wrappers = {"classification": KerasClassifier, "regression": KerasRegressor}
-    if task not in wrappers:
+    linear = {"classification": LinearMetaClassifier, "regression": LinearMetaRegressor}
+    if task not in linear:
         raise ValueError(
             f"task must be 'classification' or 'regression', got {task!r}."
         )
-    return wrappers[task](dense_model, **{**_DEFAULTS, **params})
+    if kind == "linear":
+        return linear[task](**params)
+    if kind == "dense":
+        wrappers = {"classification": KerasClassifier, "regression": KerasRegressor}
+        return wrappers[task](dense_model, **{**_DENSE_DEFAULTS, **params})
+    raise ValueError(f"kind must be 'linear' or 'dense', got {kind!r}.")

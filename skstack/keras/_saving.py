@@ -6,6 +6,7 @@ import keras
 
 # Registers the custom layers of composed models, so models holding them load.
 from ..compose import _layers  # noqa: F401
+from . import _linear_meta  # noqa: F401
 
 __all__ = ["is_keras_model", "read_model", "write_model"]
 

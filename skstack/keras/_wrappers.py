@@ -107,10 +107,19 @@ class _FoldFusion:
         with its own training) without early stopping, class weights,
         callbacks, warm start, validation split or ``fit__`` parameters.
         """
+        return self.fold_fusion_blocker() is None
+
+    def fold_fusion_blocker(self) -> str | None:
+        """Why :meth:`fit_folds` cannot train this wrapper, or None if it can.
+
+        A network holding ``BatchNormalization`` is found out only once built:
+        :meth:`fit_folds` then raises ``ValueError``.
+        """
         from ._fused import fold_fusion_blocker
 
-        plain = type(self) in (KerasClassifier, KerasRegressor)
-        return plain and fold_fusion_blocker(self) is None
+        if type(self) not in (KerasClassifier, KerasRegressor):
+            return f"{type(self).__name__} is a subclass that may train in its own way"
+        return fold_fusion_blocker(self)
 
     def fit_folds(self, X, y, splits, sample_weight=None, refit=True):
         """Fit one copy of this estimator per split, all in one Keras graph.
@@ -143,10 +152,10 @@ class _FoldFusion:
         full_model : estimator or None
             The copy fitted on all rows, if ``refit``.
         """
-        from ._fused import fit_folds_fused, fold_fusion_blocker
+        from ._fused import fit_folds_fused
 
-        if not self.supports_fold_fusion():
-            reason = fold_fusion_blocker(self) or "it trains in its own way"
+        reason = self.fold_fusion_blocker()
+        if reason is not None:
             raise ValueError(
                 f"{type(self).__name__} cannot train its folds fused: {reason}."
             )

@@ -1,0 +1,452 @@
+"""The default meta-learner: one Keras ``Dense`` layer fit full-batch by L-BFGS.
+
+A stack's meta-features are few, strongly correlated columns (every member's
+view of the same target), so what combines them best is a regularized linear
+model on a good scale, not a network trained by mini-batch steps: probabilities
+are taken as logits (a linear combination of logits pools the members'
+log-odds), every column is standardized, and the penalized loss is minimized
+over all rows at once with L-BFGS, whose gradient is exact and cheap in NumPy.
+The fitted weights are those of a Keras model, ``model_``, which is what
+``stack.to_keras()`` exports and ``skstack.save`` writes.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit, logsumexp, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skstack._validation import check_sample_weight
+
+# Probabilities are clipped to [_EPS, 1 - _EPS] before the logit, so a member
+# that is certain gives a large, finite feature (about +-13.8).
+_EPS = 1e-6
+
+
+@keras.saving.register_keras_serializable(package="skstack")
+class ProbabilityLogit(keras.layers.Layer):
+    """The logit of the given columns (probabilities); other columns unchanged."""
+
+    def __init__(self, columns, epsilon=_EPS, **kwargs):
+        super().__init__(**kwargs)
+        self.columns = [bool(c) for c in columns]
+        self.epsilon = float(epsilon)
+
+    def call(self, inputs):
+        mask = ops.convert_to_tensor(self.columns)
+        clipped = ops.clip(inputs, self.epsilon, 1.0 - self.epsilon)
+        logits = ops.log(clipped) - ops.log1p(-clipped)
+        return ops.where(mask, logits, inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        return {**config, "columns": self.columns, "epsilon": self.epsilon}
+
+
+class _LinearMeta(BaseEstimator):
+    """Shared fitting of the two linear meta-learners."""
+
+    def _scaled_features(self, X, reset: bool, logit: bool = False) -> np.ndarray:
+        """Logits of the probability columns, then standardized columns."""
+        Z = np.array(X, dtype=np.float64)  # a copy: columns are replaced below
+        if reset:
+            within = np.all((Z >= 0.0) & (Z <= 1.0), axis=0)
+            self.proba_columns_ = within & bool(logit)
+        columns = self.proba_columns_
+        if columns.any():
+            clipped = np.clip(Z[:, columns], _EPS, 1.0 - _EPS)
+            Z[:, columns] = np.log(clipped) - np.log1p(-clipped)
+        if reset:
+            self.mean_ = Z.mean(axis=0)
+            scale = Z.std(axis=0)
+            self.scale_ = np.where(scale > 1e-12, scale, 1.0)
+        return (Z - self.mean_) / self.scale_
+
+    def _minimize(self, loss_and_gradient, n_features, n_units, penalty):
+        """Weights minimizing ``loss + penalty / 2 * ||coef||^2`` (intercept free)."""
+        size = n_units * n_features
+
+        def objective(flat):
+            coef = flat[:size].reshape(n_units, n_features)
+            loss, grad_coef, grad_intercept = loss_and_gradient(coef, flat[size:])
+            loss += 0.5 * penalty * np.sum(coef * coef)
+            grad_coef = grad_coef + penalty * coef
+            return loss, np.concatenate([grad_coef.ravel(), grad_intercept])
+
+        start = np.zeros(size + n_units)
+        result = minimize(
+            objective,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 1e-12},
+        )
+        self.n_iter_ = int(result.nit)
+        return result.x[:size].reshape(n_units, n_features), result.x[size:]
+
+    def _keras_model(self, n_features, activation):
+        """``model_``: the logit layer and one ``Dense`` with the scaling folded in."""
+        kernel = (self.coef_ / self.scale_).T
+        bias = self.intercept_ - self.coef_ @ (self.mean_ / self.scale_)
+        inputs = keras.Input(shape=(n_features,), name="meta_features")
+        x = inputs
+        if self.proba_columns_.any():
+            x = ProbabilityLogit(self.proba_columns_.tolist(), name="logit")(x)
+        dense = keras.layers.Dense(
+            kernel.shape[1], activation=activation, name="linear"
+        )
+        outputs = dense(x)
+        dense.set_weights([kernel.astype("float32"), bias.astype("float32")])
+        return keras.Model(inputs, outputs, name="linear_meta_learner")
+
+    def _decision(self, X) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return self._scaled_features(X, reset=False) @ self.coef_.T + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
+    """Softmax (or sigmoid) regression as a Keras model: the stacking default.
+
+    The meta-learner :class:`~skstack.KerasStackingClassifier` uses when
+    ``final_estimator`` is None. Columns whose training values all lie in
+    [0, 1] (members' probabilities) are replaced by their logits; every column
+    is then standardized; one ``Dense`` layer (sigmoid for two classes, softmax
+    for more) is fitted on all rows at once by L-BFGS, minimizing the weighted
+    mean cross-entropy plus an L2 penalty on the weights. The result is the
+    optimum of that convex problem, the same as scikit-learn's
+    ``LogisticRegression(C=C)`` on the transformed columns, found in a few
+    milliseconds; ``model_`` is the fitted Keras model.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse strength of the L2 penalty, as in scikit-learn's
+        ``LogisticRegression``: the loss is the sum of the rows' weighted
+        cross-entropy plus ``||coef||^2 / (2 * C)``.
+    logit_probabilities : bool, default=True
+        Replace columns whose training values lie in [0, 1] by their logits
+        (clipped at 1e-6 from 0 and 1). False leaves every column as it is.
+    max_iter : int, default=1000
+        Most L-BFGS iterations.
+    tol : float, default=1e-6
+        L-BFGS stops when every component of the projected gradient is below it.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights of the standardized columns (one row for two classes).
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts.
+    proba_columns_ : ndarray of bool of shape (n_features,)
+        Columns taken as probabilities (logit applied).
+    mean_, scale_ : ndarray of shape (n_features,)
+        Standardization of the columns, after the logits.
+    model_ : keras.Model
+        The fitted model: logits of ``proba_columns_``, then one ``Dense``
+        layer with the standardization folded into its weights; it gives
+        ``predict_proba``'s probabilities (the positive class's only, for two
+        classes) in float32.
+    n_iter_ : int
+        L-BFGS iterations run.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    See Also
+    --------
+    LinearMetaRegressor : The regression counterpart.
+    make_meta_learner : Builds this or the dense-network meta-learner.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skstack.keras import LinearMetaClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> y = rng.randint(0, 2, size=200)
+    >>> probas = np.clip(y[:, None] * 0.6 + rng.uniform(0, 0.4, (200, 2)), 0, 1)
+    >>> meta = LinearMetaClassifier().fit(probas, y)
+    >>> meta.predict_proba(probas[:2]).shape
+    (2, 2)
+    """
+
+    def __init__(self, C=1.0, *, logit_probabilities=True, max_iter=1000, tol=1e-6):
+        self.C = C
+        self.logit_probabilities = logit_probabilities
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the weights on all rows by L-BFGS.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Meta-features.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted meta-learner.
+        """
+        _check_positive(self, "C", self.C)
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        if type_of_target(y) not in ("binary", "multiclass"):
+            raise ValueError(
+                f"{type(self).__name__} supports binary and multi-class targets, "
+                f"got {type_of_target(y)!r}."
+            )
+        classes, encoded = np.unique(y, return_inverse=True)
+        weights = _weights(sample_weight, X)
+        Z = self._scaled_features(X, reset=True, logit=self.logit_probabilities)
+        binary = len(classes) <= 2
+        n_units = 1 if binary else len(classes)
+        if binary:
+            target = (encoded == 1).astype(np.float64)
+
+            def loss_and_gradient(coef, intercept):
+                z = Z @ coef[0] + intercept[0]
+                # log(1 + e^z) - y z, stable for large |z|
+                loss = weights @ (-log_expit(z) + (1.0 - target) * z)
+                residual = weights * (expit(z) - target)
+                return loss, (residual @ Z)[None, :], np.array([residual.sum()])
+
+        else:
+            one_hot = np.eye(n_units)[encoded]
+
+            def loss_and_gradient(coef, intercept):
+                logits = Z @ coef.T + intercept
+                log_norm = logsumexp(logits, axis=1)
+                loss = weights @ (log_norm - np.sum(one_hot * logits, axis=1))
+                residual = weights[:, None] * (softmax(logits, axis=1) - one_hot)
+                return loss, residual.T @ Z, residual.sum(axis=0)
+
+        total = weights.sum()
+        self.coef_, self.intercept_ = self._minimize(
+            lambda c, b: _scaled(loss_and_gradient(c, b), total),
+            Z.shape[1],
+            n_units,
+            penalty=1.0 / (self.C * total),
+        )
+        self.classes_ = classes
+        activation = "sigmoid" if binary else "softmax"
+        self.model_ = self._keras_model(Z.shape[1], activation)
+        return self
+
+    def decision_function(self, X):
+        """Scores before the sigmoid or softmax.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Meta-features.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            One column (the positive class's log-odds) for two classes.
+        """
+        scores = self._decision(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Meta-features.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        scores = self._decision(X)
+        if scores.shape[1] == 1:
+            positive = expit(scores)
+            return np.hstack([1.0 - positive, positive])
+        return softmax(scores, axis=1)
+
+    def predict(self, X):
+        """Class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Meta-features.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The most probable class of each row.
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class LinearMetaRegressor(RegressorMixin, _LinearMeta):
+    """Ridge regression as a Keras model: the stacking regressor's default.
+
+    Every column of the meta-features is standardized and the target is
+    standardized inside ``fit`` (and un-standardized in ``predict``); one
+    linear ``Dense`` layer is fitted on all rows at once by L-BFGS. The result
+    is the optimum of scikit-learn's ``Ridge(alpha=alpha)`` on the
+    standardized columns; ``model_`` is the fitted Keras model.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength of the L2 penalty, as in scikit-learn's ``Ridge``: the loss
+        is the rows' weighted sum of squared errors plus ``alpha * ||coef||^2``.
+    max_iter : int, default=1000
+        Most L-BFGS iterations.
+    tol : float, default=1e-6
+        L-BFGS stops when every component of the projected gradient is below it.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_outputs, n_features)
+        Weights of the standardized columns, for the original target scale.
+    intercept_ : ndarray of shape (n_outputs,)
+        Intercepts, on the original target scale.
+    mean_, scale_ : ndarray of shape (n_features,)
+        Standardization of the columns.
+    proba_columns_ : ndarray of bool of shape (n_features,)
+        All False: no column is taken as a probability in regression.
+    model_ : keras.Model
+        The fitted model: one ``Dense`` layer with the scalings folded in.
+    n_iter_ : int
+        L-BFGS iterations run.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    See Also
+    --------
+    LinearMetaClassifier : The classification counterpart.
+    make_meta_learner : Builds this or the dense-network meta-learner.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skstack.keras import LinearMetaRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> y = rng.normal(size=100)
+    >>> predictions = y[:, None] + rng.normal(scale=0.5, size=(100, 3))
+    >>> LinearMetaRegressor().fit(predictions, y).predict(predictions[:2]).shape
+    (2,)
+    """
+
+    def __init__(self, alpha=1.0, *, max_iter=1000, tol=1e-6):
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the weights on all rows by L-BFGS.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Meta-features.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted meta-learner.
+        """
+        _check_positive(self, "alpha", self.alpha, strict=False)
+        X, y = validate_data(
+            self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
+        )
+        weights = _weights(sample_weight, X)
+        self._target_ndim = y.ndim
+        target = y.reshape(len(y), -1).astype(np.float64)
+        y_mean = np.average(target, axis=0, weights=weights)
+        y_scale = np.sqrt(np.average((target - y_mean) ** 2, axis=0, weights=weights))
+        y_scale = np.where(y_scale > 1e-12, y_scale, 1.0)
+        standardized = (target - y_mean) / y_scale
+        Z = self._scaled_features(X, reset=True)
+
+        def loss_and_gradient(coef, intercept):
+            residual = Z @ coef.T + intercept - standardized
+            weighted = weights[:, None] * residual
+            return (
+                np.sum(weighted * residual),
+                2.0 * weighted.T @ Z,
+                2.0 * (weighted.sum(axis=0)),
+            )
+
+        # Ridge's optimum is the same for the standardized target, scaled back.
+        total = weights.sum()
+        coef, intercept = self._minimize(
+            lambda c, b: _scaled(loss_and_gradient(c, b), total),
+            Z.shape[1],
+            target.shape[1],
+            penalty=2.0 * self.alpha / total,
+        )
+        self.coef_ = coef * y_scale[:, None]
+        self.intercept_ = intercept * y_scale + y_mean
+        self.model_ = self._keras_model(Z.shape[1], None)
+        return self
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Meta-features.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The target's shape: one column per output for a 2-D ``y``.
+        """
+        prediction = self._decision(X)
+        return prediction.ravel() if self._target_ndim == 1 else prediction
+
+
+def _weights(sample_weight, X) -> np.ndarray:
+    weights = check_sample_weight(sample_weight, X.shape[0])
+    weights = np.ones(X.shape[0]) if weights is None else weights
+    if weights.sum() <= 0:
+        raise ValueError("sample_weight must have a positive sum.")
+    return weights
+
+
+def _scaled(loss_grads, total):
+    loss, grad_coef, grad_intercept = loss_grads
+    return loss / total, grad_coef / total, grad_intercept / total
+
+
+def _check_positive(estimator, name, value, strict=True) -> None:
+    valid = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    if not valid or not np.isfinite(value) or value < 0 or (strict and value == 0):
+        bound = "> 0" if strict else ">= 0"
+        raise ValueError(
+            f"{type(estimator).__name__}: {name} must be a finite number {bound}, "
+            f"got {value!r}."
+        )
