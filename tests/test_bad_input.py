@@ -294,7 +294,7 @@ BAD_FITS = [
         "keras",
         lambda X, y, yc: ((X, y), {}),
         RuntimeError,
-        r"Estimator 'net' failed on the full training data \(150 samples\): "
+        r"Estimator 'net' failed in fused training of its 3 fold models: "
         r"InvalidArgumentError: Received a label value of 2 which is outside the "
         r"valid range of \[0, 2\)\.[^\n]*$",
         params={"net__model": _two_unit_network},

@@ -67,8 +67,8 @@ def _worker_tasks(client, run):
 
 def test_stack_fits_on_the_workers_with_the_local_predictions(iris, client):
     X, y = iris
-    local = _stack().fit(X, y).predict_proba(X)
-    stack = _stack()
+    local = _stack(fuse_folds=False).fit(X, y).predict_proba(X)
+    stack = _stack(fuse_folds=False)
 
     def fit_on_cluster():
         with joblib.parallel_backend("dask"):

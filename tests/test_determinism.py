@@ -28,7 +28,8 @@ members = [
     ("lr", LogisticRegression()),
 ]
 stack = KerasStackingClassifier(
-    members, make_meta_learner(epochs=5), cv=3, n_jobs={n_jobs}, random_state=7
+    members, make_meta_learner(kind="dense", epochs=5), cv=3, n_jobs={n_jobs},
+    random_state=7,
 )
 probabilities = stack.fit(X, y).predict_proba(X)
 print(hashlib.sha256(np.ascontiguousarray(probabilities).tobytes()).hexdigest())

@@ -14,7 +14,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skstack import Flatten, KerasStackingClassifier, KerasStackingRegressor
-from skstack.keras import KerasClassifier, KerasRegressor, dense_model
+from skstack.keras import (
+    KerasClassifier,
+    LinearMetaClassifier,
+    LinearMetaRegressor,
+    dense_model,
+    make_meta_learner,
+)
 
 
 def _mlp(**params):
@@ -37,9 +43,11 @@ def _output_layer(wrapper):
     return layer.units, layer.activation.__name__
 
 
-def test_default_meta_learner_is_a_small_keras_network(fitted_stack, binary):
-    assert isinstance(fitted_stack.final_estimator_, KerasClassifier)
+def test_default_meta_learner_is_a_linear_keras_layer(fitted_stack, binary):
+    assert isinstance(fitted_stack.final_estimator_, LinearMetaClassifier)
     assert _output_layer(fitted_stack.final_estimator_) == (3, "softmax")
+    # every column of a stack of probabilities is taken as a probability
+    assert fitted_stack.final_estimator_.proba_columns_.all()
     X, y = binary
     stack = KerasStackingClassifier([("lr", LogisticRegression())], cv=2).fit(X, y)
     assert _output_layer(stack.final_estimator_) == (1, "sigmoid")
@@ -50,14 +58,16 @@ def test_default_regression_meta_learner_is_linear(diabetes):
     X, y = diabetes
     stack = KerasStackingRegressor([("ridge", Ridge())], cv=2, random_state=0)
     stack.fit(X, y)
-    assert isinstance(stack.final_estimator_, KerasRegressor)
+    assert isinstance(stack.final_estimator_, LinearMetaRegressor)
     assert _output_layer(stack.final_estimator_) == (1, "linear")
     assert stack.predict(X[:1]).shape == (1,)
 
 
 def test_methods_follow_the_meta_learner(fitted_stack, iris):
     X, _ = iris
-    assert not hasattr(fitted_stack, "decision_function")
+    assert hasattr(fitted_stack, "decision_function")
+    dense = _keras_stack(final_estimator=make_meta_learner(kind="dense"))
+    assert not hasattr(dense, "decision_function")
     proba = fitted_stack.predict_proba(X[:1])
     assert proba.shape == (1, 3)
     np.testing.assert_allclose(proba.sum(), 1.0, rtol=1e-5)
@@ -125,6 +135,8 @@ def test_keras_member_class_missing_from_fold_is_aligned(iris):
     ).fit(X, y)
     # The first fold trained on classes 1 and 2 only: class 0 gets probability 0.
     assert np.all(stack.oof_predictions_[:50, 0] == 0.0)
+    # A copy in a fused graph would know every class: the member is not fused.
+    assert stack.fused_members_ == []
     np.testing.assert_allclose(stack.oof_predictions_.sum(axis=1), 1.0, rtol=1e-5)
 
 

@@ -9,9 +9,12 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
 from ._wrappers import KerasClassifier, KerasRegressor
 
 _WRAPPERS = (KerasClassifier, KerasRegressor)
+# Meta-learners whose fitted ``model_`` is their whole prediction.
+_KERAS_META_LEARNERS = (*_WRAPPERS, LinearMetaClassifier, LinearMetaRegressor)
 
 
 def stack_to_keras(stack) -> keras.Model:
@@ -152,7 +155,7 @@ def _linear_layer(owner, what, estimator, classifier, name):
 def _meta_output(stack, owner, features):
     meta = stack.final_estimator_
     classifier = hasattr(stack, "classes_")
-    if isinstance(meta, _WRAPPERS):
+    if isinstance(meta, _KERAS_META_LEARNERS):
         output = _copied_network(meta, "meta_learner")(features)
         return _probabilities(output) if classifier else output
     if not _is_linear(meta, classifier):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 
 from skstack._compat import encoded_training_data, keras_seed
 from skstack.exceptions import FoldFusionError
@@ -49,6 +49,7 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True):
     weights a separate fit would start from (the wrapper's ``random_state``).
     """
     n_rows = len(y)
+    _check_every_class_in_each_fold(wrapper, y, splits)
     masks = []
     for train, _ in splits:
         mask = np.zeros(n_rows)
@@ -95,6 +96,26 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True):
     if refit:
         return copies[:-1], copies[-1]
     return copies, None
+
+
+def _check_every_class_in_each_fold(wrapper, y, splits) -> None:
+    """Refuse folds whose training rows lack a class of ``y`` (classifiers).
+
+    A fused copy is built for every class of ``y``, so it would know a class
+    its training rows never showed; fitted alone, it would not (and would give
+    that class probability 0).
+    """
+    y = np.asarray(y)
+    if not is_classifier(wrapper) or y.ndim != 1:
+        return
+    classes = np.unique(y)
+    for index, (train, _) in enumerate(splits):
+        missing = np.setdiff1d(classes, y[train])
+        if missing.size:
+            raise FoldFusionError(
+                f"the training rows of fold {index} lack classes "
+                f"{missing.tolist()}: a fused copy would know them"
+            )
 
 
 def _train_stacked(

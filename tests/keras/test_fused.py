@@ -3,10 +3,12 @@
 import keras
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
+from sklearn.model_selection import KFold, StratifiedKFold
 
 from skstack import KerasStackingClassifier, KerasStackingRegressor
+from skstack.exceptions import FoldFusionError
 from skstack.keras import KerasClassifier, KerasRegressor, dense_model
 
 
@@ -67,7 +69,7 @@ def test_a_copy_never_learns_from_its_held_out_rows(iris, network):
 )
 def test_copies_are_fitted_estimators_with_a_history(iris, network, history_key):
     X, y = iris
-    splits = list(KFold(3).split(X))
+    splits = list(StratifiedKFold(3).split(X, y))
     folds, full = network().fit_folds(X, y, splits, refit=False)
     assert full is None
     assert len(folds) == 3
@@ -145,11 +147,18 @@ def test_members_that_cannot_be_fused_are_fitted_fold_by_fold(iris):
         ("weighted", _net(class_weight="balanced")),
     ]
     stack = KerasStackingClassifier(
-        members, final_estimator=LogisticRegression(), cv=3, fuse_folds=True
+        members, final_estimator=LogisticRegression(), cv=3
     ).fit(X, y)
+    assert stack.fuse_folds == "auto"
     assert stack.fused_members_ == []
+    strict = clone(stack).set_params(fuse_folds=True)
+    with pytest.raises(ValueError, match="'stops' cannot be trained fused: it stops"):
+        strict.fit(X, y)
+    assert not hasattr(strict, "estimators_")
     with pytest.raises(ValueError, match="class_weight reweights"):
-        _net(class_weight="balanced").fit_folds(X, y, list(KFold(3).split(X)))
+        _net(class_weight="balanced").fit_folds(
+            X, y, list(StratifiedKFold(3).split(X, y))
+        )
 
 
 def test_batch_normalization_is_refused(iris):
@@ -164,4 +173,37 @@ def test_batch_normalization_is_refused(iris):
         return model
 
     with pytest.raises(ValueError, match="BatchNormalization"):
-        KerasClassifier(normalized).fit_folds(X, y, list(KFold(3).split(X)))
+        KerasClassifier(normalized).fit_folds(
+            X, y, list(StratifiedKFold(3).split(X, y))
+        )
+
+
+def test_a_fold_lacking_a_class_is_not_fused(iris):
+    X, y = iris
+    # iris is sorted by class: each unshuffled fold's training rows lack one.
+    with pytest.raises(FoldFusionError, match=r"fold 0 lack classes \[0\]"):
+        _net().fit_folds(X, y, list(KFold(3).split(X)))
+
+
+def test_batch_normalization_falls_back_to_fold_by_fold_with_auto(iris):
+    X, y = iris
+
+    def normalized(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        hidden = keras.layers.BatchNormalization()(inputs)
+        outputs = keras.layers.Dense(3, activation="softmax")(hidden)
+        model = keras.Model(inputs, outputs)
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    members = [("bn", KerasClassifier(normalized, epochs=2)), ("net", _net())]
+    stack = KerasStackingClassifier(
+        members, final_estimator=LogisticRegression(), cv=3, random_state=0
+    ).fit(X, y)
+    assert stack.fused_members_ == ["net"]
+    assert stack.fold_scores_["bn"].shape == (1, 3)
+    assert stack.named_estimators_["bn"].model_.layers[1].name.startswith("batch")
+    strict = clone(stack).set_params(fuse_folds=True)
+    with pytest.raises(ValueError, match="'bn' failed in fused training.*Batch"):
+        strict.fit(X, y)
+    assert not hasattr(strict, "estimators_")
