@@ -313,6 +313,9 @@ or dict, default="auto"
         y_pred : ndarray of shape (n_samples,)
             Predicted labels.
         """
+        proba = self._predict_small_batch(X)
+        if proba is not None:
+            return self.classes_[np.argmax(proba, axis=1)]
         X_meta = self._transform(X)
         encoded = self.final_estimator_.predict(X_meta)
         return self.classes_[np.asarray(encoded, dtype=np.intp)]
@@ -332,6 +335,9 @@ or dict, default="auto"
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
+        proba = self._predict_small_batch(X)
+        if proba is not None:
+            return proba
         X_meta = self._transform(X)
         return self.final_estimator_.predict_proba(X_meta)
 
@@ -516,8 +522,10 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted targets.
         """
-        X_meta = self._transform(X)
-        prediction = np.asarray(self.final_estimator_.predict(X_meta))
+        prediction = self._predict_small_batch(X)
+        if prediction is None:
+            X_meta = self._transform(X)
+            prediction = np.asarray(self.final_estimator_.predict(X_meta))
         # Predictions take the target's shape: (n,) for y of shape (n,), and
         # (n, 1) for a column y, whatever shape the meta-learner returns.
         if self._target_ndim == 1 and prediction.ndim == 2:
