@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+import weakref
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
@@ -50,6 +51,10 @@ from .exceptions import SampleWeightIgnoredWarning
 
 # Predictions of at most this many rows take the stack's compiled graph.
 _SMALL_BATCH_ROWS = 64
+# Each fitted stack's graph (or None), with a weak reference to the meta-learner
+# of the fit it was built from. Outside the estimator, so predicting changes no
+# attribute and pickles stay as they were.
+_GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class _BaseStacking(
@@ -233,7 +238,6 @@ class _BaseStacking(
         self.oof_predictions_ = X_meta
         self._member_widths = [block.shape[1] for block in blocks]
         self._columns = columns
-        vars(self).pop("_graph", None)  # the previous fit's compiled graph
         return self
 
     def _warn_ignored_weights(self, kept, final, weights) -> None:
@@ -472,7 +476,12 @@ class _BaseStacking(
         larger or non-numeric inputs. Values equal the member-by-member path's
         to float32 precision (~1e-6).
         """
-        if vars(self).get("_graph") is False:
+        check_is_fitted(self, "final_estimator_")
+        cached = _GRAPHS.get(self)
+        # Keyed to the stack, valid for the fit that made its meta-learner.
+        if cached is None or cached[0]() is not self.final_estimator_:
+            cached = None
+        elif cached[1] is None:
             return None
         X_checked, _, _ = self._validate_input(X, reset=False)
         if (
@@ -481,35 +490,29 @@ class _BaseStacking(
             or not 0 < X_checked.shape[0] <= _SMALL_BATCH_ROWS
         ):
             return None
-        graph = vars(self).get("_graph")
-        if graph is None:
-            graph = self._graph = self._build_graph()
-        if graph is False:
+        if cached is None:
+            cached = (weakref.ref(self.final_estimator_), self._build_graph())
+            _GRAPHS[self] = cached
+        if cached[1] is None:
             return None
-        output = graph.predict_on_batch(X_checked.astype(np.float32))
+        output = cached[1].predict_on_batch(X_checked.astype(np.float32))
         return np.asarray(output, dtype=np.float64)
 
     def _build_graph(self):
-        """The exported stack for small batches, or False if there is none."""
+        """The exported stack for small batches, or None if there is none."""
         models = [
             model
             for _, member in self._kept_members()
             for model in (member if isinstance(member, list) else [member])
         ]
         if not any(is_keras_wrapper(model) for model in models):
-            return False  # no Keras member: nothing to save by one graph
+            return None  # no Keras member: nothing to save by one graph
         from skstack.keras._export import stack_to_keras
 
         try:
             return stack_to_keras(self)
         except (TypeError, ValueError):
-            return False
-
-    def __getstate__(self):
-        # The compiled graph is rebuilt on demand; it does not pickle.
-        state = super().__getstate__()
-        state.pop("_graph", None)
-        return state
+            return None
 
     def _kept_members(self):
         return [(n, m) for n, m in self.named_estimators_.items() if not is_drop(m)]

@@ -20,8 +20,9 @@ from skstack.features import KerasFeatureExtractor
 from skstack.keras import (
     KerasClassifier,
     KerasRegressor,
+    LinearMetaClassifier,
+    LinearMetaRegressor,
     dense_model,
-    make_meta_learner,
 )
 
 _STOCHASTIC_TRAINING = (
@@ -62,17 +63,6 @@ _OUT_OF_FOLD = (
 _STACK_FAILURES = {
     "check_transformer_general": _OUT_OF_FOLD,
     "check_transformer_data_not_an_array": _OUT_OF_FOLD,
-    "check_sample_weight_equivalence_on_dense_data": (
-        "the Keras meta-learner trains by mini-batch SGD ("
-        + _STOCHASTIC_TRAINING
-        + "), and repeated rows change which rows fall in each fold"
-    ),
-    "check_sample_weight_equivalence_on_sparse_data": (
-        "the Keras meta-learner trains by mini-batch SGD, and repeated rows "
-        "change which rows fall in each fold"
-    ),
-    "check_methods_sample_order_invariance": "the Keras meta-learner: "
-    + _FLOAT32_BATCHES,
 }
 
 
@@ -127,7 +117,7 @@ def _dense_stage(input_shape):
 
 # The stacks' members are scikit-learn models so that the checks' hundreds of
 # fits stay fast; Keras members are exercised in tests/test_stacking.py. The
-# meta-learner is the default Keras network with fewer epochs.
+# meta-learner is the default one.
 _ESTIMATORS = [
     KerasClassifier(dense_model, hidden=(8,), epochs=1, random_state=0),
     KerasRegressor(dense_model, hidden=(8,), epochs=1, random_state=0),
@@ -136,13 +126,11 @@ _ESTIMATORS = [
             ("lr", LogisticRegression()),
             ("tree", DecisionTreeClassifier(max_depth=3)),
         ],
-        final_estimator=make_meta_learner(kind="dense", epochs=5),
         cv=2,
         random_state=0,
     ),
     KerasStackingRegressor(
         [("ridge", Ridge()), ("tree", DecisionTreeRegressor(max_depth=3))],
-        final_estimator=make_meta_learner("regression", kind="dense", epochs=5),
         cv=2,
         random_state=0,
     ),
@@ -160,6 +148,8 @@ _ESTIMATORS = [
     ),
     EnsembleSelectionClassifier(),
     EnsembleSelectionRegressor(),
+    LinearMetaClassifier(),
+    LinearMetaRegressor(),
 ]
 
 

@@ -12,10 +12,13 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
 
 from skstack import Flatten, KerasStackingClassifier, KerasStackingRegressor
+from skstack._base import _GRAPHS
 from skstack.keras import (
     KerasClassifier,
+    KerasRegressor,
     LinearMetaClassifier,
     LinearMetaRegressor,
     dense_model,
@@ -188,3 +191,102 @@ def test_member_that_is_not_an_estimator_is_named(iris):
     stack = KerasStackingClassifier([("lr", LogisticRegression()), ("oops", "lr")])
     with pytest.raises(TypeError, match="'oops' is not a scikit-learn estimator"):
         stack.fit(X, y)
+
+
+def test_default_stack_fuses_its_keras_members(iris):
+    X, y = iris
+    stack = KerasStackingClassifier([("mlp", _mlp()), ("lr", LogisticRegression())])
+    assert stack.fuse_folds == "auto"
+    stack.fit(X, y)
+    assert stack.fused_members_ == ["mlp"]
+    assert stack.fold_scores_["mlp"].shape == (1, 5)
+
+
+@pytest.mark.parametrize("value", ["never", 1, None])
+def test_fuse_folds_takes_auto_or_a_bool(iris, value):
+    X, y = iris
+    stack = _keras_stack(fuse_folds=value)
+    with pytest.raises(ValueError, match="fuse_folds must be 'auto', True or False"):
+        stack.fit(X, y)
+    assert not hasattr(stack, "estimators_")
+
+
+def test_default_path_never_learns_a_fold_from_its_held_out_rows(iris):
+    # Fold 0's held-out labels changed: its out-of-fold predictions come from the
+    # copy trained without those rows, so they stay bit-identical; the other
+    # folds' copies train on those rows, so theirs change.
+    X, y = iris
+    cv = KFold(3, shuffle=True, random_state=0)
+    test0 = next(cv.split(X))[1]
+    others = np.setdiff1d(np.arange(len(y)), test0)
+    members = [("mlp", _mlp(epochs=5, random_state=0))]
+    first = KerasStackingClassifier(members, cv=cv, random_state=0).fit(X, y)
+    y_changed = y.copy()
+    y_changed[test0] = (y[test0] + 1) % 3
+    second = KerasStackingClassifier(members, cv=cv, random_state=0)
+    second.fit(X, y_changed)
+    assert first.fused_members_ == second.fused_members_ == ["mlp"]
+    np.testing.assert_array_equal(
+        first.oof_predictions_[test0], second.oof_predictions_[test0]
+    )
+    assert not np.array_equal(
+        first.oof_predictions_[others], second.oof_predictions_[others]
+    )
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_small_batches_take_one_graph_with_the_member_by_member_values(
+    task, iris, diabetes
+):
+    if task == "classification":
+        X, y = iris
+        stack = _keras_stack(cv=3).fit(X, y)
+        expected = stack.final_estimator_.predict_proba(stack.transform(X[:5]))
+        got = stack.predict_proba(X[:5])
+        np.testing.assert_array_equal(
+            stack.predict(X[:5]), stack.classes_[np.argmax(got, axis=1)]
+        )
+    else:
+        X, y = diabetes
+        members = [
+            ("mlp", KerasRegressor(dense_model, hidden=(8,), epochs=3)),
+            ("ridge", Ridge()),
+        ]
+        stack = KerasStackingRegressor(members, cv=3, random_state=0).fit(X, y)
+        expected = stack.final_estimator_.predict(stack.transform(X[:5]))
+        got = stack.predict(X[:5])
+        assert got.shape == (5,)
+    assert isinstance(_GRAPHS[stack][1], keras.Model)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    # one row, and a batch above the limit (member by member), agree too
+    np.testing.assert_allclose(
+        (stack.predict_proba if task == "classification" else stack.predict)(X)[:1],
+        got[:1],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def test_stack_without_a_keras_form_predicts_member_by_member(iris):
+    X, y = iris
+    members = [("mlp", _mlp()), ("tree", DecisionTreeClassifier(max_depth=2))]
+    stack = KerasStackingClassifier(members, cv=3, random_state=0).fit(X, y)
+    proba = stack.predict_proba(X[:3])
+    assert _GRAPHS[stack][1] is None
+    expected = stack.final_estimator_.predict_proba(stack.transform(X[:3]))
+    np.testing.assert_array_equal(proba, expected)
+
+
+def test_compiled_graph_is_neither_an_attribute_nor_kept_by_a_refit(iris):
+    X, y = iris
+    stack = _keras_stack(cv=3).fit(X, y)
+    before = dict(vars(stack))
+    proba = stack.predict_proba(X[:2])
+    assert vars(stack) == before
+    graph = _GRAPHS[stack][1]
+    loaded = pickle.loads(pickle.dumps(stack))
+    np.testing.assert_allclose(loaded.predict_proba(X[:2]), proba, rtol=1e-6)
+    assert _GRAPHS[loaded][1] is not graph
+    stack.fit(X[:100], y[:100])
+    stack.predict_proba(X[:2])
+    assert _GRAPHS[stack][1] is not graph

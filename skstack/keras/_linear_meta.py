@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skstack._validation import check_sample_weight
+from skstack._validation import check_sample_weight, state_restored_on_error
 
 # Probabilities are clipped to [_EPS, 1 - _EPS] before the logit, so a member
 # that is certain gives a large, finite feature (about +-13.8).
@@ -54,19 +54,24 @@ class ProbabilityLogit(keras.layers.Layer):
 class _LinearMeta(BaseEstimator):
     """Shared fitting of the two linear meta-learners."""
 
-    def _scaled_features(self, X, reset: bool, logit: bool = False) -> np.ndarray:
-        """Logits of the probability columns, then standardized columns."""
+    def _scaled_features(self, X, weights=None, logit=False) -> np.ndarray:
+        """Logits of the probability columns, then standardized columns.
+
+        With ``weights`` (in ``fit``), the probability columns and the
+        standardization are learnt from the rows, weighted.
+        """
         Z = np.array(X, dtype=np.float64)  # a copy: columns are replaced below
-        if reset:
-            within = np.all((Z >= 0.0) & (Z <= 1.0), axis=0)
+        if weights is not None:
+            counted = Z[weights > 0]
+            within = np.all((counted >= 0.0) & (counted <= 1.0), axis=0)
             self.proba_columns_ = within & bool(logit)
         columns = self.proba_columns_
         if columns.any():
             clipped = np.clip(Z[:, columns], _EPS, 1.0 - _EPS)
             Z[:, columns] = np.log(clipped) - np.log1p(-clipped)
-        if reset:
-            self.mean_ = Z.mean(axis=0)
-            scale = Z.std(axis=0)
+        if weights is not None:
+            self.mean_ = np.average(Z, axis=0, weights=weights)
+            scale = np.sqrt(np.average((Z - self.mean_) ** 2, axis=0, weights=weights))
             self.scale_ = np.where(scale > 1e-12, scale, 1.0)
         return (Z - self.mean_) / self.scale_
 
@@ -110,7 +115,7 @@ class _LinearMeta(BaseEstimator):
     def _decision(self, X) -> np.ndarray:
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self._scaled_features(X, reset=False) @ self.coef_.T + self.intercept_
+        return self._scaled_features(X) @ self.coef_.T + self.intercept_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -207,6 +212,10 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
         self : object
             The fitted meta-learner.
         """
+        with state_restored_on_error(self):
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         _check_positive(self, "C", self.C)
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
@@ -217,7 +226,7 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
             )
         classes, encoded = np.unique(y, return_inverse=True)
         weights = _weights(sample_weight, X)
-        Z = self._scaled_features(X, reset=True, logit=self.logit_probabilities)
+        Z = self._scaled_features(X, weights, logit=self.logit_probabilities)
         binary = len(classes) <= 2
         n_units = 1 if binary else len(classes)
         if binary:
@@ -300,7 +309,8 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
         y_pred : ndarray of shape (n_samples,)
             The most probable class of each row.
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class LinearMetaRegressor(RegressorMixin, _LinearMeta):
@@ -377,6 +387,10 @@ class LinearMetaRegressor(RegressorMixin, _LinearMeta):
         self : object
             The fitted meta-learner.
         """
+        with state_restored_on_error(self):
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         _check_positive(self, "alpha", self.alpha, strict=False)
         X, y = validate_data(
             self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
@@ -388,7 +402,7 @@ class LinearMetaRegressor(RegressorMixin, _LinearMeta):
         y_scale = np.sqrt(np.average((target - y_mean) ** 2, axis=0, weights=weights))
         y_scale = np.where(y_scale > 1e-12, y_scale, 1.0)
         standardized = (target - y_mean) / y_scale
-        Z = self._scaled_features(X, reset=True)
+        Z = self._scaled_features(X, weights)
 
         def loss_and_gradient(coef, intercept):
             residual = Z @ coef.T + intercept - standardized
@@ -412,6 +426,11 @@ class LinearMetaRegressor(RegressorMixin, _LinearMeta):
         self.model_ = self._keras_model(Z.shape[1], None)
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def predict(self, X):
         """Predicted targets.
 
@@ -433,7 +452,7 @@ def _weights(sample_weight, X) -> np.ndarray:
     weights = check_sample_weight(sample_weight, X.shape[0])
     weights = np.ones(X.shape[0]) if weights is None else weights
     if weights.sum() <= 0:
-        raise ValueError("sample_weight must have a positive sum.")
+        raise ValueError("sample_weight is all zero: no row to fit on.")
     return weights
 
 
