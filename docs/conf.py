@@ -73,31 +73,33 @@ def _markdown_tables(text: str) -> list[list[list[str]]]:
     return tables
 
 
-def write_benchmark_tables() -> None:
-    """docs/_generated/benchmark_tables.rst from the harness's measured results.
+def write_benchmark_tables(name: str) -> None:
+    """docs/_generated/<name>_tables.rst from a benchmark's measured results.
 
-    The performance page includes it, so the figures it shows are the ones
-    ``python -m benchmarks`` wrote, never typed by hand.
+    The performance page includes it, so the figures it shows are the ones the
+    benchmark wrote to ``benchmarks/results/<name>.{json,md}``, never typed by
+    hand.
     """
-    measured = json.loads((RESULTS / "harness.json").read_text())
+    measured = json.loads((RESULTS / f"{name}.json").read_text())
     machine = measured["machine"]
     lines = [
         f"Measured with ``{measured['command']}`` on {machine['cpu_count']} cores "
         f"(Python {machine['python']}, scikit-learn {machine['scikit-learn']}).",
         "",
     ]
-    for rows in _markdown_tables((RESULTS / "harness.md").read_text()):
+    for rows in _markdown_tables((RESULTS / f"{name}.md").read_text()):
         lines += [".. list-table::", "   :header-rows: 1", ""]
         for row in rows:
             lines.append(f"   * - {row[0] or ' '}")
             lines += [f"     - {cell or ' '}" for cell in row[1:]]
         lines.append("")
-    target = DOCS / "_generated" / "benchmark_tables.rst"
+    target = DOCS / "_generated" / f"{name}_tables.rst"
     target.parent.mkdir(exist_ok=True)
     target.write_text("\n".join(lines))
 
 
-write_benchmark_tables()
+write_benchmark_tables("harness")
+write_benchmark_tables("realdata")
 
 
 def _skip_metadata_request_methods(app, what, name, obj, skip, options):

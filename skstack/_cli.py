@@ -119,8 +119,9 @@ def demo(
         f"{X.shape[1]} features, {len(set(y))} classes)"
     )
     print(
-        f"KerasStackingClassifier: {len(members)} members, cv={cv}, Keras dense "
-        f"meta-learner; members trained {epochs} epochs"
+        f"KerasStackingClassifier: {len(members)} members, cv={cv}, defaults "
+        f"(fused folds: {stack.fused_members_}, linear Keras meta-learner); "
+        f"members trained {epochs} epochs"
     )
     print(f"{'model':<10} {'out-of-fold acc':>16} {'held-out acc':>13}")
     for name, (oof, held_out) in members.items():

