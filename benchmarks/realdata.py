@@ -76,11 +76,12 @@ DATASETS = [
 
 META_CANDIDATES = {
     "classification": {
+        "linear C=auto (logits), default": lambda: make_meta_learner(),
         "linear C=0.1 (logits)": lambda: make_meta_learner(C=0.1),
-        "linear C=1 (logits), default": lambda: make_meta_learner(C=1.0),
+        "linear C=1 (logits)": lambda: make_meta_learner(C=1.0),
         "linear C=10 (logits)": lambda: make_meta_learner(C=10.0),
-        "linear C=1 (probabilities)": lambda: make_meta_learner(
-            C=1.0, logit_probabilities=False
+        "linear C=auto (probabilities)": lambda: make_meta_learner(
+            logit_probabilities=False
         ),
         "dense (16,), 50 epochs (the previous default)": lambda: make_meta_learner(
             kind="dense", random_state=SEED

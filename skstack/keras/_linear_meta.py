@@ -18,11 +18,14 @@ from keras import ops
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit, logsumexp, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skstack._validation import check_sample_weight, state_restored_on_error
 
+# The values ``C="auto"`` chooses from, strongest penalty first.
+_C_GRID = np.logspace(-3, 2, 6)
 # Probabilities are clipped to [_EPS, 1 - _EPS] before the logit, so a member
 # that is certain gives a large, finite feature (about +-13.8).
 _EPS = 1e-6
@@ -75,8 +78,11 @@ class _LinearMeta(BaseEstimator):
             self.scale_ = np.where(scale > 1e-12, scale, 1.0)
         return (Z - self.mean_) / self.scale_
 
-    def _minimize(self, loss_and_gradient, n_features, n_units, penalty):
-        """Weights minimizing ``loss + penalty / 2 * ||coef||^2`` (intercept free)."""
+    def _minimize(self, loss_and_gradient, n_features, n_units, penalty, start=None):
+        """Weights minimizing ``loss + penalty / 2 * ||coef||^2`` (intercept free).
+
+        Returns the weights, the intercepts and the iterations run.
+        """
         size = n_units * n_features
 
         def objective(flat):
@@ -86,7 +92,10 @@ class _LinearMeta(BaseEstimator):
             grad_coef = grad_coef + penalty * coef
             return loss, np.concatenate([grad_coef.ravel(), grad_intercept])
 
-        start = np.zeros(size + n_units)
+        if start is None:
+            start = np.zeros(size + n_units)
+        else:
+            start = np.concatenate([start[0].ravel(), start[1]])
         result = minimize(
             objective,
             start,
@@ -94,8 +103,8 @@ class _LinearMeta(BaseEstimator):
             method="L-BFGS-B",
             options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 1e-12},
         )
-        self.n_iter_ = int(result.nit)
-        return result.x[:size].reshape(n_units, n_features), result.x[size:]
+        coef = result.x[:size].reshape(n_units, n_features)
+        return coef, result.x[size:], int(result.nit)
 
     def _keras_model(self, n_features, activation):
         """``model_``: the logit layer and one ``Dense`` with the scaling folded in."""
@@ -134,14 +143,18 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
     mean cross-entropy plus an L2 penalty on the weights. The result is the
     optimum of that convex problem, the same as scikit-learn's
     ``LogisticRegression(C=C)`` on the transformed columns, found in a few
-    milliseconds; ``model_`` is the fitted Keras model.
+    milliseconds (``C="auto"`` tries six values in an inner 5-fold split
+    first); ``model_`` is the fitted Keras model.
 
     Parameters
     ----------
-    C : float, default=1.0
+    C : float or "auto", default="auto"
         Inverse strength of the L2 penalty, as in scikit-learn's
         ``LogisticRegression``: the loss is the sum of the rows' weighted
-        cross-entropy plus ``||coef||^2 / (2 * C)``.
+        cross-entropy plus ``||coef||^2 / (2 * C)``. ``"auto"`` chooses it
+        from 1e-3, 1e-2, ..., 100 by the held-out cross-entropy of a shuffled,
+        stratified 5-fold split of the rows (as ``LogisticRegressionCV``
+        would), then fits all rows with it.
     logit_probabilities : bool, default=True
         Replace columns whose training values lie in [0, 1] by their logits
         (clipped at 1e-6 from 0 and 1). False leaves every column as it is.
@@ -154,6 +167,8 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels.
+    C_ : float
+        The ``C`` used: the one given, or the one ``"auto"`` chose.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
         Weights of the standardized columns (one row for two classes).
     intercept_ : ndarray of shape (1,) or (n_classes,)
@@ -161,7 +176,8 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
     proba_columns_ : ndarray of bool of shape (n_features,)
         Columns taken as probabilities (logit applied).
     mean_, scale_ : ndarray of shape (n_features,)
-        Standardization of the columns, after the logits.
+        Standardization of the columns, after the logits (weighted by
+        ``sample_weight``).
     model_ : keras.Model
         The fitted model: logits of ``proba_columns_``, then one ``Dense``
         layer with the standardization folded into its weights; it gives
@@ -189,7 +205,7 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
     (2, 2)
     """
 
-    def __init__(self, C=1.0, *, logit_probabilities=True, max_iter=1000, tol=1e-6):
+    def __init__(self, C="auto", *, logit_probabilities=True, max_iter=1000, tol=1e-6):
         self.C = C
         self.logit_probabilities = logit_probabilities
         self.max_iter = max_iter
@@ -216,7 +232,8 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
             return self._fit(X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight):
-        _check_positive(self, "C", self.C)
+        if not (isinstance(self.C, str) and self.C == "auto"):
+            _check_positive(self, "C", self.C)
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         if type_of_target(y) not in ("binary", "multiclass"):
@@ -229,37 +246,41 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
         Z = self._scaled_features(X, weights, logit=self.logit_probabilities)
         binary = len(classes) <= 2
         n_units = 1 if binary else len(classes)
-        if binary:
-            target = (encoded == 1).astype(np.float64)
-
-            def loss_and_gradient(coef, intercept):
-                z = Z @ coef[0] + intercept[0]
-                # log(1 + e^z) - y z, stable for large |z|
-                loss = weights @ (-log_expit(z) + (1.0 - target) * z)
-                residual = weights * (expit(z) - target)
-                return loss, (residual @ Z)[None, :], np.array([residual.sum()])
-
-        else:
-            one_hot = np.eye(n_units)[encoded]
-
-            def loss_and_gradient(coef, intercept):
-                logits = Z @ coef.T + intercept
-                log_norm = logsumexp(logits, axis=1)
-                loss = weights @ (log_norm - np.sum(one_hot * logits, axis=1))
-                residual = weights[:, None] * (softmax(logits, axis=1) - one_hot)
-                return loss, residual.T @ Z, residual.sum(axis=0)
-
-        total = weights.sum()
-        self.coef_, self.intercept_ = self._minimize(
-            lambda c, b: _scaled(loss_and_gradient(c, b), total),
-            Z.shape[1],
-            n_units,
-            penalty=1.0 / (self.C * total),
+        self.C_ = self._chosen_C(Z, encoded, weights, n_units)
+        loss = _cross_entropy(Z, encoded, weights, n_units)
+        self.coef_, self.intercept_, self.n_iter_ = self._minimize(
+            loss, Z.shape[1], n_units, penalty=1.0 / (self.C_ * weights.sum())
         )
         self.classes_ = classes
         activation = "sigmoid" if binary else "softmax"
         self.model_ = self._keras_model(Z.shape[1], activation)
         return self
+
+    def _chosen_C(self, Z, encoded, weights, n_units) -> float:
+        """``C``, or with ``C="auto"`` the grid's value of least held-out loss.
+
+        The weighted cross-entropy of held-out rows, summed over the folds of a
+        shuffled stratified split (5 folds, fewer when a class is smaller),
+        each fold fitting the grid from the strongest penalty up, warm-started.
+        """
+        if not (isinstance(self.C, str) and self.C == "auto"):
+            return float(self.C)
+        n_splits = min(5, int(np.bincount(encoded).min()))
+        if n_splits < 2:
+            return 1.0  # a class of one row: nothing to hold out
+        splitter = StratifiedKFold(n_splits, shuffle=True, random_state=0)
+        held_out_loss = np.zeros(len(_C_GRID))
+        for train, test in splitter.split(Z, encoded):
+            fit_loss = _cross_entropy(Z[train], encoded[train], weights[train], n_units)
+            test_loss = _cross_entropy(Z[test], encoded[test], weights[test], n_units)
+            total, start = weights[train].sum(), None
+            for index, C in enumerate(_C_GRID):
+                coef, intercept, _ = self._minimize(
+                    fit_loss, Z.shape[1], n_units, 1.0 / (C * total), start
+                )
+                start = (coef, intercept)
+                held_out_loss[index] += test_loss(coef, intercept)[0]
+        return float(_C_GRID[np.argmin(held_out_loss)])
 
     def decision_function(self, X):
         """Scores before the sigmoid or softmax.
@@ -339,7 +360,7 @@ class LinearMetaRegressor(RegressorMixin, _LinearMeta):
     intercept_ : ndarray of shape (n_outputs,)
         Intercepts, on the original target scale.
     mean_, scale_ : ndarray of shape (n_features,)
-        Standardization of the columns.
+        Standardization of the columns (weighted by ``sample_weight``).
     proba_columns_ : ndarray of bool of shape (n_features,)
         All False: no column is taken as a probability in regression.
     model_ : keras.Model
@@ -415,7 +436,7 @@ class LinearMetaRegressor(RegressorMixin, _LinearMeta):
 
         # Ridge's optimum is the same for the standardized target, scaled back.
         total = weights.sum()
-        coef, intercept = self._minimize(
+        coef, intercept, self.n_iter_ = self._minimize(
             lambda c, b: _scaled(loss_and_gradient(c, b), total),
             Z.shape[1],
             target.shape[1],
@@ -446,6 +467,35 @@ class LinearMetaRegressor(RegressorMixin, _LinearMeta):
         """
         prediction = self._decision(X)
         return prediction.ravel() if self._target_ndim == 1 else prediction
+
+
+def _cross_entropy(Z, encoded, weights, n_units):
+    """The rows' mean weighted cross-entropy and its gradient, of (coef, intercept).
+
+    One sigmoid unit for two classes, a softmax over ``n_units`` otherwise.
+    """
+    total = weights.sum()
+    if n_units == 1:
+        target = (encoded == 1).astype(np.float64)
+
+        def loss_and_gradient(coef, intercept):
+            z = Z @ coef[0] + intercept[0]
+            # log(1 + e^z) - y z, stable for large |z|
+            loss = weights @ (-log_expit(z) + (1.0 - target) * z)
+            residual = weights * (expit(z) - target)
+            gradient = (residual @ Z)[None, :]
+            return loss / total, gradient / total, np.array([residual.sum()]) / total
+
+        return loss_and_gradient
+    one_hot = np.eye(n_units)[encoded]
+
+    def loss_and_gradient(coef, intercept):
+        logits = Z @ coef.T + intercept
+        loss = weights @ (logsumexp(logits, axis=1) - np.sum(one_hot * logits, axis=1))
+        residual = weights[:, None] * (softmax(logits, axis=1) - one_hot)
+        return loss / total, residual.T @ Z / total, residual.sum(axis=0) / total
+
+    return loss_and_gradient
 
 
 def _weights(sample_weight, X) -> np.ndarray:

@@ -121,3 +121,15 @@ def test_make_meta_learner_kinds():
     assert make_meta_learner(kind="dense").hidden == (16,)
     with pytest.raises(ValueError, match="kind must be 'linear' or 'dense'"):
         make_meta_learner(kind="deep")
+
+
+def test_auto_C_penalizes_noise_and_not_signal():
+    X, y = _member_probabilities(3, n_rows=600)
+    assert LinearMetaClassifier().C == "auto"
+    informed = LinearMetaClassifier().fit(X, y)
+    noise = np.random.RandomState(5).randint(0, 3, len(y))
+    uninformed = LinearMetaClassifier().fit(X, noise)
+    assert uninformed.C_ == 1e-3  # the strongest penalty: predict the prior
+    assert informed.C_ > 1e-3
+    fixed = LinearMetaClassifier(C=informed.C_).fit(X, y)
+    np.testing.assert_array_equal(fixed.predict_proba(X), informed.predict_proba(X))
