@@ -46,6 +46,7 @@ from sklearn.ensemble import (
 )
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -251,6 +252,11 @@ def meta_candidates(pipeline, y_train, X_test, y_test, task) -> dict:
             "score": score(meta, test_features, y_test, task),
             "fit_s": elapsed,
         }
+        if task == "classification":  # a proper scoring rule, less coarse
+            proba = meta.predict_proba(test_features)
+            results[name]["log_loss"] = float(
+                log_loss(y_test, proba, labels=np.arange(len(stack.classes_)))
+            )
     return results
 
 
@@ -300,7 +306,8 @@ def write_markdown(path, command, rows, totals) -> None:
     lines += [
         "",
         "Meta-learner candidates, each fitted on the default stack's out-of-fold "
-        "meta-features (held-out score; fit time in ms):",
+        "meta-features (held-out score, then for classification held-out "
+        "log-loss; fit time in ms):",
         "",
     ]
     for task in ("classification", "regression"):
@@ -308,15 +315,24 @@ def write_markdown(path, command, rows, totals) -> None:
         if not task_rows:
             continue
         names = list(META_CANDIDATES[task])
+        losses = task == "classification"
+        header = " | mean | mean log-loss |" if losses else " | mean |"
         lines.append(
-            "| candidate | " + " | ".join(r["dataset"] for r in task_rows) + " | mean |"
+            "| candidate | " + " | ".join(r["dataset"] for r in task_rows) + header
         )
-        lines.append("|" + " --- |" * (len(task_rows) + 2))
+        lines.append("|" + " --- |" * (len(task_rows) + 2 + losses))
         for name in names:
             values = [r["meta_candidates"][name] for r in task_rows]
-            cells = [f"{v['score']:.4f} ({1000 * v['fit_s']:.0f})" for v in values]
-            mean = np.mean([v["score"] for v in values])
-            lines.append(f"| {name} | " + " | ".join(cells) + f" | {mean:.4f} |")
+            cells = [
+                f"{v['score']:.4f}"
+                + (f" / {v['log_loss']:.4f}" if losses else "")
+                + f" ({1000 * v['fit_s']:.0f})"
+                for v in values
+            ]
+            mean = f" | {np.mean([v['score'] for v in values]):.4f} |"
+            if losses:
+                mean += f" {np.mean([v['log_loss'] for v in values]):.4f} |"
+            lines.append(f"| {name} | " + " | ".join(cells) + mean)
         lines.append("")
     path.write_text("\n".join(lines) + "\n")
 
