@@ -55,6 +55,7 @@ _SMALL_BATCH_ROWS = 64
 # of the fit it was built from. Outside the estimator, so predicting changes no
 # attribute and pickles stay as they were.
 _GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_NOT_BUILT = "not built"  # a stack that predicted a few rows once
 
 
 class _BaseStacking(
@@ -471,17 +472,19 @@ class _BaseStacking(
         Each call of a member costs a fixed overhead (about 0.4 ms for a
         compiled Keras network) that dominates a prediction of a few rows, so
         a stack whose members and meta-learner all have a Keras form
-        (:meth:`to_keras`) is built once into one graph and run by one call.
-        Returns None (the caller predicts member by member) for other stacks,
-        larger or non-numeric inputs. Values equal the member-by-member path's
-        to float32 precision (~1e-6).
+        (:meth:`to_keras`) is built into one graph, at its second prediction
+        of a few rows (building costs a fraction of a second, which a stack
+        scored once, as in a grid search, does not pay), and run by one call.
+        Returns None (the caller predicts member by member) for the first such
+        call, other stacks, larger or non-numeric inputs. Values equal the
+        member-by-member path's to float32 precision (~1e-6).
         """
         check_is_fitted(self, "final_estimator_")
-        cached = _GRAPHS.get(self)
+        entry = _GRAPHS.get(self)
         # Keyed to the stack, valid for the fit that made its meta-learner.
-        if cached is None or cached[0]() is not self.final_estimator_:
-            cached = None
-        elif cached[1] is None:
+        if entry is None or entry[0]() is not self.final_estimator_:
+            entry = None
+        elif entry[1] is None:
             return None
         X_checked, _, _ = self._validate_input(X, reset=False)
         if (
@@ -490,12 +493,16 @@ class _BaseStacking(
             or not 0 < X_checked.shape[0] <= _SMALL_BATCH_ROWS
         ):
             return None
-        if cached is None:
-            cached = (weakref.ref(self.final_estimator_), self._build_graph())
-            _GRAPHS[self] = cached
-        if cached[1] is None:
+        if entry is None:
+            _GRAPHS[self] = (weakref.ref(self.final_estimator_), _NOT_BUILT)
             return None
-        output = cached[1].predict_on_batch(X_checked.astype(np.float32))
+        graph = entry[1]
+        if graph is _NOT_BUILT:
+            graph = self._build_graph()
+            _GRAPHS[self] = (entry[0], graph)
+            if graph is None:
+                return None
+        output = graph.predict_on_batch(X_checked.astype(np.float32))
         return np.asarray(output, dtype=np.float64)
 
     def _build_graph(self):

@@ -146,8 +146,10 @@ def keras_seed(random_state: int | np.random.RandomState | None) -> Iterator[Non
 
 
 FAST_PREDICT_MAX_VALUES = 1_000_000
-# Keras models that have predicted once through the fast path (weakly held).
-_PREDICTED_ONCE: weakref.WeakSet = weakref.WeakSet()
+# Up to this many rows, a model that predicted before runs compiled.
+COMPILED_PREDICT_MAX_ROWS = 64
+# Keras models that have predicted through the fast path (weakly held).
+_PREDICTED: weakref.WeakSet = weakref.WeakSet()
 
 
 def _as_model_dtype(X, fitted_dtype: np.dtype | None):
@@ -320,15 +322,15 @@ class _ScikerasFixes:
         )
         if not small or len(encoded) == 0:
             return super()._predict_raw(X)
-        if self.model_ in _PREDICTED_ONCE:
-            # Called again: one compiled call. Keras traces its predict function
-            # once (again for a new input signature) and keeps it on the model.
+        if len(encoded) <= COMPILED_PREDICT_MAX_ROWS and self.model_ in _PREDICTED:
+            # A few rows again (serving): one compiled call. Keras traces its
+            # predict function once (again for a new input signature).
             return self.model_.predict_on_batch(encoded)
-        # A first call runs eagerly (a few ms), as tracing costs ~15 ms: fold
-        # models in a stack predict their held-out rows once and are dropped.
+        # Otherwise eagerly (a few ms): tracing costs ~15 ms, and a stack's
+        # fold models predict and score their held-out rows once each.
         import keras
 
-        _PREDICTED_ONCE.add(self.model_)
+        _PREDICTED.add(self.model_)
         outputs = self.model_(encoded, training=False)
         return keras.tree.map_structure(keras.ops.convert_to_numpy, outputs)
 
