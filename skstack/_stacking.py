@@ -68,7 +68,8 @@ _SHARED_PARAMETERS = """\
         :class:`~skstack.keras.KerasClassifier`/``KerasRegressor`` (pipelines
         included), and wrappers with ``early_stopping``, ``class_weight``,
         ``callbacks``, ``warm_start``, ``validation_split`` or ``fit__``
-        parameters, or a ``BatchNormalization`` layer. ``True`` raises a
+        parameters, or a ``BatchNormalization`` layer, and classifiers when a
+        fold's training rows lack a class. ``True`` raises a
         ``ValueError`` naming a Keras wrapper that cannot be fused and why;
         ``False`` fits every member fold by fold. ``fused_members_`` lists
         the members that were fused. The graph holds k + 1 copies of the
