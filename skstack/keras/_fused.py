@@ -85,8 +85,10 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True):
         "shuffle": params.get("shuffle", True),
         "verbose": params.get("verbose", 0),
     }
-    stacked = _stacked_network(copies, X_fit)
+    # Seeded from here on: the stacked network's Dropout layers draw their seed
+    # generators when built, and training shuffles and drops out.
     with keras_seed(wrapper.random_state):
+        stacked = _stacked_network(copies, X_fit)
         if stacked is not None:
             _train_stacked(
                 copies, *stacked, optimizer, X_fit, y_fit, per_copy, fit_kwargs

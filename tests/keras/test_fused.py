@@ -207,3 +207,15 @@ def test_batch_normalization_falls_back_to_fold_by_fold_with_auto(iris):
     with pytest.raises(ValueError, match="'bn' failed in fused training.*Batch"):
         strict.fit(X, y)
     assert not hasattr(strict, "estimators_")
+
+
+def test_fused_network_with_dropout_is_reproducible(iris):
+    # The vectorized network's Dropout layers are built under the seed too.
+    X, y = iris
+    splits = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+
+    def weights():
+        folds, full = _net(dropout=0.3, epochs=4).fit_folds(X, y, splits)
+        return [w for model in [*folds, full] for w in _weights(model)]
+
+    assert _same(weights(), weights())
