@@ -28,15 +28,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import sklearn
 from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -51,6 +47,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from benchmarks.run import machine
 from skstack import KerasStackingClassifier, KerasStackingRegressor
 from skstack.keras import (
     KerasClassifier,
@@ -351,12 +348,7 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     record = {
         "command": command,
-        "machine": {
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "scikit-learn": sklearn.__version__,
-        },
+        "machine": machine(),
         "datasets": rows,
         "summary": totals,
     }

@@ -347,6 +347,16 @@ def plot(path, rows, curve) -> None:
     figure.savefig(path, dpi=100)
 
 
+def machine() -> dict:
+    """What the figures were measured on, for a benchmark's JSON record."""
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "scikit-learn": sklearn.__version__,
+    }
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
@@ -374,12 +384,7 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     record = {
         "command": command,
-        "machine": {
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "scikit-learn": sklearn.__version__,
-        },
+        "machine": machine(),
         "digits_stack": rows,
         "scaling": curve,
         "headline": ratios,

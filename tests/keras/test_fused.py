@@ -32,6 +32,16 @@ def _residual(**params):
     return KerasClassifier(_residual_model, epochs=3, random_state=0, **params)
 
 
+def _normalized(meta):
+    """Batch statistics mix the rows of every fold: cannot be fused."""
+    inputs = keras.Input((meta["n_features_in_"],))
+    hidden = keras.layers.BatchNormalization()(inputs)
+    outputs = keras.layers.Dense(3, activation="softmax")(hidden)
+    model = keras.Model(inputs, outputs)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
 # dense_model's networks train as one vectorized network (stacked weights); any
 # other network trains as parallel copies in one graph.
 NETWORKS = [pytest.param(_net, id="vectorized"), pytest.param(_residual, id="parallel")]
@@ -164,16 +174,8 @@ def test_members_that_cannot_be_fused_are_fitted_fold_by_fold(iris):
 def test_batch_normalization_is_refused(iris):
     X, y = iris
 
-    def normalized(meta):
-        inputs = keras.Input((meta["n_features_in_"],))
-        hidden = keras.layers.BatchNormalization()(inputs)
-        outputs = keras.layers.Dense(3, activation="softmax")(hidden)
-        model = keras.Model(inputs, outputs)
-        model.compile("adam", "sparse_categorical_crossentropy")
-        return model
-
     with pytest.raises(ValueError, match="BatchNormalization"):
-        KerasClassifier(normalized).fit_folds(
+        KerasClassifier(_normalized).fit_folds(
             X, y, list(StratifiedKFold(3).split(X, y))
         )
 
@@ -188,15 +190,7 @@ def test_a_fold_lacking_a_class_is_not_fused(iris):
 def test_batch_normalization_falls_back_to_fold_by_fold_with_auto(iris):
     X, y = iris
 
-    def normalized(meta):
-        inputs = keras.Input((meta["n_features_in_"],))
-        hidden = keras.layers.BatchNormalization()(inputs)
-        outputs = keras.layers.Dense(3, activation="softmax")(hidden)
-        model = keras.Model(inputs, outputs)
-        model.compile("adam", "sparse_categorical_crossentropy")
-        return model
-
-    members = [("bn", KerasClassifier(normalized, epochs=2)), ("net", _net())]
+    members = [("bn", KerasClassifier(_normalized, epochs=2)), ("net", _net())]
     stack = KerasStackingClassifier(
         members, final_estimator=LogisticRegression(), cv=3, random_state=0
     ).fit(X, y)
