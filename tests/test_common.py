@@ -94,7 +94,16 @@ _SELECTION_FAILURES = dict.fromkeys(
 )
 
 
+_AUTO_C = (
+    "C='auto' chooses C on an inner split of the rows: a row repeated twice "
+    "changes those folds, so the chosen C can differ from the one for the row "
+    "weighted 2 (with a fixed C the check passes: tests/keras/test_linear_meta.py)"
+)
+
+
 def _expected_failures(estimator):
+    if isinstance(estimator, LinearMetaClassifier):
+        return {"check_sample_weight_equivalence_on_dense_data": _AUTO_C}
     if isinstance(estimator, EnsembleSelectionClassifier):
         return _SELECTION_FAILURES
     if isinstance(estimator, KerasFeatureExtractor):

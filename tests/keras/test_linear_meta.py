@@ -3,6 +3,9 @@
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.utils.estimator_checks import (
+    check_sample_weight_equivalence_on_dense_data,
+)
 
 from skstack.keras import LinearMetaClassifier, LinearMetaRegressor, make_meta_learner
 
@@ -133,3 +136,10 @@ def test_auto_C_penalizes_noise_and_not_signal():
     assert informed.C_ > 1e-3
     fixed = LinearMetaClassifier(C=informed.C_).fit(X, y)
     np.testing.assert_array_equal(fixed.predict_proba(X), informed.predict_proba(X))
+
+
+def test_a_fixed_C_weights_rows_as_repeating_them():
+    # scikit-learn's own check; with C="auto" the inner folds differ instead.
+    check_sample_weight_equivalence_on_dense_data(
+        "LinearMetaClassifier", LinearMetaClassifier(C=1.0)
+    )
