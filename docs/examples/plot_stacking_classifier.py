@@ -3,7 +3,8 @@ How do I stack Keras models with scikit-learn models?
 =====================================================
 
 A Keras network, a logistic regression and a random forest learn the breast
-cancer data; their out-of-fold probabilities train a small Keras meta-learner.
+cancer data; their out-of-fold probabilities train the default Keras meta-learner
+(a linear layer on their standardized logits, fitted by L-BFGS).
 The stack is one scikit-learn estimator: ``fit``, ``predict_proba``, ``score``.
 """
 
