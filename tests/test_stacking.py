@@ -293,3 +293,16 @@ def test_compiled_graph_is_neither_an_attribute_nor_kept_by_a_refit(iris):
     stack.fit(X[:100], y[:100])
     stack.predict_proba(X[:2])
     assert _GRAPHS[stack][1] == "not built"  # the refit's stack starts over
+
+
+def test_default_stack_passes_sparse_features_through(iris):
+    from scipy import sparse
+
+    X, y = iris
+    members = [("lr", LogisticRegression(max_iter=500))]
+    dense = KerasStackingClassifier(members, cv=3, passthrough=True).fit(X, y)
+    stack = KerasStackingClassifier(members, cv=3, passthrough=True)
+    stack.fit(sparse.csr_array(X), y)
+    np.testing.assert_allclose(
+        stack.predict_proba(sparse.csr_array(X)), dense.predict_proba(X), rtol=1e-6
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 from keras import ops
+from scipy import sparse
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -63,7 +64,9 @@ class _LinearMeta(BaseEstimator):
         With ``weights`` (in ``fit``), the probability columns and the
         standardization are learnt from the rows, weighted.
         """
-        Z = np.array(X, dtype=np.float64)  # a copy: columns are replaced below
+        # A copy, since columns are replaced below; sparse input (a stack's
+        # passthrough of sparse X) is made dense, as standardizing would.
+        Z = X.toarray() if sparse.issparse(X) else np.array(X, dtype=np.float64)
         if weights is not None:
             counted = Z[weights > 0]
             within = np.all((counted >= 0.0) & (counted <= 1.0), axis=0)
@@ -129,12 +132,12 @@ class _LinearMeta(BaseEstimator):
 
     def _decision(self, X) -> np.ndarray:
         check_is_fitted(self, "coef_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=True)
         return self._scaled_features(X) @ self.coef_.T + self.intercept_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -240,7 +243,7 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
     def _fit(self, X, y, sample_weight):
         if not (isinstance(self.C, str) and self.C == "auto"):
             _check_positive(self, "C", self.C)
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        X, y = validate_data(self, X, y, dtype=np.float64, accept_sparse=True)
         check_classification_targets(y)
         if type_of_target(y) not in ("binary", "multiclass"):
             raise ValueError(
@@ -421,7 +424,13 @@ class LinearMetaRegressor(RegressorMixin, _LinearMeta):
     def _fit(self, X, y, sample_weight):
         _check_positive(self, "alpha", self.alpha, strict=False)
         X, y = validate_data(
-            self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
+            self,
+            X,
+            y,
+            dtype=np.float64,
+            accept_sparse=True,
+            multi_output=True,
+            y_numeric=True,
         )
         weights = _weights(sample_weight, X)
         self._target_ndim = y.ndim

@@ -143,3 +143,15 @@ def test_a_fixed_C_weights_rows_as_repeating_them():
     check_sample_weight_equivalence_on_dense_data(
         "LinearMetaClassifier", LinearMetaClassifier(C=1.0)
     )
+
+
+def test_sparse_meta_features_are_taken_dense():
+    # A stack's passthrough of sparse X hands the meta-learner sparse columns.
+    from scipy import sparse
+
+    X, y = _member_probabilities(3)
+    dense = LinearMetaClassifier(C=1.0).fit(X, y)
+    from_sparse = LinearMetaClassifier(C=1.0).fit(sparse.csr_array(X), y)
+    np.testing.assert_array_equal(
+        from_sparse.predict_proba(sparse.csc_matrix(X)), dense.predict_proba(X)
+    )
