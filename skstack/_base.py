@@ -215,6 +215,8 @@ class _BaseStacking(
         prefit = isinstance(self.cv, str) and self.cv == "prefit"
         self._check_fold_options(prefit, methods, groups, len(y))
         if prefit:
+            if self.random_state is not None:  # the only model fitted here
+                seed_estimator(final, check_random_state(self.random_state))
             fitted, blocks, columns = self._predict_prefit(kept, methods, X)
         else:
             fitted, blocks, columns = self._cross_fit(

@@ -121,7 +121,9 @@ def fit_on(member, X, y, sample_weight, rows=None):
         y = safe_indexing(y, rows)
         sample_weight = None if sample_weight is None else sample_weight[rows]
     kwargs = weight_kwargs(member, sample_weight) or {}
-    return member.fit(X, y, **kwargs)
+    # The fitted object itself: a ``fit`` that forgets ``return self`` still fits.
+    member.fit(X, y, **kwargs)
+    return member
 
 
 def fit_full(member, X, y, sample_weight, name):
@@ -395,6 +397,11 @@ def repeated_splits(owner, cv, X, y, groups, n_repeats: int, rng) -> list[list]:
                 splitter.random_state = int(rng.randint(np.iinfo(np.int32).max))
             elif isinstance(cv.random_state, numbers.Integral):
                 splitter.random_state = int(cv.random_state) + repeat
+            elif isinstance(cv.random_state, np.random.RandomState):
+                # Drawn from the user's generator: a copy of it would give
+                # every repeat the same shuffle.
+                seed = cv.random_state.randint(np.iinfo(np.int32).max)
+                splitter.random_state = int(seed)
         try:
             repeats.append(list(splitter.split(X, y, groups)))
         except ValueError as exc:

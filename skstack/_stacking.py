@@ -128,14 +128,24 @@ _SHARED_ATTRIBUTES = """\
 
 
 def _final_has(attr: str):
-    """True when the fitted (or to-be-fitted) meta-learner has ``attr``."""
+    """True when the fitted (or to-be-fitted) meta-learner has ``attr``.
+
+    Otherwise the meta-learner's own AttributeError propagates, which
+    ``available_if`` chains (``__cause__``) to the one it raises, as
+    scikit-learn's stacking does.
+    """
 
     def check(self) -> bool:
         if hasattr(self, "final_estimator_"):
-            return hasattr(self.final_estimator_, attr)
-        if self.final_estimator is None:
-            return attr in self._default_final_methods
-        return hasattr(self.final_estimator, attr)
+            getattr(self.final_estimator_, attr)
+        elif self.final_estimator is None:
+            if attr not in self._default_final_methods:
+                raise AttributeError(
+                    f"The default meta-learner has no attribute {attr!r}."
+                )
+        else:
+            getattr(self.final_estimator, attr)
+        return True
 
     return check
 

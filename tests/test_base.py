@@ -11,7 +11,13 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.linear_model import (
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    RidgeClassifier,
+    SGDClassifier,
+)
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
@@ -482,3 +488,65 @@ def test_malformed_estimators_are_named(iris, estimators, message):
     stack = KerasStackingClassifier(estimators, final_estimator=LogisticRegression())
     with pytest.raises(ValueError, match=message):
         stack.fit(X, y)
+
+
+class _FitReturnsNone(LogisticRegression):
+    """A member whose ``fit`` forgets ``return self``."""
+
+    def fit(self, X, y, sample_weight=None):
+        super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_a_member_whose_fit_returns_none_is_used_as_fitted(iris):
+    X, y = iris
+    stack = KerasStackingClassifier(
+        [("lr", _FitReturnsNone(max_iter=500))],
+        final_estimator=LogisticRegression(),
+        cv=3,
+    ).fit(X, y)
+    assert isinstance(stack.estimators_[0], _FitReturnsNone)
+    assert stack.score(X, y) > 0.9
+
+
+def test_a_method_the_meta_learner_lacks_chains_its_own_error(iris):
+    X, y = iris
+    members = [("lr", LogisticRegression(max_iter=500))]
+    stack = KerasStackingClassifier(members, final_estimator=RidgeClassifier(), cv=3)
+    for estimator in (stack, clone(stack).fit(X, y)):  # unfitted, then fitted
+        with pytest.raises(AttributeError, match="predict_proba") as info:
+            estimator.predict_proba  # noqa: B018
+        assert isinstance(info.value.__cause__, AttributeError)
+        assert "RidgeClassifier" in str(info.value.__cause__)
+
+
+def test_random_state_seeds_the_meta_learner_with_prefit(iris):
+    X, y = iris
+    member = LogisticRegression(max_iter=500).fit(X, y)
+
+    def fitted():
+        stack = KerasStackingClassifier(
+            [("lr", member)],
+            final_estimator=SGDClassifier(),
+            cv="prefit",
+            random_state=3,
+        )
+        return stack.fit(X, y)
+
+    first, second = fitted(), fitted()
+    assert first.final_estimator_.random_state is not None
+    np.testing.assert_array_equal(
+        first.decision_function(X), second.decision_function(X)
+    )
+
+
+def test_repeats_draw_new_splits_from_a_generator_given_to_cv(iris):
+    X, y = iris
+    cv = StratifiedKFold(3, shuffle=True, random_state=np.random.RandomState(0))
+    stack = KerasStackingClassifier(
+        [("lr", LogisticRegression(max_iter=500))],
+        final_estimator=LogisticRegression(),
+        cv=cv,
+        n_repeats=3,
+    ).fit(X, y)
+    first_test_parts = {tuple(splits[0][1]) for splits in stack.splits_}
+    assert len(first_test_parts) == 3
