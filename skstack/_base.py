@@ -442,7 +442,10 @@ class _BaseStacking(
             return meta
         n_rows = X_checked.shape[0]
         if sparse.issparse(X_checked):
-            return sparse.hstack([sparse.csr_array(meta), X_checked]).tocsr()
+            # In the input's own format and type (csc_matrix in, csc_matrix out),
+            # as scikit-learn's stacking returns them.
+            block = type(X_checked)(meta)
+            return sparse.hstack([block, X_checked], format=X_checked.format)
         original = np.asarray(X_checked).reshape(n_rows, -1)
         if original.dtype.kind not in "biuf":
             raise TypeError(

@@ -7,6 +7,7 @@ matrix can be rebuilt independently with ``cross_val_predict``.
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier, DummyRegressor
@@ -550,3 +551,23 @@ def test_repeats_draw_new_splits_from_a_generator_given_to_cv(iris):
     ).fit(X, y)
     first_test_parts = {tuple(splits[0][1]) for splits in stack.splits_}
     assert len(first_test_parts) == 3
+
+
+@pytest.mark.parametrize(
+    "container",
+    [sparse.csr_matrix, sparse.csc_matrix, sparse.csr_array, sparse.csc_array],
+)
+def test_passthrough_keeps_the_sparse_format_and_type(iris, container):
+    X, y = iris
+    stack = KerasStackingClassifier(
+        [("lr", LogisticRegression(max_iter=500))],
+        final_estimator=LogisticRegression(max_iter=500),
+        cv=3,
+        passthrough=True,
+    )
+    X_sparse = container(X)
+    meta = stack.fit(X_sparse, y).transform(X_sparse)
+    assert type(meta) is container
+    assert type(stack.oof_predictions_) is container
+    dense = stack.transform(X)
+    np.testing.assert_allclose(meta.toarray(), dense)

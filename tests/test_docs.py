@@ -74,3 +74,12 @@ def test_every_user_guide_page_is_in_the_table_of_contents():
     index = (DOCS / "index.rst").read_text()
     pages = sorted(path.stem for path in (DOCS / "user_guide").glob("*.rst"))
     assert [page for page in pages if f"user_guide/{page}" not in index] == []
+
+
+def test_dunder_public_names_are_named_in_the_api_reference():
+    text = (DOCS / "api.rst").read_text()
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            if name.startswith("__"):
+                assert f"``{module_name}.{name}``" in text, (module_name, name)
