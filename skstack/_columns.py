@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import is_regressor
 
 
 class MetaColumns:
@@ -52,6 +53,9 @@ class MetaColumns:
         if self.classes is None:
             return prediction.reshape(n_rows, -1).astype(np.float64)
         if method == "predict":
+            if is_regressor(member):
+                # A regressor in a classifier stack: its predictions are numbers.
+                return prediction.reshape(n_rows, -1).astype(np.float64)
             positions = self._positions(prediction.reshape(n_rows), name, "predicted")
             return positions.reshape(n_rows, 1).astype(np.float64)
 

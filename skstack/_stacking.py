@@ -310,7 +310,7 @@ or dict, default="auto"
                 X_checked, X_members, y_encoded, sample_weight, groups
             )
 
-    def predict(self, X):
+    def predict(self, X, **predict_params):
         """Predict class labels with the meta-learner.
 
         Parameters
@@ -318,17 +318,19 @@ or dict, default="auto"
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
 (n_samples, ...)
             Input samples.
+        **predict_params : dict
+            Passed to the meta-learner's ``predict``.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        proba = self._predict_small_batch(X)
+        proba = None if predict_params else self._predict_small_batch(X)
         if proba is not None:
             return self.classes_[np.argmax(proba, axis=1)]
         X_meta = self._transform(X)
-        encoded = self.final_estimator_.predict(X_meta)
+        encoded = self.final_estimator_.predict(X_meta, **predict_params)
         return self.classes_[np.asarray(encoded, dtype=np.intp)]
 
     @available_if(_final_has("predict_proba"))
@@ -519,7 +521,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
             self._target_ndim = y.ndim
             return self._fit_stack(X_checked, X_members, y, sample_weight, groups)
 
-    def predict(self, X):
+    def predict(self, X, **predict_params):
         """Predict targets with the meta-learner.
 
         Parameters
@@ -527,16 +529,26 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
 (n_samples, ...)
             Input samples.
+        **predict_params : dict
+            Passed to the meta-learner's ``predict``, e.g. ``return_std=True``
+            for a ``BayesianRidge`` or ``GaussianProcessRegressor``
+            meta-learner.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predicted targets.
+            Predicted targets; a tuple of such arrays when the meta-learner
+            returns one (``(mean, std)`` with ``return_std=True``).
         """
-        prediction = self._predict_small_batch(X)
+        prediction = None if predict_params else self._predict_small_batch(X)
         if prediction is None:
             X_meta = self._transform(X)
-            prediction = np.asarray(self.final_estimator_.predict(X_meta))
+            prediction = self.final_estimator_.predict(X_meta, **predict_params)
+        if isinstance(prediction, tuple):
+            return tuple(self._target_shaped(np.asarray(part)) for part in prediction)
+        return self._target_shaped(np.asarray(prediction))
+
+    def _target_shaped(self, prediction):
         # Predictions take the target's shape: (n,) for y of shape (n,), and
         # (n, 1) for a column y, whatever shape the meta-learner returns.
         if self._target_ndim == 1 and prediction.ndim == 2:

@@ -13,6 +13,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import (
+    BayesianRidge,
     LinearRegression,
     LogisticRegression,
     Ridge,
@@ -571,3 +572,33 @@ def test_passthrough_keeps_the_sparse_format_and_type(iris, container):
     assert type(stack.oof_predictions_) is container
     dense = stack.transform(X)
     np.testing.assert_allclose(meta.toarray(), dense)
+
+
+def test_a_regressor_in_a_classifier_stack_gives_numeric_meta_features(iris):
+    X, y = iris
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    stack = KerasStackingClassifier(
+        [("ridge", Ridge()), ("lr", LogisticRegression(max_iter=500))],
+        final_estimator=LogisticRegression(max_iter=500),
+        cv=cv,
+    ).fit(X, y)
+    assert stack.stack_method_["ridge"] == "predict"
+    # Ridge fitted on the label indices, out of fold, as the numbers it predicts
+    expected = cross_val_predict(Ridge(), X, y, cv=cv)
+    np.testing.assert_allclose(stack.oof_predictions_[:, 0], expected)
+    assert stack.score(X, y) > 0.9
+    assert list(stack.get_feature_names_out())[0] == "ridge_predict"
+
+
+def test_predict_params_reach_the_meta_learner(diabetes):
+    X, y = diabetes
+    stack = KerasStackingRegressor(
+        [("ridge", Ridge()), ("lr", LinearRegression())],
+        final_estimator=BayesianRidge(),
+        cv=3,
+    ).fit(X, y)
+    for rows in (X, X[:1]):  # a large batch, and a single row
+        mean, std = stack.predict(rows, return_std=True)
+        np.testing.assert_allclose(mean, stack.predict(rows))
+        assert mean.shape == std.shape == (len(rows),)
+        assert np.all(std > 0)
