@@ -11,6 +11,7 @@ import contextlib
 import copy
 import numbers
 import random
+import threading
 import warnings
 import weakref
 from collections.abc import Iterator
@@ -103,13 +104,25 @@ def keras_seed(random_state: int | np.random.RandomState | None) -> Iterator[Non
     TensorFlow keeps on for the whole process, so any later unseeded random op
     fails with "Random ops require a seed". ``keras.utils.set_random_seed`` alone
     makes a CPU fit bit-reproducible; the previous random states are restored on
-    exit so nothing outside the block sees a change. Not thread-safe: two seeded
-    fits running in threads of one process share these global generators.
+    exit so nothing outside the block sees a change. The generators are global,
+    so the seeded blocks of different threads (a Dask worker's) take turns: one
+    at a time holds them, and each sees its own seed only.
     """
     if random_state is None:
         yield
         return
+    with _SEEDED_BLOCK, _seeded(random_state):
+        yield
 
+
+# One seeded block at a time in a process; re-entrant, since a seeded fit
+# builds its model in a seeded block of its own.
+_SEEDED_BLOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _seeded(random_state: int | np.random.RandomState) -> Iterator[None]:
+    """The seeding and restoring of :func:`keras_seed`, for the lock's holder."""
     import keras
     import tensorflow as tf
     from keras.src.backend.common import global_state

@@ -405,3 +405,20 @@ def test_seeded_fit_ignores_other_threads_drawing_from_python_random(iris):
         drawer.join()
     for probabilities in noisy:
         np.testing.assert_array_equal(probabilities, quiet)
+
+
+def test_seeded_fits_in_threads_give_the_models_fitted_alone(iris):
+    # The seeding swaps process-wide generators: threads take turns holding them.
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = iris
+
+    def fitted(seed):
+        model = _clf(hidden=(8,), epochs=3, random_state=seed, shuffle=True)
+        return model.fit(X, y).predict_proba(X)
+
+    alone = [fitted(seed) for seed in (1, 2, 3, 4)]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(fitted, (1, 2, 3, 4)))
+    for expected, got in zip(alone, threaded, strict=True):
+        np.testing.assert_array_equal(got, expected)
