@@ -188,6 +188,31 @@ def _as_model_dtype(X, fitted_dtype: np.dtype | None):
     return X
 
 
+@contextlib.contextmanager
+def _weights_restored_on_error(wrapper, reused: bool) -> Iterator[None]:
+    """Put back the values of ``wrapper.model_``'s variables if the block fails.
+
+    Weights and optimizer state of a model trained on in place; variables the
+    failed fit created (an optimizer built by it) are left to the old state's
+    restore, which keeps the model object and drops nothing else.
+    """
+    model = getattr(wrapper, "model_", None) if reused else None
+    if model is None:
+        yield
+        return
+    optimizer = getattr(model, "optimizer", None)
+    variables = list(model.variables)
+    if optimizer is not None:
+        variables += list(optimizer.variables)
+    saved = [variable.numpy() for variable in variables]
+    try:
+        yield
+    except BaseException:
+        for variable, value in zip(variables, saved, strict=True):
+            variable.assign(value)
+        raise
+
+
 class _ScikerasFixes:
     """Overrides that make a scikeras wrapper a correct scikit-learn estimator.
 
@@ -236,12 +261,14 @@ class _ScikerasFixes:
             )
         # Fix: scikeras sets its fitted attributes one by one (``classes_``,
         # encoders, ``model_``), so a fit failing half-way left a mix of the new
-        # and the previous fit. The previous state (or none) is restored instead.
-        with state_restored_on_error(self):
+        # and the previous fit. The previous state (or none) is restored instead;
+        # a model trained on in place (``warm_start``) gets its weights back.
+        reused = self.warm_start and getattr(self, "model_", None) is not None
+        with state_restored_on_error(self), _weights_restored_on_error(self, reused):
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
     def partial_fit(self, X, y, *args, **kwargs):
-        with state_restored_on_error(self):
+        with state_restored_on_error(self), _weights_restored_on_error(self, True):
             return super().partial_fit(X, y, *args, **kwargs)
 
     def _fit(self, X, y, **kwargs):

@@ -422,3 +422,35 @@ def test_seeded_fits_in_threads_give_the_models_fitted_alone(iris):
         threaded = list(pool.map(fitted, (1, 2, 3, 4)))
     for expected, got in zip(alone, threaded, strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+class _FailsWhenArmed(keras.callbacks.Callback):
+    """Once armed, a fit fails after its first epoch changed the weights."""
+
+    armed = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.armed:
+            raise RuntimeError("failed after an epoch")
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_a_failed_fit_on_a_trained_model_restores_its_weights(iris, how):
+    X, y = iris
+    failing = _FailsWhenArmed()
+    clf = _clf(warm_start=how == "warm_start", callbacks=[failing], random_state=0)
+    clf.fit(X, y)
+    weights = [w.copy() for w in clf.model_.get_weights()]
+    optimizer_state = [v.numpy().copy() for v in clf.model_.optimizer.variables]
+    history, proba = dict(clf.history_), clf.predict_proba(X)
+    failing.armed = True
+    with pytest.raises(RuntimeError, match="failed after an epoch"):
+        clf.fit(X, y) if how == "warm_start" else clf.partial_fit(X, y)
+    for before, after in zip(weights, clf.model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(after, before)
+    for before, after in zip(
+        optimizer_state, clf.model_.optimizer.variables, strict=True
+    ):
+        np.testing.assert_array_equal(after.numpy(), before)
+    assert clf.history_ == history
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
