@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -26,6 +27,7 @@ import types
 import warnings
 import zipfile
 from importlib import metadata
+from pathlib import Path
 
 from .exceptions import ArchiveError, UntrustedTypesError, VersionMismatchWarning
 
@@ -145,6 +147,23 @@ def _put_models_back(obj, models: list, done: dict[int, object]):
     return obj
 
 
+def _is_module_file(module_name: str) -> bool:
+    """Whether ``module_name`` is a module of a trusted package, found on disk.
+
+    Nothing is imported to decide it: an archive naming a module must not run
+    it. ``__main__`` modules, which run a program when imported, never count.
+    """
+    parts = module_name.split(".")
+    if parts[0] not in TRUSTED_PACKAGES or "__main__" in parts:
+        return False
+    spec = importlib.util.find_spec(parts[0])  # a top-level name: imports nothing
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(location, *parts[1:])
+        if path.with_suffix(".py").is_file() or (path / "__init__.py").is_file():
+            return True
+    return False
+
+
 def _is_trusted(type_name: str) -> bool:
     """Whether ``type_name`` names a class or function defined in a trusted package.
 
@@ -158,8 +177,11 @@ def _is_trusted(type_name: str) -> bool:
         return False
     parts = type_name.split(".")
     for split in range(len(parts) - 1, 0, -1):
+        module_name = ".".join(parts[:split])
+        if not _is_module_file(module_name):
+            continue  # never import what the archive names unless it is one
         try:
-            obj = importlib.import_module(".".join(parts[:split]))
+            obj = importlib.import_module(module_name)
         except ImportError:
             continue
         for attribute in parts[split:]:

@@ -1,5 +1,6 @@
 import json
 import os
+import sys
 import zipfile
 
 import joblib
@@ -319,3 +320,26 @@ def test_a_model_in_a_tuple_referenced_twice_comes_back_in_both(tmp_path):
     loaded = skstack.load(tmp_path / "holder.skstack", trusted=[_dotted(Holder)])
     assert isinstance(loaded.first[1], keras.Model)
     assert loaded.first is loaded.second
+
+
+def _named(module: str, name: str):
+    """A function that says it is ``module.name``, as a crafted archive would."""
+
+    def function():
+        return None
+
+    function.__module__, function.__name__, function.__qualname__ = module, name, name
+    return function
+
+
+@pytest.mark.parametrize(
+    "module, name",
+    [("skstack.__main__", "_parser"), ("skstack.not_a_module", "run")],
+)
+def test_load_never_imports_a_module_the_archive_names(tmp_path, module, name):
+    sys.modules.pop("skstack.__main__", None)
+    _archive_with(Payload(hook=_named(module, name)), tmp_path / "crafted.skstack")
+    with pytest.raises(UntrustedTypesError, match=f"{module}.{name}"):
+        skstack.load(tmp_path / "crafted.skstack")
+    assert "skstack.__main__" not in sys.modules  # it would run the program
+    assert not skstack._persistence._is_trusted("skstack.__main__.main")
