@@ -22,7 +22,7 @@ from sklearn.utils import Bunch, check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._columns import MetaColumns
-from ._compat import BaseComposition
+from ._compat import BaseComposition, HasMethods, Interval, StrOptions
 from ._folds import (
     DROP,
     early_stopping_prefix,
@@ -64,6 +64,19 @@ class _BaseStacking(
     """Stacked generalization over out-of-fold predictions; see the public classes."""
 
     _required_parameters = ["estimators"]
+    _parameter_constraints: dict = {
+        "estimators": [list],
+        "final_estimator": [None, HasMethods("fit")],
+        "cv": ["cv_object", StrOptions({"prefit"})],
+        "fold_models": [StrOptions({"refit", "average"})],
+        "n_repeats": [Interval(numbers.Integral, 1, None, closed="left")],
+        "scoring": [None, str, callable],
+        "fuse_folds": ["boolean", StrOptions({"auto"})],
+        "passthrough": ["boolean"],
+        "n_jobs": [None, numbers.Integral],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
 
     @abstractmethod
     def __init__(
@@ -281,21 +294,8 @@ class _BaseStacking(
         return [member for _, member in kept], blocks, columns
 
     def _check_fold_options(self, prefit, methods, groups, n_samples) -> None:
+        # The parameters' types and ranges are checked by fit_context.
         name = type(self).__name__
-        if self.fold_models not in ("refit", "average"):
-            raise ValueError(
-                f"{name}: fold_models must be 'refit' or 'average', got "
-                f"{self.fold_models!r}."
-            )
-        if not (isinstance(self.fuse_folds, bool) or self.fuse_folds == "auto"):
-            raise ValueError(
-                f"{name}: fuse_folds must be 'auto', True or False, got "
-                f"{self.fuse_folds!r}."
-            )
-        if not isinstance(self.n_repeats, numbers.Integral) or self.n_repeats < 1:
-            raise ValueError(
-                f"{name}: n_repeats must be an int >= 1, got {self.n_repeats!r}."
-            )
         if prefit and (self.fold_models == "average" or self.n_repeats > 1):
             raise ValueError(
                 f"{name}: cv='prefit' makes no folds, so fold_models='average' "
@@ -417,16 +417,13 @@ class _BaseStacking(
         ``"auto"`` fuses every member that can be; ``True`` also refuses a Keras
         wrapper that cannot, naming why; other estimators are never fused.
         """
-        if self.fuse_folds is False:
+        if self.fuse_folds != "auto" and not self.fuse_folds:
             return [False] * len(members)
+        strict = self.fuse_folds != "auto"
         fused = []
         for (name, _), member in zip(kept, members, strict=True):
             reason = fusion_blocker(member)
-            if (
-                reason is not None
-                and self.fuse_folds is True
-                and is_keras_wrapper(member)
-            ):
+            if reason is not None and strict and is_keras_wrapper(member):
                 raise ValueError(
                     f"{type(self).__name__}: fuse_folds=True, but estimator "
                     f"{name!r} cannot be trained fused: {reason}. Use "

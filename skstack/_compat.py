@@ -18,13 +18,14 @@ from collections.abc import Iterator
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import (
     ClassifierTags,
     RegressorTags,
     _safe_indexing,
     check_random_state,
 )
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import column_or_1d
 
@@ -32,6 +33,10 @@ from ._validation import state_restored_on_error
 
 __all__ = [
     "BaseComposition",
+    "HasMethods",
+    "Interval",
+    "StrOptions",
+    "fit_context",
     "safe_indexing",
     "ScikerasClassifierFixes",
     "ScikerasRegressorFixes",
@@ -48,6 +53,12 @@ __all__ = [
 # N-D inputs in their type. Named here so no other module imports private names.
 BaseComposition = _BaseComposition
 safe_indexing = _safe_indexing
+
+# Declarative parameter validation, as scikit-learn's estimators do it: an
+# estimator lists ``_parameter_constraints`` and its ``fit`` is wrapped in
+# ``fit_context``, which checks them (unless the user's configuration skips
+# validation) and names the parameter, the estimator and what it accepts.
+fit_context = _fit_context
 
 
 def scikeras_wrappers() -> tuple[type, type]:

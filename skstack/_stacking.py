@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseStacking
 from ._columns import MetaColumns
+from ._compat import StrOptions, fit_context
 from ._validation import (
     check_min_class_count,
     check_stack_method,
@@ -204,6 +205,14 @@ or dict, default="auto"
     _default_final_methods = frozenset(
         {"predict", "predict_proba", "decision_function"}
     )
+    _parameter_constraints: dict = {
+        **_BaseStacking._parameter_constraints,
+        "stack_method": [
+            StrOptions({"auto", "predict_proba", "decision_function", "predict"}),
+            dict,
+        ],
+        "drop_first_proba": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -267,6 +276,7 @@ or dict, default="auto"
     def _check_cv(self, cv, y):
         check_min_class_count(self, cv, y, self.classes_)
 
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, groups=None):
         """Fit the base estimators and the meta-learner on their out-of-fold output.
 
@@ -488,6 +498,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
     def _meta_columns(self, prefit):
         return MetaColumns(n_outputs=self._n_outputs)
 
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, groups=None):
         """Fit the base estimators and the meta-learner on their out-of-fold output.
 

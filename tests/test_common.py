@@ -103,7 +103,10 @@ _AUTO_C = (
 
 def _expected_failures(estimator):
     if isinstance(estimator, LinearMetaClassifier):
-        return {"check_sample_weight_equivalence_on_dense_data": _AUTO_C}
+        return {
+            "check_sample_weight_equivalence_on_dense_data": _AUTO_C,
+            "check_sample_weight_equivalence_on_sparse_data": _AUTO_C,
+        }
     if isinstance(estimator, EnsembleSelectionClassifier):
         return _SELECTION_FAILURES
     if isinstance(estimator, KerasFeatureExtractor):

@@ -202,11 +202,25 @@ def test_default_stack_fuses_its_keras_members(iris):
     assert stack.fold_scores_["mlp"].shape == (1, 5)
 
 
-@pytest.mark.parametrize("value", ["never", 1, None])
-def test_fuse_folds_takes_auto_or_a_bool(iris, value):
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"fuse_folds": "never"}, "'fuse_folds' parameter"),
+        ({"fuse_folds": None}, "'fuse_folds' parameter"),
+        ({"passthrough": "no"}, "'passthrough' parameter"),
+        ({"verbose": "x"}, "'verbose' parameter"),
+        ({"n_jobs": 1.5}, "'n_jobs' parameter"),
+        ({"n_repeats": 0}, "'n_repeats' parameter"),
+        ({"fold_models": "mean"}, "'fold_models' parameter"),
+        ({"stack_method": "proba"}, "'stack_method' parameter"),
+        ({"final_estimator": "lr"}, "'final_estimator' parameter"),
+        ({"cv": "five"}, "'cv' parameter"),
+    ],
+)
+def test_parameters_are_validated_with_scikit_learns_messages(iris, params, message):
     X, y = iris
-    stack = _keras_stack(fuse_folds=value)
-    with pytest.raises(ValueError, match="fuse_folds must be 'auto', True or False"):
+    stack = _keras_stack(**params)
+    with pytest.raises(ValueError, match=message):  # InvalidParameterError
         stack.fit(X, y)
     assert not hasattr(stack, "estimators_")
 

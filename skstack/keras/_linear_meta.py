@@ -12,6 +12,8 @@ The fitted weights are those of a Keras model, ``model_``, which is what
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import keras
 import numpy as np
 from keras import ops
@@ -23,6 +25,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skstack._compat import Interval, StrOptions, fit_context
 from skstack._validation import check_sample_weight, state_restored_on_error
 
 # The values ``C="auto"`` chooses from, strongest penalty first.
@@ -214,12 +217,20 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
     (2, 2)
     """
 
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "logit_probabilities": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+    }
+
     def __init__(self, C="auto", *, logit_probabilities=True, max_iter=1000, tol=1e-6):
         self.C = C
         self.logit_probabilities = logit_probabilities
         self.max_iter = max_iter
         self.tol = tol
 
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the weights on all rows by L-BFGS.
 
@@ -241,8 +252,6 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
             return self._fit(X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight):
-        if not (isinstance(self.C, str) and self.C == "auto"):
-            _check_positive(self, "C", self.C)
         X, y = validate_data(self, X, y, dtype=np.float64, accept_sparse=True)
         check_classification_targets(y)
         if type_of_target(y) not in ("binary", "multiclass"):
@@ -396,11 +405,18 @@ class LinearMetaRegressor(RegressorMixin, _LinearMeta):
     (2,)
     """
 
+    _parameter_constraints: dict = {
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+    }
+
     def __init__(self, alpha=1.0, *, max_iter=1000, tol=1e-6):
         self.alpha = alpha
         self.max_iter = max_iter
         self.tol = tol
 
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the weights on all rows by L-BFGS.
 
@@ -422,7 +438,6 @@ class LinearMetaRegressor(RegressorMixin, _LinearMeta):
             return self._fit(X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight):
-        _check_positive(self, "alpha", self.alpha, strict=False)
         X, y = validate_data(
             self,
             X,
@@ -529,13 +544,3 @@ def _weights(sample_weight, X) -> np.ndarray:
 def _scaled(loss_grads, total):
     loss, grad_coef, grad_intercept = loss_grads
     return loss / total, grad_coef / total, grad_intercept / total
-
-
-def _check_positive(estimator, name, value, strict=True) -> None:
-    valid = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    if not valid or not np.isfinite(value) or value < 0 or (strict and value == 0):
-        bound = "> 0" if strict else ">= 0"
-        raise ValueError(
-            f"{type(estimator).__name__}: {name} must be a finite number {bound}, "
-            f"got {value!r}."
-        )

@@ -106,9 +106,9 @@ def test_fits_are_identical_and_fast_to_converge():
 @pytest.mark.parametrize(
     "meta, message",
     [
-        (LinearMetaClassifier(C=0), "C must be a finite number > 0"),
-        (LinearMetaClassifier(C="strong"), "C must be a finite number > 0"),
-        (LinearMetaRegressor(alpha=-1.0), "alpha must be a finite number >= 0"),
+        (LinearMetaClassifier(C=0), "'C' parameter of LinearMetaClassifier"),
+        (LinearMetaClassifier(C="strong"), "'C' parameter of LinearMetaClassifier"),
+        (LinearMetaRegressor(alpha=-1.0), "'alpha' parameter of LinearMetaRegressor"),
     ],
 )
 def test_bad_penalties_are_named(meta, message):
