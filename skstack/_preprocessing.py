@@ -6,6 +6,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._compat import fit_context
+
 
 class Flatten(TransformerMixin, BaseEstimator):
     """Reshape samples of any shape ``(n_samples, ...)`` to ``(n_samples, n_values)``.
@@ -30,6 +32,9 @@ class Flatten(TransformerMixin, BaseEstimator):
     (5, 64)
     """
 
+    _parameter_constraints: dict = {}
+
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Record the shape of one sample.
 

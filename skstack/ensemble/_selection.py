@@ -9,9 +9,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._compat import Interval, fit_context
+
 
 class _BaseEnsembleSelection(BaseEstimator):
     """Forward selection with replacement over members' prediction blocks."""
+
+    _parameter_constraints: dict = {
+        "n_iterations": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
 
     def __init__(self, n_iterations=50):
         self.n_iterations = n_iterations
@@ -29,10 +35,6 @@ class _BaseEnsembleSelection(BaseEstimator):
         return X.reshape(X.shape[0], n_members, width).transpose(1, 0, 2)
 
     def _select(self, blocks: np.ndarray, loss) -> None:
-        if not isinstance(self.n_iterations, numbers.Integral) or self.n_iterations < 1:
-            raise ValueError(
-                f"n_iterations must be an int >= 1, got {self.n_iterations!r}."
-            )
         counts = np.zeros(len(blocks), dtype=np.int64)
         total = np.zeros_like(blocks[0])
         order = []
@@ -92,6 +94,7 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
     1.0
     """
 
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Select members greedily by the log loss of their averaged probabilities.
 
@@ -193,6 +196,7 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
     array([0.5, 0.5, 0. ])
     """
 
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Select members greedily by the squared error of their average.
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._compat import Interval, StrOptions, fit_context
 
 
 def _load_network(model):
@@ -68,12 +71,20 @@ class KerasFeatureExtractor(TransformerMixin, BaseEstimator):
     (5, 3)
     """
 
+    _parameter_constraints: dict = {
+        "model": "no_validation",  # a network, a path or an estimator: fit says
+        "layer": [numbers.Integral, str],
+        "pooling": [None, StrOptions({"avg", "max"})],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
     def __init__(self, model, *, layer=-2, pooling=None, batch_size=256):
         self.model = model
         self.layer = layer
         self.pooling = pooling
         self.batch_size = batch_size
 
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
         """Train the network if ``model`` is an estimator, then cut it at ``layer``.
 
@@ -91,10 +102,6 @@ class KerasFeatureExtractor(TransformerMixin, BaseEstimator):
         """
         import keras
 
-        if self.pooling not in (None, "avg", "max"):
-            raise ValueError(
-                f"pooling must be None, 'avg' or 'max', got {self.pooling!r}."
-            )
         X = validate_data(self, X, allow_nd=True, dtype="numeric", reset=True)
         estimator = None
         if not isinstance(self.model, (str, os.PathLike, keras.Model)):

@@ -69,3 +69,11 @@ def test_columns_that_are_not_member_blocks_are_refused(iris):
     X, y = iris  # 4 columns, 3 classes: not whole blocks of 3
     with pytest.raises(ValueError, match="3 column\\(s\\) per member, but X has 4"):
         EnsembleSelectionClassifier().fit(X, y)
+
+
+@pytest.mark.parametrize("n_iterations", [0, 2.5, "many"])
+def test_n_iterations_is_validated(iris, n_iterations):
+    X, y = iris
+    selection = EnsembleSelectionClassifier(n_iterations=n_iterations)
+    with pytest.raises(ValueError, match="'n_iterations' parameter"):
+        selection.fit(np.hstack([np.eye(3)[y]] * 2), y)

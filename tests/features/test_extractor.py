@@ -149,3 +149,14 @@ def test_extraction_memory_stays_bounded_on_20k_images():
     print(f"peak RSS before {before} MB, after extracting 20k images {after} MB")
     assert shape == "(20000, 32)"
     assert float(after) - float(before) < 600
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [({"pooling": "median"}, "pooling"), ({"batch_size": 0}, "batch_size")],
+)
+def test_extractor_parameters_are_validated(params, name):
+    X = np.zeros((4, 3))
+    extractor = KerasFeatureExtractor("no-such-network.keras", **params)
+    with pytest.raises(ValueError, match=f"'{name}' parameter"):
+        extractor.fit(X)
