@@ -224,11 +224,37 @@ def _weights_restored_on_error(wrapper, reused: bool) -> Iterator[None]:
         raise
 
 
+def _batch_sizes():
+    """None, -1 (all rows) or a positive number of rows."""
+    return [
+        None,
+        Interval(numbers.Integral, -1, 0, closed="left"),  # the integer -1
+        Interval(numbers.Integral, 1, None, closed="left"),
+    ]
+
+
 class _ScikerasFixes:
     """Overrides that make a scikeras wrapper a correct scikit-learn estimator.
 
     Put left of the scikeras class in the bases so these run first.
     """
+
+    # The wrapper's own parameters; a model builder's (``hidden=...``) and
+    # routed ones (``fit__...``) are the builder's and Keras's to check.
+    _parameter_constraints: dict = {
+        "epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "batch_size": _batch_sizes(),
+        "validation_batch_size": _batch_sizes(),
+        "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
+        "shuffle": ["boolean"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "run_eagerly": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
 
     # scikeras replaces scikit-learn's repr with a one-line-per-parameter one.
     __repr__ = BaseEstimator.__repr__
@@ -263,6 +289,7 @@ class _ScikerasFixes:
     def _random_state(self, value) -> None:
         pass
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, sample_weight=None, **kwargs):
         # Fix: scikeras fails deep inside ``check_X_y`` without naming the estimator.
         if y is None:
@@ -278,6 +305,7 @@ class _ScikerasFixes:
         with state_restored_on_error(self), _weights_restored_on_error(self, reused):
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y, *args, **kwargs):
         with state_restored_on_error(self), _weights_restored_on_error(self, True):
             return super().partial_fit(X, y, *args, **kwargs)
@@ -418,6 +446,11 @@ def encoded_training_data(wrapper, X, y, sample_weight=None):
 
 class ScikerasClassifierFixes(_ScikerasFixes):
     """Fixes for ``scikeras.wrappers.KerasClassifier``."""
+
+    _parameter_constraints: dict = {
+        **_ScikerasFixes._parameter_constraints,
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+    }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -12,17 +10,9 @@ from sklearn.utils import check_random_state
 
 def check_early_stopping(estimator) -> None:
     """Refuse settings that cannot stop early, naming the estimator."""
+    # validation_fraction and n_iter_no_change are checked with the other
+    # parameters, by the wrapper's fit_context.
     name = type(estimator).__name__
-    fraction = estimator.validation_fraction
-    if not isinstance(fraction, numbers.Real) or not 0 < fraction < 1:
-        raise ValueError(
-            f"{name}: validation_fraction must be a float in (0, 1), got {fraction!r}."
-        )
-    patience = estimator.n_iter_no_change
-    if not isinstance(patience, numbers.Integral) or patience < 1:
-        raise ValueError(
-            f"{name}: n_iter_no_change must be a positive int, got {patience!r}."
-        )
     if estimator.validation_split:
         raise ValueError(
             f"{name}: early_stopping=True holds out validation_fraction of the "

@@ -75,8 +75,8 @@ def test_refit_without_early_stopping_forgets_the_last_one(iris):
     "params, message",
     [
         ({"validation_split": 0.2}, "set validation_split=0.0"),
-        ({"validation_fraction": 1.5}, "validation_fraction must be a float"),
-        ({"n_iter_no_change": 0}, "n_iter_no_change must be a positive int"),
+        ({"validation_fraction": 1.5}, "'validation_fraction' parameter"),
+        ({"n_iter_no_change": 0}, "'n_iter_no_change' parameter"),
     ],
 )
 def test_bad_early_stopping_settings_are_refused(iris, params, message):

@@ -454,3 +454,23 @@ def test_a_failed_fit_on_a_trained_model_restores_its_weights(iris, how):
         np.testing.assert_array_equal(after.numpy(), before)
     assert clf.history_ == history
     np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"epochs": -1}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"shuffle": "yes"}, "shuffle"),
+        ({"validation_split": 1.5}, "validation_split"),
+        ({"class_weight": "even"}, "class_weight"),
+        ({"random_state": "seed"}, "random_state"),
+    ],
+)
+def test_wrapper_parameters_are_validated(iris, params, name):
+    X, y = iris
+    clf = _clf(**params)
+    with pytest.raises(ValueError, match=f"'{name}' parameter of KerasClassifier"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")
+    _clf(batch_size=-1, epochs=1).fit(X, y)  # -1: all rows in one batch
