@@ -50,9 +50,7 @@ def members():
 
 def variants():
     return {
-        "skstack default (Keras meta)": KerasStackingClassifier(
-            members(), random_state=SEED
-        ),
+        "skstack defaults": KerasStackingClassifier(members(), random_state=SEED),
         "skstack average + n_repeats=2": KerasStackingClassifier(
             members(), fold_models="average", n_repeats=2, random_state=SEED
         ),
