@@ -455,23 +455,12 @@ class LinearMetaRegressor(RegressorMixin, _LinearMeta):
         y_scale = np.where(y_scale > 1e-12, y_scale, 1.0)
         standardized = (target - y_mean) / y_scale
         Z = self._scaled_features(X, weights)
-
-        def loss_and_gradient(coef, intercept):
-            residual = Z @ coef.T + intercept - standardized
-            weighted = weights[:, None] * residual
-            return (
-                np.sum(weighted * residual),
-                2.0 * weighted.T @ Z,
-                2.0 * (weighted.sum(axis=0)),
-            )
-
         # Ridge's optimum is the same for the standardized target, scaled back.
-        total = weights.sum()
         coef, intercept, self.n_iter_ = self._minimize(
-            lambda c, b: _scaled(loss_and_gradient(c, b), total),
+            _squared_error(Z, standardized, weights),
             Z.shape[1],
             target.shape[1],
-            penalty=2.0 * self.alpha / total,
+            penalty=2.0 * self.alpha / weights.sum(),
         )
         self.coef_ = coef * y_scale[:, None]
         self.intercept_ = intercept * y_scale + y_mean
@@ -498,6 +487,19 @@ class LinearMetaRegressor(RegressorMixin, _LinearMeta):
         """
         prediction = self._decision(X)
         return prediction.ravel() if self._target_ndim == 1 else prediction
+
+
+def _squared_error(Z, target, weights):
+    """The rows' weighted mean squared error and its gradient, of (coef, intercept)."""
+    total = weights.sum()
+
+    def loss_and_gradient(coef, intercept):
+        residual = Z @ coef.T + intercept - target
+        weighted = weights[:, None] * residual
+        loss = np.sum(weighted * residual)
+        return loss / total, 2.0 * weighted.T @ Z / total, 2.0 * weighted.sum(0) / total
+
+    return loss_and_gradient
 
 
 def _cross_entropy(Z, encoded, weights, n_units):
@@ -539,8 +541,3 @@ def _weights(sample_weight, X) -> np.ndarray:
     if weights.sum() <= 0:
         raise ValueError("sample_weight is all zero: no row to fit on.")
     return weights
-
-
-def _scaled(loss_grads, total):
-    loss, grad_coef, grad_intercept = loss_grads
-    return loss / total, grad_coef / total, grad_intercept / total
