@@ -488,12 +488,16 @@ class _BaseStacking(
             entry = None
         elif entry[1] is None:
             return None
+        # Counted before validating: a large X is validated once, by the caller
+        # (as is anything that cannot be counted, to get its clear error).
+        try:
+            n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
+        except (TypeError, IndexError):
+            return None
+        if sparse.issparse(X) or not 0 < n_rows <= _SMALL_BATCH_ROWS:
+            return None
         X_checked, _, _ = self._validate_input(X, reset=False)
-        if (
-            sparse.issparse(X_checked)
-            or X_checked.dtype.kind not in "biuf"
-            or not 0 < X_checked.shape[0] <= _SMALL_BATCH_ROWS
-        ):
+        if X_checked.dtype.kind not in "biuf":
             return None
         if entry is None:
             _GRAPHS[self] = (weakref.ref(self.final_estimator_), _NOT_BUILT)

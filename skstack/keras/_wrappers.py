@@ -112,8 +112,10 @@ class _FoldFusion:
     def fold_fusion_blocker(self) -> str | None:
         """Why :meth:`fit_folds` cannot train this wrapper, or None if it can.
 
-        A network holding ``BatchNormalization`` is found out only once built:
-        :meth:`fit_folds` then raises ``ValueError``.
+        Two blockers show only once the network is built or the folds are
+        known: ``BatchNormalization``, and a classifier fold whose training
+        rows lack a class; :meth:`fit_folds` then raises
+        :class:`~skstack.exceptions.FoldFusionError`.
         """
         from ._fused import fold_fusion_blocker
 
