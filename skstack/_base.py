@@ -19,10 +19,22 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch, check_random_state, get_tags
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    process_routing,
+)
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._columns import MetaColumns
-from ._compat import BaseComposition, HasMethods, Interval, StrOptions
+from ._compat import (
+    BaseComposition,
+    HasMethods,
+    Interval,
+    StrOptions,
+    raise_for_params,
+    routing_enabled,
+)
 from ._folds import (
     DROP,
     early_stopping_prefix,
@@ -208,7 +220,7 @@ class _BaseStacking(
         X_members = X if hasattr(X, "iloc") else X_checked
         return X_checked, X_members, y
 
-    def _fit_stack(self, X_checked, X, y, sample_weight, groups=None):
+    def _fit_stack(self, X_checked, X, y, sample_weight, groups, fit_params):
         """Fit members, build out-of-fold meta-features, fit the meta-learner."""
         names, members = check_estimators(self, self.estimators)
         methods = self._stack_methods(names, members)
@@ -223,7 +235,8 @@ class _BaseStacking(
         else:
             final = clone(self.final_estimator)
         weights = check_sample_weight(sample_weight, X_checked.shape[0])
-        self._warn_ignored_weights(kept, final, weights)
+        params = self._fit_params(kept, final, weights, groups, fit_params)
+        groups = params.split.get("groups")
 
         prefit = isinstance(self.cv, str) and self.cv == "prefit"
         self._check_fold_options(prefit, methods, groups, len(y))
@@ -233,12 +246,12 @@ class _BaseStacking(
             fitted, blocks, columns = self._predict_prefit(kept, methods, X)
         else:
             fitted, blocks, columns = self._cross_fit(
-                kept, methods, final, X, y, weights, groups
+                kept, methods, final, X, y, params.members, groups
             )
 
         X_meta = self._stack_features(blocks, X_checked)
         try:
-            fit_on(final, X_meta, y, weights)
+            fit_on(final, X_meta, y, params.final)
         except Exception as exc:
             raise member_error(
                 exc, "final_estimator", "on the meta-features", X_meta
@@ -256,6 +269,75 @@ class _BaseStacking(
         self._columns = columns
         return self
 
+    def _fit_params(self, kept, final, weights, groups, fit_params) -> Bunch:
+        """Each member's and the meta-learner's fit parameters, and the splitter's.
+
+        With metadata routing on, every object gets what it requested (and
+        scikit-learn's errors name what was passed but not requested); off,
+        ``sample_weight`` goes to everything that accepts it (a warning names
+        the others), ``groups`` to the splitter, nothing else is accepted.
+        """
+        if routing_enabled():
+            metadata = {"sample_weight": weights, "groups": groups, **fit_params}
+            metadata = {
+                key: value for key, value in metadata.items() if value is not None
+            }
+            routed = process_routing(self, "fit", **metadata)
+            return Bunch(
+                members={name: routed[name].fit for name, _ in kept},
+                final=routed.final_estimator.fit,
+                split=routed.get("cv", Bunch(split={})).split,  # no cv: prefit
+            )
+        raise_for_params(fit_params, self, "fit")
+        self._warn_ignored_weights(kept, final, weights)
+        return Bunch(
+            members={name: weight_kwargs(m, weights) or {} for name, m in kept},
+            final=weight_kwargs(final, weights) or {},
+            split={} if groups is None else {"groups": groups},
+        )
+
+    def get_metadata_routing(self):
+        """How ``fit`` and ``predict`` route metadata (``enable_metadata_routing``).
+
+        ``fit`` routes to each member's ``fit``, the meta-learner's ``fit`` and
+        the splitter's ``split`` (``groups`` for a group splitter) what each
+        requested; ``predict`` routes to the meta-learner's ``predict``. The
+        default meta-learner requests ``sample_weight``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing of this stack's metadata.
+        """
+        router = MetadataRouter(owner=self)
+        fit = MethodMapping().add(caller="fit", callee="fit")
+        for name, member in self.estimators:
+            if not is_drop(member):
+                router.add(**{name: member}, method_mapping=fit)
+        final = getattr(self, "final_estimator_", self.final_estimator)
+        if final is None:
+            final = self._default_final_estimator().set_fit_request(sample_weight=True)
+        router.add(
+            final_estimator=final,
+            method_mapping=MethodMapping()
+            .add(caller="fit", callee="fit")
+            .add(caller="predict", callee="predict"),
+        )
+        if not (isinstance(self.cv, str) and self.cv == "prefit"):
+            splitter = check_cv(self.cv, classifier=is_classifier(self))
+            router.add(
+                cv=splitter,
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+        return router
+
+    def _predict_params(self, predict_params) -> dict:
+        """The meta-learner's ``predict`` parameters (routed, when routing is on)."""
+        if predict_params and routing_enabled():
+            routed = process_routing(self, "predict", **predict_params)
+            return routed.final_estimator.predict
+        return predict_params
+
     def _warn_ignored_weights(self, kept, final, weights) -> None:
         if weights is None:
             return
@@ -267,7 +349,7 @@ class _BaseStacking(
                 f"{type(self).__name__}: {ignoring} do not accept sample_weight in "
                 "fit and are fitted without it.",
                 SampleWeightIgnoredWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     def _predict_prefit(self, kept, methods, X):
@@ -315,7 +397,7 @@ class _BaseStacking(
                 "samples."
             )
 
-    def _cross_fit(self, kept, methods, final, X, y, weights, groups):
+    def _cross_fit(self, kept, methods, final, X, y, member_params, groups):
         """Out-of-fold predictions and the models for prediction, in one task pool.
 
         Tasks are (member, repeat, fold) fits, plus one full-data fit per member
@@ -351,22 +433,23 @@ class _BaseStacking(
             for fold, (train, test) in enumerate(splits)
         ]
         stopping = [early_stopping_prefix(member) for member in members]
-        fused = self._members_to_fuse(kept, members)
+        fused = self._members_to_fuse(kept, members, member_params)
         fall_back = self.fuse_folds == "auto"  # a network found unfit once built
         tasks, owners = [], []
         for i, ((name, _), member) in enumerate(zip(kept, members, strict=True)):
             predict = (methods[name], columns, name)
+            params = member_params[name]
             if fused[i]:
-                arguments = (member, X, y, weights, folds, not average, *predict)
+                arguments = (member, X, y, params, folds, not average, *predict)
                 arguments += (average, scorers[name], wheres, fall_back)
                 tasks.append((fit_predict_fused, arguments))
                 owners.append((i, "fused"))
                 continue
             if not average and stopping[i] is None:
-                tasks.append((fit_full, (member, X, y, weights, name)))
+                tasks.append((fit_full, (member, X, y, params, name)))
                 owners.append((i, "full"))
             for (train, test), where in zip(folds, wheres, strict=True):
-                arguments = (member, X, y, weights, train, test, methods[name])
+                arguments = (member, X, y, params, train, test, methods[name])
                 arguments += (columns, name, where, average, scorers[name])
                 tasks.append((fit_predict_fold, arguments))
                 owners.append((i, "fold"))
@@ -390,7 +473,8 @@ class _BaseStacking(
                 continue
             epochs = [result.best_epoch for result in by_member[i]]
             refit_epochs[name] = max(1, int(round(np.mean(epochs))))
-            arguments = (member, stopping[i], refit_epochs[name], X, y, weights)
+            arguments = (member, stopping[i], refit_epochs[name], X, y)
+            arguments += (member_params[name],)
             refits.append((refit_without_stopping, (*arguments, name)))
             refit_members.append(i)
         refitted = run_tasks(refits, self.n_jobs, self.verbose, "refits")
@@ -411,7 +495,7 @@ class _BaseStacking(
         self.splits_ = repeats
         return fitted, blocks, columns
 
-    def _members_to_fuse(self, kept, members) -> list[bool]:
+    def _members_to_fuse(self, kept, members, member_params) -> list[bool]:
         """Which members train their folds as one graph, per ``fuse_folds``.
 
         ``"auto"`` fuses every member that can be; ``True`` also refuses a Keras
@@ -423,6 +507,9 @@ class _BaseStacking(
         fused = []
         for (name, _), member in zip(kept, members, strict=True):
             reason = fusion_blocker(member)
+            metadata = sorted(set(member_params[name]) - {"sample_weight"})
+            if reason is None and metadata:
+                reason = f"it is given fit metadata {metadata}"
             if reason is not None and strict and is_keras_wrapper(member):
                 raise ValueError(
                     f"{type(self).__name__}: fuse_folds=True, but estimator "

@@ -23,23 +23,32 @@ class MetaColumns:
         Number of regression targets.
     drop_first : bool
         Drop the first class's probability column of multi-class members.
+    n_labels : int or None
+        Number of labels of a multilabel-indicator target (None otherwise):
+        each member gives one column per label.
     """
 
-    def __init__(self, classes=None, labels=None, n_outputs=1, drop_first=False):
+    def __init__(
+        self, classes=None, labels=None, n_outputs=1, drop_first=False, n_labels=None
+    ):
         self.classes = classes
         self.labels = labels
         self.n_outputs = n_outputs
         self.drop_first = drop_first
+        self.n_labels = n_labels
 
     def names(self, name: str, method: str) -> list[str]:
         """Feature names of the columns this member contributes."""
+        if self.n_labels is not None:
+            kind = _KINDS[method]
+            return [f"{name}_{kind}_{j}" for j in range(self.n_labels)]
         if self.classes is None:
             if self.n_outputs == 1:
                 return [f"{name}_predict"]
             return [f"{name}_predict{j}" for j in range(self.n_outputs)]
         if method == "predict":
             return [f"{name}_predict"]
-        kind = "proba" if method == "predict_proba" else "decision"
+        kind = _KINDS[method]
         labels = list(self.labels)
         if len(labels) == 2:
             labels = labels[1:]
@@ -48,6 +57,8 @@ class MetaColumns:
         return [f"{name}_{kind}_{label}" for label in labels]
 
     def __call__(self, prediction, member, method: str, name: str) -> np.ndarray:
+        if self.n_labels is not None:
+            return self._multilabel(prediction, member, method, name)
         prediction = np.asarray(prediction)
         n_rows = prediction.shape[0]
         if self.classes is None:
@@ -81,6 +92,22 @@ class MetaColumns:
             return aligned[:, 1:]
         return aligned[:, 1:] if self.drop_first else aligned
 
+    def _multilabel(self, prediction, member, method: str, name: str) -> np.ndarray:
+        """One column per label: its probability, score or predicted value."""
+        if method == "predict_proba" and isinstance(prediction, list):
+            prediction = positive_probabilities(
+                prediction, getattr(member, "classes_", None)
+            )
+        prediction = np.asarray(prediction, dtype=np.float64)
+        n_rows = prediction.shape[0]
+        columns = prediction.reshape(n_rows, -1)
+        if columns.shape[1] != self.n_labels:
+            raise ValueError(
+                f"Estimator {name!r}: its {method} gives {columns.shape[1]} "
+                f"columns for a multilabel target of {self.n_labels} labels."
+            )
+        return columns
+
     def _positions(self, values, name: str, what: str) -> np.ndarray:
         positions = np.searchsorted(self.classes, values)
         clipped = np.minimum(positions, len(self.classes) - 1)
@@ -91,3 +118,30 @@ class MetaColumns:
                 f"are not among the stack's classes {list(self.labels)}."
             )
         return positions
+
+
+_KINDS = {
+    "predict_proba": "proba",
+    "decision_function": "decision",
+    "predict": "predict",
+}
+
+
+def positive_probabilities(per_label, classes=None) -> np.ndarray:
+    """(n_samples, n_labels) probabilities of 1 from one array per label.
+
+    Multilabel ``predict_proba`` of most scikit-learn classifiers is a list with
+    an (n_samples, n_classes) array per label, in the order of that label's
+    ``classes_``; a label seen with one value only has one column.
+    """
+    columns = []
+    for j, proba in enumerate(per_label):
+        proba = np.asarray(proba, dtype=np.float64)
+        label_classes = None if classes is None else np.asarray(classes[j])
+        if label_classes is None:
+            columns.append(proba[:, -1])
+        elif np.any(label_classes == 1):
+            columns.append(proba[:, int(np.flatnonzero(label_classes == 1)[0])])
+        else:  # only 0 was seen for this label
+            columns.append(np.zeros(proba.shape[0]))
+    return np.column_stack(columns)

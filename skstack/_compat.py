@@ -26,8 +26,9 @@ from sklearn.utils import (
     check_random_state,
 )
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metadata_routing import _raise_for_params, _routing_enabled
 from sklearn.utils.metaestimators import _BaseComposition
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import _check_method_params, column_or_1d
 
 from ._validation import state_restored_on_error
 
@@ -37,6 +38,9 @@ __all__ = [
     "Interval",
     "StrOptions",
     "fit_context",
+    "params_of_rows",
+    "raise_for_params",
+    "routing_enabled",
     "safe_indexing",
     "ScikerasClassifierFixes",
     "ScikerasRegressorFixes",
@@ -59,6 +63,13 @@ safe_indexing = _safe_indexing
 # ``fit_context``, which checks them (unless the user's configuration skips
 # validation) and names the parameter, the estimator and what it accepts.
 fit_context = _fit_context
+
+# Metadata routing as scikit-learn's meta-estimators do it: whether it is on,
+# the error for metadata passed while it is off, and the rows of each
+# sample-aligned fit parameter for a fold.
+routing_enabled = _routing_enabled
+raise_for_params = _raise_for_params
+params_of_rows = _check_method_params
 
 
 def scikeras_wrappers() -> tuple[type, type]:

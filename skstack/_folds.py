@@ -18,7 +18,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
-from ._compat import safe_indexing
+from ._compat import params_of_rows, safe_indexing
 from .exceptions import FoldFusionError
 
 DROP = "drop"
@@ -114,22 +114,25 @@ def weight_kwargs(member, sample_weight) -> dict | None:
     return None
 
 
-def fit_on(member, X, y, sample_weight, rows=None):
-    """Fit ``member`` on the given rows (all if None), passing weights it accepts."""
+def fit_on(member, X, y, fit_params, rows=None):
+    """Fit ``member`` on the given rows (all if None) with its fit parameters.
+
+    ``fit_params`` are the member's own (``sample_weight``, routed metadata),
+    for all rows: those aligned with the samples are cut to ``rows``.
+    """
     if rows is not None:
+        fit_params = params_of_rows(X, fit_params, rows)
         X = safe_indexing(X, rows)
         y = safe_indexing(y, rows)
-        sample_weight = None if sample_weight is None else sample_weight[rows]
-    kwargs = weight_kwargs(member, sample_weight) or {}
     # The fitted object itself: a ``fit`` that forgets ``return self`` still fits.
-    member.fit(X, y, **kwargs)
+    member.fit(X, y, **fit_params)
     return member
 
 
-def fit_full(member, X, y, sample_weight, name):
+def fit_full(member, X, y, fit_params, name):
     """Fit a clone of ``member`` on all rows: the model used for prediction."""
     try:
-        return fit_on(clone(member), X, y, sample_weight)
+        return fit_on(clone(member), X, y, fit_params)
     except Exception as exc:
         where = f"on the full training data ({len(y)} samples)"
         raise member_error(exc, name, where, X) from exc
@@ -139,7 +142,7 @@ def fit_predict_fold(
     member,
     X,
     y,
-    sample_weight,
+    fit_params,
     train,
     test,
     method,
@@ -155,7 +158,7 @@ def fit_predict_fold(
     model (None unless ``keep``) and its best epoch if it stopped early.
     """
     try:
-        fold_model = fit_on(clone(member), X, y, sample_weight, train)
+        fold_model = fit_on(clone(member), X, y, fit_params, train)
         arguments = (X, y, test, method, columns, name, scorer, keep)
         return held_out_result(fold_model, *arguments)
     except Exception as exc:
@@ -201,7 +204,7 @@ def fit_predict_fused(
     member,
     X,
     y,
-    sample_weight,
+    fit_params,
     folds,
     refit,
     method,
@@ -220,8 +223,9 @@ def fit_predict_fused(
     """
     where = f"in fused training of its {len(folds)} fold models"
     try:
+        weights = fit_params.get("sample_weight")  # its only fit parameter
         fold_models, full = member.fit_folds(
-            X, y, folds, sample_weight=sample_weight, refit=refit
+            X, y, folds, sample_weight=weights, refit=refit
         )
         results = [
             held_out_result(model, X, y, test, method, columns, name, scorer, keep)
@@ -238,7 +242,7 @@ def fit_predict_fused(
             member,
             X,
             y,
-            sample_weight,
+            fit_params,
             train,
             test,
             method,
@@ -250,7 +254,7 @@ def fit_predict_fused(
         )
         for (train, test), fold_where in zip(folds, fold_wheres, strict=True)
     ]
-    full = fit_full(member, X, y, sample_weight, name) if refit else None
+    full = fit_full(member, X, y, fit_params, name) if refit else None
     return results, full, False
 
 
@@ -288,12 +292,12 @@ def best_epoch(model) -> int | None:
     return getattr(last, "best_epoch_", None)
 
 
-def refit_without_stopping(member, prefix, epochs, X, y, sample_weight, name):
+def refit_without_stopping(member, prefix, epochs, X, y, fit_params, name):
     """Fit ``member`` on all rows for ``epochs``, early stopping switched off."""
     member = clone(member).set_params(
         **{f"{prefix}epochs": epochs, f"{prefix}early_stopping": False}
     )
-    return fit_full(member, X, y, sample_weight, name)
+    return fit_full(member, X, y, fit_params, name)
 
 
 def limit_tensorflow_threads(parent_pid: int, threads: int) -> None:

@@ -11,10 +11,10 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import _BaseStacking
-from ._columns import MetaColumns
+from ._columns import MetaColumns, positive_probabilities
 from ._compat import StrOptions, fit_context
 from ._validation import (
     check_min_class_count,
@@ -175,8 +175,9 @@ or dict, default="auto"
 {_SHARED_TAIL}
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        The class labels.
+    classes_ : ndarray of shape (n_classes,) or list of ndarray
+        The class labels; for a multilabel-indicator target, a list with each
+        label's values.
 {_SHARED_ATTRIBUTES}
     See Also
     --------
@@ -265,7 +266,12 @@ or dict, default="auto"
             self, self.stack_method, names, members, is_classifier=True
         )
 
+    def _is_multilabel(self) -> bool:
+        return isinstance(self.classes_, list)
+
     def _meta_columns(self, prefit):
+        if self._is_multilabel():
+            return MetaColumns(n_labels=len(self.classes_))
         # Members are fitted on label indices, except prefit ones, fitted by the
         # user on the labels themselves.
         classes = self.classes_ if prefit else np.arange(len(self.classes_))
@@ -274,10 +280,12 @@ or dict, default="auto"
         )
 
     def _check_cv(self, cv, y):
+        if self._is_multilabel():
+            return  # split by KFold: no class counts to check
         check_min_class_count(self, cv, y, self.classes_)
 
     @fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None, groups=None):
+    def fit(self, X, y, sample_weight=None, groups=None, **fit_params):
         """Fit the base estimators and the meta-learner on their out-of-fold output.
 
         Parameters
@@ -286,8 +294,11 @@ or dict, default="auto"
 (n_samples, ...)
             Training samples; N-D arrays (images, sequences) when every
             estimator accepts them.
-        y : array-like of shape (n_samples,)
-            Class labels (numbers or strings).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (numbers or strings), or a multilabel indicator of 0s
+            and 1s: members then give one column per label (the probability
+            of 1, from a ``predict_proba`` list or array, a score or a
+            prediction) and the meta-learner predicts every label.
         sample_weight : array-like of shape (n_samples,), default=None
             Passed to every fold, full and meta-learner fit that accepts it
             (to a pipeline's last step); the others warn
@@ -295,6 +306,11 @@ or dict, default="auto"
         groups : array-like of shape (n_samples,), default=None
             Group labels for a group splitter (``cv=GroupKFold(5)``): a group is
             never in both the training and the test part of a fold.
+        **fit_params : dict
+            Other metadata, only with
+            ``sklearn.set_config(enable_metadata_routing=True)``: every member,
+            the meta-learner and the splitter get what they requested
+            (``set_fit_request``), ``sample_weight`` and ``groups`` included.
 
         Returns
         -------
@@ -302,14 +318,22 @@ or dict, default="auto"
             The fitted stack.
         """
         with state_restored_on_error(self):
-            X_checked, X_members, y = self._validate_input(X, y)
+            X_checked, X_members, y = self._validate_input(X, y, multi_output=True)
             check_classification_targets(y)
             target_type = type_of_target(y, input_name="y")
+            if target_type == "multilabel-indicator":
+                # Members fit the indicator as given; each label's values are
+                # its classes, as in scikit-learn's stacking.
+                self.classes_ = [np.unique(label) for label in y.T]
+                return self._fit_stack(
+                    X_checked, X_members, y, sample_weight, groups, fit_params
+                )
             if target_type not in ("binary", "multiclass"):
                 raise ValueError(
-                    f"{type(self).__name__} supports binary and multi-class "
-                    f"targets, got {target_type!r}."
+                    f"{type(self).__name__} supports binary, multi-class and "
+                    f"multilabel-indicator targets, got {target_type!r}."
                 )
+            y = column_or_1d(y, warn=True)
             self.classes_, y_encoded = np.unique(y, return_inverse=True)
             if len(self.classes_) < 2:
                 raise ValueError(
@@ -317,7 +341,7 @@ or dict, default="auto"
                     f"one class: {self.classes_.tolist()[0]!r}."
                 )
             return self._fit_stack(
-                X_checked, X_members, y_encoded, sample_weight, groups
+                X_checked, X_members, y_encoded, sample_weight, groups, fit_params
             )
 
     def predict(self, X, **predict_params):
@@ -329,18 +353,22 @@ or dict, default="auto"
 (n_samples, ...)
             Input samples.
         **predict_params : dict
-            Passed to the meta-learner's ``predict``.
+            Passed to the meta-learner's ``predict`` (with metadata routing
+            on, what it requested).
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted labels.
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels (an indicator for a multilabel target).
         """
         proba = None if predict_params else self._predict_small_batch(X)
         if proba is not None:
             return self.classes_[np.argmax(proba, axis=1)]
+        predict_params = self._predict_params(predict_params)
         X_meta = self._transform(X)
         encoded = self.final_estimator_.predict(X_meta, **predict_params)
+        if self._is_multilabel():
+            return np.asarray(encoded).reshape(len(X_meta), len(self.classes_))
         return self.classes_[np.asarray(encoded, dtype=np.intp)]
 
     @available_if(_final_has("predict_proba"))
@@ -355,14 +383,20 @@ or dict, default="auto"
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
+        proba : ndarray of shape (n_samples, n_classes) or (n_samples, n_labels)
+            Columns in the order of ``classes_``; for a multilabel target,
+            each label's probability of being 1.
         """
         proba = self._predict_small_batch(X)
         if proba is not None:
             return proba
         X_meta = self._transform(X)
-        return self.final_estimator_.predict_proba(X_meta)
+        proba = self.final_estimator_.predict_proba(X_meta)
+        if self._is_multilabel() and isinstance(proba, list):
+            # One array per label: the probability of each label being 1.
+            classes = getattr(self.final_estimator_, "classes_", None)
+            return positive_probabilities(proba, classes)
+        return proba
 
     @available_if(_final_has("decision_function"))
     def decision_function(self, X):
@@ -404,7 +438,8 @@ or dict, default="auto"
             Mean accuracy of ``self.predict(X)`` with respect to y.
         """
         check_is_fitted(self, "classes_")
-        warn_unseen_labels(self, y)
+        if not self._is_multilabel():
+            warn_unseen_labels(self, y)
         return super().score(X, y, sample_weight=sample_weight)
 
 
@@ -499,7 +534,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         return MetaColumns(n_outputs=self._n_outputs)
 
     @fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None, groups=None):
+    def fit(self, X, y, sample_weight=None, groups=None, **fit_params):
         """Fit the base estimators and the meta-learner on their out-of-fold output.
 
         Parameters
@@ -517,6 +552,11 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         groups : array-like of shape (n_samples,), default=None
             Group labels for a group splitter (``cv=GroupKFold(5)``): a group is
             never in both the training and the test part of a fold.
+        **fit_params : dict
+            Other metadata, only with
+            ``sklearn.set_config(enable_metadata_routing=True)``: every member,
+            the meta-learner and the splitter get what they requested
+            (``set_fit_request``), ``sample_weight`` and ``groups`` included.
 
         Returns
         -------
@@ -530,7 +570,9 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
             y = numeric_target(self, y)
             self._n_outputs = 1 if y.ndim == 1 else y.shape[1]
             self._target_ndim = y.ndim
-            return self._fit_stack(X_checked, X_members, y, sample_weight, groups)
+            return self._fit_stack(
+                X_checked, X_members, y, sample_weight, groups, fit_params
+            )
 
     def predict(self, X, **predict_params):
         """Predict targets with the meta-learner.
@@ -543,7 +585,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         **predict_params : dict
             Passed to the meta-learner's ``predict``, e.g. ``return_std=True``
             for a ``BayesianRidge`` or ``GaussianProcessRegressor``
-            meta-learner.
+            meta-learner (with metadata routing on, what it requested).
 
         Returns
         -------
@@ -553,6 +595,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         """
         prediction = None if predict_params else self._predict_small_batch(X)
         if prediction is None:
+            predict_params = self._predict_params(predict_params)
             X_meta = self._transform(X)
             prediction = self.final_estimator_.predict(X_meta, **predict_params)
         if isinstance(prediction, tuple):

@@ -21,6 +21,8 @@ def stack_to_keras(stack) -> keras.Model:
     """Build the functional model of a fitted stack; see ``to_keras``."""
     kept = stack._kept_members()
     owner = type(stack).__name__
+    if isinstance(getattr(stack, "classes_", None), list):
+        raise TypeError(f"{owner}.to_keras() does not export multilabel stacks.")
     first = kept[0][1]
     first = first[0] if isinstance(first, list) else first
     inputs = keras.Input(shape=_sample_shape(first, stack), name="X")

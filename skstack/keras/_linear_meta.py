@@ -21,9 +21,9 @@ from scipy import sparse
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from skstack._compat import Interval, StrOptions, fit_context
 from skstack._validation import check_sample_weight, state_restored_on_error
@@ -178,7 +178,7 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels.
+        The class labels (``0 .. n_labels - 1`` for a multilabel target).
     C_ : float
         The ``C`` used: the one given, or the one ``"auto"`` chose.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
@@ -238,8 +238,9 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
         ----------
         X : array-like of shape (n_samples, n_features)
             Meta-features.
-        y : array-like of shape (n_samples,)
-            Class labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator (one sigmoid unit per
+            label; the split of ``C="auto"`` is then not stratified).
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the rows in the loss.
 
@@ -252,46 +253,64 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
             return self._fit(X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight):
-        X, y = validate_data(self, X, y, dtype=np.float64, accept_sparse=True)
+        X, y = validate_data(
+            self, X, y, dtype=np.float64, accept_sparse=True, multi_output=True
+        )
         check_classification_targets(y)
-        if type_of_target(y) not in ("binary", "multiclass"):
+        target_type = type_of_target(y)
+        self._multilabel = target_type == "multilabel-indicator"
+        if self._multilabel:
+            # One sigmoid unit per label; label j is "class" j, as in
+            # scikit-learn's MLPClassifier.
+            targets = np.asarray(y, dtype=np.float64)
+            classes, n_units = np.arange(y.shape[1]), y.shape[1]
+        elif target_type in ("binary", "multiclass"):
+            y = column_or_1d(y, warn=True)
+            classes, encoded = np.unique(y, return_inverse=True)
+            n_units = 1 if len(classes) <= 2 else len(classes)
+            targets = encoded if n_units > 1 else (encoded == 1)[:, None] * 1.0
+        else:
             raise ValueError(
-                f"{type(self).__name__} supports binary and multi-class targets, "
-                f"got {type_of_target(y)!r}."
+                f"{type(self).__name__} supports binary, multi-class and "
+                f"multilabel-indicator targets, got {target_type!r}."
             )
-        classes, encoded = np.unique(y, return_inverse=True)
         weights = _weights(sample_weight, X)
         Z = self._scaled_features(X, weights, logit=self.logit_probabilities)
-        binary = len(classes) <= 2
-        n_units = 1 if binary else len(classes)
-        self.C_ = self._chosen_C(Z, encoded, weights, n_units)
-        loss = _cross_entropy(Z, encoded, weights, n_units)
+        strata = encoded if not self._multilabel else None
+        self.C_ = self._chosen_C(Z, targets, strata, weights, n_units)
+        loss = _cross_entropy(Z, targets, weights, n_units)
         self.coef_, self.intercept_, self.n_iter_ = self._minimize(
             loss, Z.shape[1], n_units, penalty=1.0 / (self.C_ * weights.sum())
         )
         self.classes_ = classes
-        activation = "sigmoid" if binary else "softmax"
-        self.model_ = self._keras_model(Z.shape[1], activation)
+        softmax_output = n_units > 1 and not self._multilabel
+        self.model_ = self._keras_model(
+            Z.shape[1], "softmax" if softmax_output else "sigmoid"
+        )
         return self
 
-    def _chosen_C(self, Z, encoded, weights, n_units) -> float:
+    def _chosen_C(self, Z, targets, strata, weights, n_units) -> float:
         """``C``, or with ``C="auto"`` the grid's value of least held-out loss.
 
         The weighted cross-entropy of held-out rows, summed over the folds of a
-        shuffled stratified split (3 folds, fewer when a class is smaller),
-        each fold fitting the grid from the strongest penalty up, warm-started
-        and to a tolerance of 1e-4: enough to rank the values.
+        shuffled split (3 folds, stratified by ``strata`` when given, fewer
+        when a class is smaller), each fold fitting the grid from the
+        strongest penalty up, warm-started and to a tolerance of 1e-4: enough
+        to rank the values.
         """
         if not (isinstance(self.C, str) and self.C == "auto"):
             return float(self.C)
-        n_splits = min(3, int(np.bincount(encoded).min()))
+        if strata is None:  # multilabel: no classes to stratify by
+            n_splits, splitter = min(3, len(Z)), KFold
+        else:
+            n_splits, splitter = min(3, int(np.bincount(strata).min())), StratifiedKFold
         if n_splits < 2:
             return 1.0  # a class of one row: nothing to hold out
-        splitter = StratifiedKFold(n_splits, shuffle=True, random_state=0)
+        splits = splitter(n_splits, shuffle=True, random_state=0).split(Z, strata)
         held_out_loss = np.zeros(len(_C_GRID))
-        for train, test in splitter.split(Z, encoded):
-            fit_loss = _cross_entropy(Z[train], encoded[train], weights[train], n_units)
-            test_loss = _cross_entropy(Z[test], encoded[test], weights[test], n_units)
+        for train, test in splits:
+            fit_loss = _cross_entropy(Z[train], targets[train], weights[train], n_units)
+            test_loss = _cross_entropy(Z[test], targets[test], weights[test], n_units)
             total, start = weights[train].sum(), None
             for index, C in enumerate(_C_GRID):
                 coef, intercept, _ = self._minimize(
@@ -315,7 +334,9 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
             One column (the positive class's log-odds) for two classes.
         """
         scores = self._decision(X)
-        return scores.ravel() if scores.shape[1] == 1 else scores
+        return (
+            scores.ravel() if scores.shape[1] == 1 and not self._multilabel else scores
+        )
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -328,9 +349,12 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
+            Columns in the order of ``classes_``; for a multilabel target,
+            each label's probability of being 1.
         """
         scores = self._decision(X)
+        if self._multilabel:
+            return expit(scores)
         if scores.shape[1] == 1:
             positive = expit(scores)
             return np.hstack([1.0 - positive, positive])
@@ -350,6 +374,8 @@ class LinearMetaClassifier(ClassifierMixin, _LinearMeta):
             The most probable class of each row.
         """
         proba = self.predict_proba(X)
+        if self._multilabel:
+            return (proba > 0.5).astype(np.int64)
         return self.classes_[np.argmax(proba, axis=1)]
 
 
@@ -502,24 +528,25 @@ def _squared_error(Z, target, weights):
     return loss_and_gradient
 
 
-def _cross_entropy(Z, encoded, weights, n_units):
+def _cross_entropy(Z, targets, weights, n_units):
     """The rows' mean weighted cross-entropy and its gradient, of (coef, intercept).
 
-    One sigmoid unit for two classes, a softmax over ``n_units`` otherwise.
+    ``targets`` of shape (n_rows, n_units), 0s and 1s: independent sigmoid
+    units (two classes, or a multilabel indicator), the cross-entropies summed
+    over units; ``targets`` of class indices (1-D): a softmax over ``n_units``.
     """
     total = weights.sum()
-    if n_units == 1:
-        target = (encoded == 1).astype(np.float64)
+    if targets.ndim == 2:
 
         def loss_and_gradient(coef, intercept):
-            z = Z @ coef[0] + intercept[0]
+            z = Z @ coef.T + intercept
             # log(1 + e^z) - y z, stable for large |z|
-            loss = weights @ (-log_expit(z) + (1.0 - target) * z)
-            residual = weights * (expit(z) - target)
-            gradient = (residual @ Z)[None, :]
-            return loss / total, gradient / total, np.array([residual.sum()]) / total
+            loss = weights @ np.sum(-log_expit(z) + (1.0 - targets) * z, axis=1)
+            residual = weights[:, None] * (expit(z) - targets)
+            return loss / total, residual.T @ Z / total, residual.sum(axis=0) / total
 
         return loss_and_gradient
+    encoded = targets
     one_hot = np.eye(n_units)[encoded]
     rows = np.arange(len(encoded))
 
