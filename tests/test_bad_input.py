@@ -266,11 +266,12 @@ BAD_FITS = [
         "Expected 2D array, got 1D array instead",
     ),
     BadFit(
-        "2-D y for a classifier",
+        "multi-output multi-class y for a classifier",
         "classifier",
         lambda X, y, yc: ((X, np.c_[y, y]), {}),
         ValueError,
-        r"y should be a 1d array, got an array of shape \(150, 2\) instead",
+        r"supports binary, multi-class and multilabel-indicator targets, got "
+        "'multiclass-multioutput'",
     ),
     BadFit(
         "images given to a 2-D-only member",

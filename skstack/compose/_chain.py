@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import keras
 
+from skstack._compat import Interval, StrOptions
 from skstack._validation import state_restored_on_error
 from skstack.keras import KerasClassifier, KerasRegressor
 from skstack.keras._builders import output_head
@@ -18,6 +21,18 @@ from ._stages import (
     input_shape_of,
     named_wrapper,
 )
+
+# The chain's own parameters, checked with the wrapper's by ``fit_context``.
+_CHAIN_CONSTRAINTS = {
+    "stages": [list, tuple],
+    "adapter": [None, StrOptions({"flatten", "reshape", "dense"})],
+    "freeze": [None, "boolean", StrOptions({"all"}), list, tuple],
+    "fine_tune_epochs": [Interval(Integral, 0, None, closed="left")],
+    "fine_tune_learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "head": [None, StrOptions({"dense"})],
+    "head_hidden": [list, tuple],
+    "callbacks": [None, list],
+}
 
 
 def _frozen_indices(freeze, n_stages: int) -> list[int]:
@@ -41,8 +56,8 @@ def build_chain(meta: dict, compile_kwargs: dict, params: dict) -> keras.Model:
     wrapper's parameters.
     """
     stages = params["stages"]
-    if not isinstance(stages, (list, tuple)) or not stages:
-        raise ValueError(f"stages must be a non-empty list, got {stages!r}.")
+    if not stages:
+        raise ValueError("stages must hold at least one stage, got an empty list.")
     frozen = _frozen_indices(params["freeze"], len(stages))
     inputs = keras.Input(shape=meta["X_shape_"][1:])
     x, before = inputs, "the input X"
@@ -58,7 +73,7 @@ def build_chain(meta: dict, compile_kwargs: dict, params: dict) -> keras.Model:
 
     if params["head"] == "dense":
         outputs, loss = add_head(x, meta, params["head_hidden"])
-    elif params["head"] is None:
+    else:  # head=None
         units, _, loss = output_head(meta)
         if tuple(x.shape[1:]) != (units,):
             raise ValueError(
@@ -67,8 +82,6 @@ def build_chain(meta: dict, compile_kwargs: dict, params: dict) -> keras.Model:
                 f"{tuple(x.shape[1:])}. Use head='dense'."
             )
         outputs = x
-    else:
-        raise ValueError(f"head must be 'dense' or None, got {params['head']!r}.")
     chain = keras.Model(inputs, outputs, name="chain")
     compile_model(chain, compile_kwargs, loss)
     return chain
@@ -196,6 +209,10 @@ _CHAIN_PARAMETERS = (
 
 
 class KerasChainClassifier(_ChainMixin, KerasClassifier):
+    _parameter_constraints: dict = {
+        **KerasClassifier._parameter_constraints,
+        **_CHAIN_CONSTRAINTS,
+    }
     __doc__ = f"""Keras models chained into one network, as a scikit-learn classifier.
 
     Feature extractor -> (adapter) -> ... -> head, in one functional model
@@ -229,6 +246,10 @@ class KerasChainClassifier(_ChainMixin, KerasClassifier):
 
 
 class KerasChainRegressor(_ChainMixin, KerasRegressor):
+    _parameter_constraints: dict = {
+        **KerasRegressor._parameter_constraints,
+        **_CHAIN_CONSTRAINTS,
+    }
     __doc__ = f"""Keras models chained into one network, as a scikit-learn regressor.
 
     Feature extractor -> (adapter) -> ... -> head, in one functional model

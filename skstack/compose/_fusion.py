@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import keras
 import numpy as np
 
+from skstack._compat import Interval, StrOptions
 from skstack.keras import KerasClassifier, KerasRegressor
 from skstack.keras._models import cut_at_layer, load_member
 
@@ -27,6 +30,18 @@ _ELEMENTWISE = {
     "attention": AttentionMerge,
 }
 MERGES = ("concat", *_ELEMENTWISE)
+
+# The fusion's own parameters, checked with the wrapper's by ``fit_context``.
+_FUSION_CONSTRAINTS = {
+    "members": [list, tuple],
+    "layer": [Integral, str],
+    "merge": [StrOptions(set(MERGES))],
+    "projection": [None, Interval(Integral, 1, None, closed="left")],
+    "member_columns": [None, list, tuple],
+    "freeze": ["boolean"],
+    "head_hidden": [list, tuple],
+    "callbacks": [None, list],
+}
 
 
 def _check_members(members) -> list[tuple[str, object]]:
@@ -85,8 +100,6 @@ def build_fusion(meta: dict, compile_kwargs: dict, params: dict) -> keras.Model:
     """Build the fusion model: members side by side, merged, then the head."""
     members = _check_members(params["members"])
     merge = params["merge"]
-    if merge not in MERGES:
-        raise ValueError(f"merge must be one of {MERGES}, got {merge!r}.")
     inputs = keras.Input(shape=meta["X_shape_"][1:])
     outputs = []
     member_inputs = _member_inputs(inputs, members, params["member_columns"])
@@ -217,6 +230,10 @@ _FUSION_PARAMETERS = (
 
 
 class KerasFusionClassifier(_FusionMixin, KerasClassifier):
+    _parameter_constraints: dict = {
+        **KerasClassifier._parameter_constraints,
+        **_FUSION_CONSTRAINTS,
+    }
     __doc__ = f"""Several Keras models' outputs fused, then a head: a classifier.
 
     Parameters
@@ -250,6 +267,10 @@ class KerasFusionClassifier(_FusionMixin, KerasClassifier):
 
 
 class KerasFusionRegressor(_FusionMixin, KerasRegressor):
+    _parameter_constraints: dict = {
+        **KerasRegressor._parameter_constraints,
+        **_FUSION_CONSTRAINTS,
+    }
     __doc__ = f"""Several Keras models' outputs fused, then a head: a regressor.
 
     Parameters

@@ -8,8 +8,6 @@ import keras
 
 from skstack.keras._builders import output_head
 
-ADAPTERS = (None, "flatten", "reshape", "dense")
-
 TRAINING_PARAMETERS = """\
     optimizer : str or keras.optimizers.Optimizer, default="adam"
         Optimizer; pass an instance (``keras.optimizers.Adam(1e-3)``) to set its
@@ -75,8 +73,6 @@ def adapt(x, expected: tuple, adapter, before: str, after: str):
     mismatch = (
         f"{after} expects inputs of shape {expected} but {before} outputs {actual}"
     )
-    if adapter not in ADAPTERS:
-        raise ValueError(f"adapter must be one of {ADAPTERS}, got {adapter!r}.")
     if adapter is None:
         raise ValueError(
             f"{mismatch}; pass adapter='flatten', 'reshape' or 'dense' to convert."

@@ -145,6 +145,27 @@ def test_last_stage_as_the_head(iris):
         chain.set_params(stages=[dense_stage(6)]).fit(X, y)
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"adapter": "squeeze"}, "'adapter' parameter .*'dense'.*Got 'squeeze'"),
+        ({"freeze": "some"}, "'freeze' parameter"),
+        ({"fine_tune_epochs": -1}, "'fine_tune_epochs' parameter"),
+        ({"fine_tune_learning_rate": 0}, "'fine_tune_learning_rate' parameter"),
+        ({"head": "linear"}, "'head' parameter"),
+        ({"head_hidden": 4}, "'head_hidden' parameter"),
+        ({"stages": "model.keras"}, "'stages' parameter"),
+        ({"batch_size": 0}, "'batch_size' parameter"),
+    ],
+)
+def test_bad_parameters_are_refused_before_building(iris, params, message):
+    X, y = iris
+    chain = KerasChainClassifier(**{"stages": [dense_stage(4)], **params})
+    with pytest.raises(ValueError, match=message):
+        chain.fit(X, y)
+    assert not hasattr(chain, "model_")
+
+
 def test_bad_freeze_index_is_a_clear_error(iris):
     X, y = iris
     with pytest.raises(ValueError, match="freeze names stage 3, but there are 1"):

@@ -112,9 +112,25 @@ def test_element_wise_merge_of_different_widths_needs_a_projection():
     assert tuple(model.output.shape) == (None, 4)
 
 
-def test_unknown_merge_mode_is_refused():
-    with pytest.raises(ValueError, match="merge must be one of .*'concat'.*got 'sum'"):
-        _merged("sum")
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"merge": "sum"}, "'merge' parameter .*'concat'.*Got 'sum'"),
+        ({"projection": 0}, "'projection' parameter"),
+        ({"freeze": "yes"}, "'freeze' parameter"),
+        ({"layer": 1.5}, "'layer' parameter"),
+        ({"members": "a"}, "'members' parameter"),
+        ({"member_columns": 3}, "'member_columns' parameter"),
+        ({"head_hidden": 8}, "'head_hidden' parameter"),
+        ({"epochs": -1}, "'epochs' parameter"),
+    ],
+)
+def test_bad_parameters_are_refused_before_building(params, message):
+    members = [("a", linear_member(A)), ("b", linear_member(B))]
+    fusion = KerasFusionRegressor(**{"members": members, **params})
+    with pytest.raises(ValueError, match=message):
+        fusion.fit(X3, np.zeros(3))
+    assert not hasattr(fusion, "model_")
 
 
 def test_member_columns_give_each_member_its_columns():
