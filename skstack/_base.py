@@ -269,6 +269,14 @@ class _BaseStacking(
         self._columns = columns
         return self
 
+    def _refuse_unroutable(self, fit_params) -> None:
+        """With routing off, metadata other than sample_weight/groups is an error.
+
+        Checked first, as scikit-learn's stacking does.
+        """
+        if not routing_enabled():
+            raise_for_params(fit_params, self, "fit")
+
     def _fit_params(self, kept, final, weights, groups, fit_params) -> Bunch:
         """Each member's and the meta-learner's fit parameters, and the splitter's.
 
@@ -288,7 +296,6 @@ class _BaseStacking(
                 final=routed.final_estimator.fit,
                 split=routed.get("cv", Bunch(split={})).split,  # no cv: prefit
             )
-        raise_for_params(fit_params, self, "fit")
         self._warn_ignored_weights(kept, final, weights)
         return Bunch(
             members={name: weight_kwargs(m, weights) or {} for name, m in kept},

@@ -317,6 +317,7 @@ or dict, default="auto"
         self : object
             The fitted stack.
         """
+        self._refuse_unroutable(fit_params)
         with state_restored_on_error(self):
             X_checked, X_members, y = self._validate_input(X, y, multi_output=True)
             check_classification_targets(y)
@@ -563,6 +564,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         self : object
             The fitted stack.
         """
+        self._refuse_unroutable(fit_params)
         with state_restored_on_error(self):
             X_checked, X_members, y = self._validate_input(
                 X, y, multi_output=True, y_numeric=True
