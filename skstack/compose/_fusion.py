@@ -9,9 +9,9 @@ import numpy as np
 
 from skstack._compat import Interval, StrOptions
 from skstack.keras import KerasClassifier, KerasRegressor
+from skstack.keras._layers import AttentionMerge, TakeColumns, WeightedSum
 from skstack.keras._models import cut_at_layer, load_member
 
-from ._layers import AttentionMerge, TakeColumns, WeightedSum
 from ._stages import (
     TRAINING_PARAMETERS,
     ComposedModel,

@@ -41,3 +41,16 @@ def without_augmentation(model: keras.Model) -> keras.Model:
     if AUGMENTATION_NAME in names:
         return model.layers[-1]
     return model
+
+
+class Augmentation:
+    """The wrappers' ``augmentation``: the layers in front of the trained model.
+
+    Plugs into the ``_model_for_training`` hook of the scikeras fixes.
+    """
+
+    def _model_for_training(self, model):
+        model = super()._model_for_training(model)
+        if getattr(self, "augmentation", None):
+            model = with_augmentation(model, self.augmentation)
+        return model

@@ -7,6 +7,48 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
+from skstack._compat import safe_indexing
+
+
+class EarlyStopping:
+    """The wrappers' ``early_stopping``: stop on a validation split of the rows.
+
+    Plugs into the ``_train_keras_model`` hook of the scikeras fixes: the
+    validation rows are taken from the encoded training arrays, and the
+    stopping callback joins the ones scikeras builds for this fit.
+    """
+
+    def _train_keras_model(
+        self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+    ):
+        if not getattr(self, "early_stopping", False):
+            # A refit without early stopping must not keep the last one's results.
+            for name in ("best_epoch_", "validation_rows_"):
+                vars(self).pop(name, None)
+            return super()._train_keras_model(
+                X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+            )
+        check_early_stopping(self)
+        fit_rows, held_out = validation_rows(self, y)
+        validation = [safe_indexing(X, held_out), y[held_out]]
+        if sample_weight is not None:
+            validation.append(sample_weight[held_out])
+            sample_weight = sample_weight[fit_rows]
+        callback = stopping_callback(self)
+        self._run_keras_fit(
+            safe_indexing(X, fit_rows),
+            y[fit_rows],
+            sample_weight,
+            warm_start,
+            epochs,
+            initial_epoch,
+            extra_callbacks=[callback],
+            validation_data=tuple(validation),
+            **kwargs,
+        )
+        self.best_epoch_ = callback.best_epoch - initial_epoch + 1
+        self.validation_rows_ = held_out
+
 
 def check_early_stopping(estimator) -> None:
     """Refuse settings that cannot stop early, naming the estimator."""

@@ -12,9 +12,9 @@ import keras
 import numpy as np
 from sklearn.base import clone, is_classifier
 
-from skstack._compat import encoded_training_data, keras_seed
 from skstack.exceptions import FoldFusionError
 
+from ._scikeras import encoded_training_data, keras_seed
 from ._vectorized import (
     copy_weights_back,
     dense_layers,
@@ -186,3 +186,66 @@ def _batch_statistics_layer(model) -> str | None:
         if found is not None:
             return found
     return None
+
+
+class FoldFusion:
+    """Training several fold models of one wrapper as one Keras graph."""
+
+    def supports_fold_fusion(self) -> bool:
+        """Whether :meth:`fit_folds` can train this wrapper's fold models together.
+
+        True for a plain ``KerasClassifier``/``KerasRegressor`` (not a subclass
+        with its own training) without early stopping, class weights,
+        callbacks, warm start, validation split or ``fit__`` parameters.
+        """
+        return self.fold_fusion_blocker() is None
+
+    def fold_fusion_blocker(self) -> str | None:
+        """Why :meth:`fit_folds` cannot train this wrapper, or None if it can.
+
+        Two blockers show only once the network is built or the folds are
+        known: ``BatchNormalization``, and a classifier fold whose training
+        rows lack a class; :meth:`fit_folds` then raises
+        :class:`~skstack.exceptions.FoldFusionError`.
+        """
+        if not type(self).__dict__.get("_trains_as_built", False):
+            return f"{type(self).__name__} is a subclass that may train in its own way"
+        return fold_fusion_blocker(self)
+
+    def fit_folds(self, X, y, splits, sample_weight=None, refit=True):
+        """Fit one copy of this estimator per split, all in one Keras graph.
+
+        Each copy's loss is weighted by a mask of its split's training rows,
+        so it never learns from the other rows; all copies train in the same
+        steps. Plain dense networks (those :func:`dense_model` builds) train
+        as ONE network whose layers hold the copies' weights stacked, so a
+        step costs about one network's operations (``history_["fused_loss"]``
+        is the summed loss); other networks train side by side in one graph
+        (``history_["loss"]`` per copy).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Training samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        splits : list of (ndarray, ndarray)
+            (train, test) indices; each copy trains on its train rows.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, multiplied into each copy's mask.
+        refit : bool, default=True
+            Also train a copy on all rows.
+
+        Returns
+        -------
+        fold_models : list of estimators
+            Fitted copies, one per split, in order.
+        full_model : estimator or None
+            The copy fitted on all rows, if ``refit``.
+        """
+        reason = self.fold_fusion_blocker()
+        if reason is not None:
+            raise ValueError(
+                f"{type(self).__name__} cannot train its folds fused: {reason}."
+            )
+        return fit_folds_fused(self, X, y, splits, sample_weight, refit)

@@ -16,7 +16,6 @@ from numbers import Integral, Real
 
 import keras
 import numpy as np
-from keras import ops
 from scipy import sparse
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit, softmax
@@ -28,34 +27,10 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from skstack._compat import Interval, StrOptions, fit_context
 from skstack._validation import check_sample_weight, state_restored_on_error
 
+from ._layers import LOGIT_EPSILON, ProbabilityLogit
+
 # The values ``C="auto"`` chooses from, strongest penalty first.
 _C_GRID = np.logspace(-3, 2, 6)
-# Probabilities are clipped to [_EPS, 1 - _EPS] before the logit, so a member
-# that is certain gives a large, finite feature (about +-13.8).
-_EPS = 1e-6
-
-
-@keras.saving.register_keras_serializable(package="skstack")
-class ProbabilityLogit(keras.layers.Layer):
-    """The logit of the given columns (probabilities); other columns unchanged."""
-
-    def __init__(self, columns, epsilon=_EPS, **kwargs):
-        super().__init__(**kwargs)
-        self.columns = [bool(c) for c in columns]
-        self.epsilon = float(epsilon)
-
-    def call(self, inputs):
-        mask = ops.convert_to_tensor(self.columns)
-        clipped = ops.clip(inputs, self.epsilon, 1.0 - self.epsilon)
-        logits = ops.log(clipped) - ops.log1p(-clipped)
-        return ops.where(mask, logits, inputs)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        return {**config, "columns": self.columns, "epsilon": self.epsilon}
 
 
 class _LinearMeta(BaseEstimator):
@@ -76,7 +51,7 @@ class _LinearMeta(BaseEstimator):
             self.proba_columns_ = within & bool(logit)
         columns = self.proba_columns_
         if columns.any():
-            clipped = np.clip(Z[:, columns], _EPS, 1.0 - _EPS)
+            clipped = np.clip(Z[:, columns], LOGIT_EPSILON, 1.0 - LOGIT_EPSILON)
             Z[:, columns] = np.log(clipped) - np.log1p(-clipped)
         if weights is not None:
             self.mean_ = np.average(Z, axis=0, weights=weights)

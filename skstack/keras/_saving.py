@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import keras
 
-# Registers the custom layers of composed models, so models holding them load.
-from ..compose import _layers  # noqa: F401
-from . import _linear_meta  # noqa: F401
+# Registers skstack's layers, so models holding them load.
+from . import _layers  # noqa: F401
 
 __all__ = ["is_keras_model", "read_model", "write_model"]
 

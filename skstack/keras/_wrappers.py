@@ -1,12 +1,17 @@
 """scikeras's wrappers, made correct scikit-learn estimators.
 
-The fixes themselves live in :mod:`skstack._compat`; this module only names the
-public classes and documents them.
+The fixes live in :mod:`skstack.keras._scikeras`, the features in their own
+modules (early stopping, augmentation, fast prediction, fold fusion); this
+module puts them together as the public classes and documents them.
 """
 
 from __future__ import annotations
 
-from skstack._compat import (
+from ._augment import Augmentation
+from ._early_stopping import EarlyStopping
+from ._fast_predict import FastPredict
+from ._fused import FoldFusion
+from ._scikeras import (
     ScikerasClassifierFixes,
     ScikerasRegressorFixes,
     scikeras_wrappers,
@@ -97,74 +102,14 @@ _SHARED_ATTRIBUTES = """\
 """
 
 
-class _FoldFusion:
-    """Training several fold models of one wrapper as one Keras graph."""
-
-    def supports_fold_fusion(self) -> bool:
-        """Whether :meth:`fit_folds` can train this wrapper's fold models together.
-
-        True for a plain ``KerasClassifier``/``KerasRegressor`` (not a subclass
-        with its own training) without early stopping, class weights,
-        callbacks, warm start, validation split or ``fit__`` parameters.
-        """
-        return self.fold_fusion_blocker() is None
-
-    def fold_fusion_blocker(self) -> str | None:
-        """Why :meth:`fit_folds` cannot train this wrapper, or None if it can.
-
-        Two blockers show only once the network is built or the folds are
-        known: ``BatchNormalization``, and a classifier fold whose training
-        rows lack a class; :meth:`fit_folds` then raises
-        :class:`~skstack.exceptions.FoldFusionError`.
-        """
-        from ._fused import fold_fusion_blocker
-
-        if type(self) not in (KerasClassifier, KerasRegressor):
-            return f"{type(self).__name__} is a subclass that may train in its own way"
-        return fold_fusion_blocker(self)
-
-    def fit_folds(self, X, y, splits, sample_weight=None, refit=True):
-        """Fit one copy of this estimator per split, all in one Keras graph.
-
-        Each copy's loss is weighted by a mask of its split's training rows,
-        so it never learns from the other rows; all copies train in the same
-        steps. Plain dense networks (those :func:`dense_model` builds) train
-        as ONE network whose layers hold the copies' weights stacked, so a
-        step costs about one network's operations (``history_["fused_loss"]``
-        is the summed loss); other networks train side by side in one graph
-        (``history_["loss"]`` per copy).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-            Training samples.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
-        splits : list of (ndarray, ndarray)
-            (train, test) indices; each copy trains on its train rows.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows, multiplied into each copy's mask.
-        refit : bool, default=True
-            Also train a copy on all rows.
-
-        Returns
-        -------
-        fold_models : list of estimators
-            Fitted copies, one per split, in order.
-        full_model : estimator or None
-            The copy fitted on all rows, if ``refit``.
-        """
-        from ._fused import fit_folds_fused
-
-        reason = self.fold_fusion_blocker()
-        if reason is not None:
-            raise ValueError(
-                f"{type(self).__name__} cannot train its folds fused: {reason}."
-            )
-        return fit_folds_fused(self, X, y, splits, sample_weight, refit)
-
-
-class KerasClassifier(_FoldFusion, ScikerasClassifierFixes, _ScikerasClassifier):
+class KerasClassifier(
+    FoldFusion,
+    EarlyStopping,
+    Augmentation,
+    FastPredict,
+    ScikerasClassifierFixes,
+    _ScikerasClassifier,
+):
     __doc__ = f"""A Keras model as a scikit-learn classifier.
 
     scikeras's ``KerasClassifier``, fixed for current scikit-learn: it reports
@@ -201,6 +146,10 @@ class KerasClassifier(_FoldFusion, ScikerasClassifierFixes, _ScikerasClassifier)
     >>> clf.fit(X, y).predict(X[:3]).shape
     (3,)
     """
+
+    # Set on these classes only: a subclass may train in its own way, so its
+    # folds are not fused (FoldFusion.fold_fusion_blocker).
+    _trains_as_built = True
 
     def __init__(
         self,
@@ -248,7 +197,14 @@ class KerasClassifier(_FoldFusion, ScikerasClassifierFixes, _ScikerasClassifier)
         store_builder_params(self, kwargs)
 
 
-class KerasRegressor(_FoldFusion, ScikerasRegressorFixes, _ScikerasRegressor):
+class KerasRegressor(
+    FoldFusion,
+    EarlyStopping,
+    Augmentation,
+    FastPredict,
+    ScikerasRegressorFixes,
+    _ScikerasRegressor,
+):
     __doc__ = f"""A Keras model as a scikit-learn regressor.
 
     scikeras's ``KerasRegressor``, fixed for current scikit-learn: it reports
@@ -279,6 +235,10 @@ class KerasRegressor(_FoldFusion, ScikerasRegressorFixes, _ScikerasRegressor):
     >>> reg.fit(X, y).predict(X[:3]).shape
     (3,)
     """
+
+    # Set on these classes only: a subclass may train in its own way, so its
+    # folds are not fused (FoldFusion.fold_fusion_blocker).
+    _trains_as_built = True
 
     def __init__(
         self,

@@ -368,13 +368,13 @@ def test_small_inputs_predict_by_calling_the_model_directly(iris, monkeypatch):
 
 
 def test_large_inputs_still_predict_in_batches(monkeypatch):
-    from skstack import _compat
+    from skstack.keras import _fast_predict
 
     rng = np.random.RandomState(0)
     X, y = rng.rand(300, 4), rng.rand(300)
     reg = KerasRegressor(dense_model, epochs=1, random_state=0).fit(X, y)
     direct = reg.predict(X)
-    monkeypatch.setattr(_compat, "FAST_PREDICT_MAX_VALUES", 100)
+    monkeypatch.setattr(_fast_predict, "FAST_PREDICT_MAX_VALUES", 100)
     np.testing.assert_allclose(reg.predict(X), direct, rtol=1e-6)
 
 

@@ -1,4 +1,7 @@
-"""Keras layers the composed models are made of; registered so saved models load."""
+"""skstack's own Keras layers, registered so saved models holding them load.
+
+Those composed models (fusions) and the linear meta-learner are made of.
+"""
 
 from __future__ import annotations
 
@@ -85,3 +88,31 @@ class AttentionMerge(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}
+
+
+# Probabilities are clipped this far from 0 and 1 before the logit, so a
+# member that is certain gives a large, finite feature (about +-13.8).
+LOGIT_EPSILON = 1e-6
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ProbabilityLogit(keras.layers.Layer):
+    """The logit of the given columns (probabilities); other columns unchanged."""
+
+    def __init__(self, columns, epsilon=LOGIT_EPSILON, **kwargs):
+        super().__init__(**kwargs)
+        self.columns = [bool(c) for c in columns]
+        self.epsilon = float(epsilon)
+
+    def call(self, inputs):
+        mask = ops.convert_to_tensor(self.columns)
+        clipped = ops.clip(inputs, self.epsilon, 1.0 - self.epsilon)
+        logits = ops.log(clipped) - ops.log1p(-clipped)
+        return ops.where(mask, logits, inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        return {**config, "columns": self.columns, "epsilon": self.epsilon}

@@ -1,0 +1,441 @@
+"""The one module that touches scikeras's and Keras's private APIs.
+
+scikeras 0.13.0 is the last release and is unmaintained. Each fix below says what
+is broken and why it is fixed here. The wrappers' own features (early stopping,
+augmentation, fast prediction) are mixins in this package that plug into the
+hooks ``_model_for_training``, ``_train_keras_model`` and ``_predict_encoded``
+defined here, so they need no private name themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import numbers
+import random
+import threading
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.utils import ClassifierTags, RegressorTags, check_random_state
+from sklearn.utils.validation import column_or_1d
+
+from skstack._compat import Interval, StrOptions, fit_context
+from skstack._validation import state_restored_on_error
+
+__all__ = [
+    "ScikerasClassifierFixes",
+    "ScikerasRegressorFixes",
+    "encoded_training_data",
+    "keras_seed",
+    "scikeras_wrappers",
+    "store_builder_params",
+]
+
+
+def scikeras_wrappers() -> tuple[type, type]:
+    """Import scikeras's ``KerasClassifier`` and ``KerasRegressor``.
+
+    Fix: ``import scikeras`` replaces ``__reduce__`` (and ``Model.__deepcopy__``)
+    on Keras classes for the whole process with versions that reload models in
+    safe mode, so a model with a ``Lambda`` layer no longer unpickles, in any
+    library. Keras 3 pickles its own objects (``KerasSaveable.__reduce__``), so
+    the replacements are removed again and the process keeps Keras's behaviour.
+    """
+    import keras
+    from scikeras import _saving_utils, wrappers
+
+    for owner in (
+        keras.Model,
+        keras.losses.Loss,
+        keras.metrics.Metric,
+        keras.optimizers.Optimizer,
+    ):
+        for name in ("__reduce__", "__deepcopy__"):
+            patched = owner.__dict__.get(name)
+            if getattr(patched, "__module__", None) == _saving_utils.__name__:
+                delattr(owner, name)
+    return wrappers.KerasClassifier, wrappers.KerasRegressor
+
+
+def store_builder_params(estimator, params: dict) -> None:
+    """Store parameters the wrapper's ``__init__`` does not name, as scikeras does.
+
+    Parameters of the model-building function (``hidden=...``) and routed ones
+    (``fit__batch_size=...``) become attributes, so ``get_params``,
+    ``set_params`` and ``clone`` see them; scikeras passes the names listed in its
+    private ``_user_params`` on to the builder.
+    """
+    vars(estimator).update(params)
+    estimator._user_params = set(params)
+
+
+def _seed_from(random_state: int | np.random.RandomState) -> int:
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+@contextlib.contextmanager
+def keras_seed(random_state: int | np.random.RandomState | None) -> Iterator[None]:
+    """Seed Keras, TensorFlow, NumPy and Python for one block, then restore them.
+
+    ``None`` seeds nothing. An int always gives the same seed; a ``RandomState``
+    gives a new one on each call, as in scikit-learn.
+
+    Fix: scikeras seeds through ``TF_DETERMINISTIC_OPS`` and op determinism, which
+    TensorFlow keeps on for the whole process, so any later unseeded random op
+    fails with "Random ops require a seed". ``keras.utils.set_random_seed`` alone
+    makes a CPU fit bit-reproducible; the previous random states are restored on
+    exit so nothing outside the block sees a change. The generators are global,
+    so the seeded blocks of different threads (a Dask worker's) take turns: one
+    at a time holds them, and each sees its own seed only.
+    """
+    if random_state is None:
+        yield
+        return
+    with _SEEDED_BLOCK, _seeded(random_state):
+        yield
+
+
+# One seeded block at a time in a process; re-entrant, since a seeded fit
+# builds its model in a seeded block of its own.
+_SEEDED_BLOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _seeded(random_state: int | np.random.RandomState) -> Iterator[None]:
+    """The seeding and restoring of :func:`keras_seed`, for the lock's holder."""
+    import keras
+    import tensorflow as tf
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils import rng_utils
+    from tensorflow.python.eager import context
+
+    keras_names = (rng_utils.GLOBAL_RANDOM_SEED, seed_generator.GLOBAL_SEED_GENERATOR)
+    saved_keras = {
+        name: global_state.get_global_attribute(name) for name in keras_names
+    }
+    saved_python = random.getstate()
+    # The legacy global generator is what Keras seeds, so it is what to restore.
+    saved_numpy = np.random.get_state()  # noqa: NPY002
+    saved_tf = context.global_seed()
+    seed = _seed_from(random_state)
+    keras.utils.set_random_seed(seed)
+    # Fix: Keras draws the seeds of unseeded initializers from Python's global
+    # ``random``, which other threads of the process may draw from too (a Dask
+    # worker's event loop does), so a seeded fit could differ from run to run.
+    # Its draws come from a generator of its own instead: the same numbers as
+    # the seeded global one, untouched by other threads.
+    keras_python_random = seed_generator.python_random
+    seed_generator.python_random = random.Random(seed)
+    try:
+        yield
+    finally:
+        seed_generator.python_random = keras_python_random
+        for name, value in saved_keras.items():
+            global_state.set_global_attribute(name, value)
+        random.setstate(saved_python)
+        np.random.set_state(saved_numpy)  # noqa: NPY002
+        tf.random.set_seed(saved_tf)
+
+
+def _as_model_dtype(X, fitted_dtype: np.dtype | None):
+    """Cast floating input (or numbers, for a model fit on floats) to Keras floatx.
+
+    Fix: scikeras refuses float64 at predict time after a float32 fit ("casting
+    ... is not safe"). Keras computes in floatx anyway, so casting loses nothing
+    the model would have seen.
+    """
+    import keras
+
+    if sparse.issparse(X):
+        # Fix: Keras builds an invalid SparseTensor from a column-major
+        # ``csc_array`` (a deep TensorFlow "RowPartition" error); scikeras only
+        # converts the older ``spmatrix`` classes. Row-major CSR works for all.
+        X = X.tocsr()
+    else:
+        X = np.asarray(X)
+    kind = X.dtype.kind
+    fitted_on_floats = fitted_dtype is not None and fitted_dtype.kind == "f"
+    if kind == "f" or (kind in "biu" and fitted_on_floats):
+        return X.astype(keras.backend.floatx(), copy=False)
+    return X
+
+
+@contextlib.contextmanager
+def _weights_restored_on_error(wrapper, reused: bool) -> Iterator[None]:
+    """Put back the values of ``wrapper.model_``'s variables if the block fails.
+
+    Weights and optimizer state of a model trained on in place; variables the
+    failed fit created (an optimizer built by it) are left to the old state's
+    restore, which keeps the model object and drops nothing else.
+    """
+    model = getattr(wrapper, "model_", None) if reused else None
+    if model is None:
+        yield
+        return
+    optimizer = getattr(model, "optimizer", None)
+    variables = list(model.variables)
+    if optimizer is not None:
+        variables += list(optimizer.variables)
+    saved = [variable.numpy() for variable in variables]
+    try:
+        yield
+    except BaseException:
+        for variable, value in zip(variables, saved, strict=True):
+            variable.assign(value)
+        raise
+
+
+def _batch_sizes():
+    """None, -1 (all rows) or a positive number of rows."""
+    return [
+        None,
+        Interval(numbers.Integral, -1, 0, closed="left"),  # the integer -1
+        Interval(numbers.Integral, 1, None, closed="left"),
+    ]
+
+
+class _ScikerasFixes:
+    """Overrides that make a scikeras wrapper a correct scikit-learn estimator.
+
+    Put left of the scikeras class in the bases so these run first.
+    """
+
+    # The wrapper's own parameters; a model builder's (``hidden=...``) and
+    # routed ones (``fit__...``) are the builder's and Keras's to check.
+    _parameter_constraints: dict = {
+        "epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "batch_size": _batch_sizes(),
+        "validation_batch_size": _batch_sizes(),
+        "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
+        "shuffle": ["boolean"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "run_eagerly": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    # scikeras replaces scikit-learn's repr with a one-line-per-parameter one.
+    __repr__ = BaseEstimator.__repr__
+
+    # scikeras still reads its deprecated alias of ``model``; skstack has only
+    # ``model``, so the alias is a constant rather than a parameter.
+    build_fn = None
+
+    def __sklearn_tags__(self):
+        # Fix: scikeras declares its tags in ``_more_tags``, which scikit-learn >= 1.7
+        # no longer reads, and lists ``ClassifierMixin`` after ``BaseEstimator`` (an
+        # MRO error to reorder), so ``is_classifier`` is False and CV is not
+        # stratified. Tags are built here from ``BaseEstimator``'s instead.
+        # scikit-learn 1.6 still prefers ``_more_tags`` when any class in the MRO
+        # has it and then crashes in ``ClassifierMixin``; hence ">=1.7".
+        tags = BaseEstimator.__sklearn_tags__(self)
+        tags.estimator_type = self._estimator_type
+        tags.target_tags.required = True
+        tags.input_tags.three_d_array = True
+        tags.input_tags.sparse = True
+        return tags
+
+    # Fix: scikeras wraps model building and training in its own seeding context
+    # whenever ``_random_state`` is set, and that context switches TensorFlow op
+    # determinism on process-wide. Reporting None disables it; ``keras_seed``
+    # seeds each fit instead.
+    @property
+    def _random_state(self) -> None:
+        return None
+
+    @_random_state.setter
+    def _random_state(self, value) -> None:
+        pass
+
+    @fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, sample_weight=None, **kwargs):
+        # Fix: scikeras fails deep inside ``check_X_y`` without naming the estimator.
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, "
+                "but the target y is None."
+            )
+        # Fix: scikeras sets its fitted attributes one by one (``classes_``,
+        # encoders, ``model_``), so a fit failing half-way left a mix of the new
+        # and the previous fit. The previous state (or none) is restored instead;
+        # a model trained on in place (``warm_start``) gets its weights back.
+        reused = self.warm_start and getattr(self, "model_", None) is not None
+        with state_restored_on_error(self), _weights_restored_on_error(self, reused):
+            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    @fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, *args, **kwargs):
+        with state_restored_on_error(self), _weights_restored_on_error(self, True):
+            return super().partial_fit(X, y, *args, **kwargs)
+
+    def _fit(self, X, y, **kwargs):
+        with keras_seed(self.random_state):
+            return super()._fit(X, y, **kwargs)
+
+    def initialize(self, X, y=None):
+        with state_restored_on_error(self), keras_seed(self.random_state):
+            return super().initialize(X, y)
+
+    def _build_keras_model(self):
+        model = super()._build_keras_model()
+        if model is self.model:
+            # Fix: scikeras trains the user's own ``keras.Model`` in place, so the
+            # ``model`` parameter changes during ``fit`` and a second fit goes on
+            # from the first one's weights. Each fit starts from a copy instead.
+            # Copying a compiled, never-trained model makes Keras warn that the
+            # unbuilt optimizer has no state to restore, which is expected here.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Skipping variable loading")
+                model = copy.deepcopy(model)
+        return self._model_for_training(model)
+
+    def _model_for_training(self, model):
+        """Hook: the model ``fit`` trains, from the one built (augmentation)."""
+        return model
+
+    def _fit_keras_model(
+        self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+    ):
+        self._train_keras_model(
+            X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+        )
+
+    def _train_keras_model(
+        self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+    ):
+        """Hook: train ``model_`` on the encoded arrays (early stopping)."""
+        self._run_keras_fit(
+            X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+        )
+
+    def _run_keras_fit(
+        self,
+        X,
+        y,
+        sample_weight,
+        warm_start,
+        epochs,
+        initial_epoch,
+        extra_callbacks=(),
+        **kwargs,
+    ):
+        """scikeras's training call, with callbacks added to the ones it builds.
+
+        scikeras drops ``callbacks`` given to ``fit``; its own list is extended
+        for this call only.
+        """
+        own_callbacks = self._fit_callbacks
+        self._fit_callbacks = [*own_callbacks, *extra_callbacks]
+        try:
+            super()._fit_keras_model(
+                X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+            )
+        finally:
+            self._fit_callbacks = own_callbacks
+
+    def _predict_raw(self, X, **kwargs):
+        # Calls with predict arguments or callbacks take scikeras's path; others
+        # give the encoded input to the ``_predict_encoded`` hook first.
+        if (
+            kwargs
+            or not getattr(self, "initialized_", False)
+            or self._predict_callbacks
+        ):
+            return super()._predict_raw(X, **kwargs)
+        X_checked, _ = self._validate_data(X=X, y=None)
+        outputs = self._predict_encoded(self.feature_encoder_.transform(X_checked))
+        return super()._predict_raw(X) if outputs is None else outputs
+
+    def _predict_encoded(self, encoded):
+        """Hook: ``model_``'s outputs for encoded input, or None for Keras's path."""
+        return None
+
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        if X is not None:
+            fitted_dtype = None if reset else getattr(self, "X_dtype_", None)
+            X = _as_model_dtype(X, fitted_dtype)
+            n_features = getattr(self, "n_features_in_", None)
+            if not reset and X.ndim == 2 and n_features not in (None, X.shape[1]):
+                # Fix: scikit-learn's wording, which its checks and users expect.
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} "
+                    f"is expecting {n_features} features as input."
+                )
+        return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
+
+
+def encoded_training_data(wrapper, X, y, sample_weight=None):
+    """The arrays scikeras's ``fit`` gives ``Model.fit``, for an initialized wrapper.
+
+    Fold fusion trains several initialized wrappers' networks in one graph, so it
+    needs the inputs and targets as scikeras would encode them; this repeats the
+    steps of scikeras's private ``_fit`` up to the Keras call.
+    """
+    X, y = wrapper._validate_data(X, y)
+    wrapper._ensure_compiled_model()
+    if sample_weight is not None:
+        X, y, sample_weight = wrapper._validate_sample_weight(X, y, sample_weight)
+    y = wrapper.target_encoder_.transform(y)
+    X = wrapper.feature_encoder_.transform(X)
+    wrapper._check_model_compatibility(y)
+    return X, y, sample_weight
+
+
+class ScikerasClassifierFixes(_ScikerasFixes):
+    """Fixes for ``scikeras.wrappers.KerasClassifier``."""
+
+    _parameter_constraints: dict = {
+        **_ScikerasFixes._parameter_constraints,
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+    }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags = ClassifierTags(multi_label=True, poor_score=True)
+        return tags
+
+    def fit(self, X, y=None, sample_weight=None, **kwargs):
+        # Fix: scikeras takes a column vector of labels silently; scikit-learn's
+        # classifiers ravel it with a DataConversionWarning so the mistake shows.
+        if y is not None and not sparse.issparse(y):
+            y = np.asarray(y)
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
+        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    def predict_proba(self, X, **kwargs):
+        proba = super().predict_proba(X, **kwargs)
+        n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
+        if len(self.classes_) == 1:
+            # Fix: fitted on a single class (a stacking fold can be), scikeras
+            # returns the untrained sigmoid's output as that class's probability.
+            # A one-class classifier is certain, as scikit-learn's are.
+            return np.ones((n_rows, 1))
+        # Fix: scikeras ``np.squeeze``s the probabilities, so one row came back
+        # as ``(n_classes,)``.
+        return proba.reshape(n_rows, -1)
+
+
+class ScikerasRegressorFixes(_ScikerasFixes):
+    """Fixes for ``scikeras.wrappers.KerasRegressor``."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags = RegressorTags(poor_score=True)
+        tags.target_tags.multi_output = True
+        return tags
+
+    def predict(self, X, **kwargs):
+        # Fix: scikeras returns the model's float32; scikit-learn's regressors and
+        # its checks give float64.
+        return np.asarray(super().predict(X, **kwargs), dtype=np.float64)
