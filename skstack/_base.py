@@ -35,21 +35,16 @@ from ._compat import (
     raise_for_params,
     routing_enabled,
 )
+from ._crossfit import CrossFit, MemberPlan
+from ._errors import member_error
 from ._folds import (
     DROP,
     early_stopping_prefix,
-    fit_full,
     fit_on,
-    fit_predict_fold,
-    fit_predict_fused,
-    fold_label,
     fusion_blocker,
     is_drop,
     is_keras_wrapper,
-    member_error,
-    refit_without_stopping,
     repeated_splits,
-    run_tasks,
     seed_estimator,
     weight_kwargs,
 )
@@ -409,7 +404,7 @@ class _BaseStacking(
 
         Tasks are (member, repeat, fold) fits, plus one full-data fit per member
         with ``fold_models="refit"``; with ``"average"`` the fold models are kept
-        instead and predict together.
+        instead and predict together (see ``_crossfit.py``).
         """
         members = [clone(member) for _, member in kept]
         rng = None
@@ -424,82 +419,34 @@ class _BaseStacking(
         for splits in repeats:
             check_folds(self, splits, len(y))
         columns = self._meta_columns(prefit=False)
-        average = self.fold_models == "average"
-        scorers = {
-            name: check_scoring(m, self.scoring)
-            for (name, _), m in zip(kept, members, strict=True)
-        }
-
-        # One pool for every fit whose inputs are known now; members that stop
-        # early are refit afterwards, for their fold models' mean best epoch.
-        folds = [pair for splits in repeats for pair in splits]
-        wheres = [
-            fold_label(fold, len(splits), repeat, len(repeats))
-            + f" (fit on {len(train)} samples, predicting {len(test)})"
-            for repeat, splits in enumerate(repeats)
-            for fold, (train, test) in enumerate(splits)
-        ]
-        stopping = [early_stopping_prefix(member) for member in members]
         fused = self._members_to_fuse(kept, members, member_params)
-        fall_back = self.fuse_folds == "auto"  # a network found unfit once built
-        tasks, owners = [], []
-        for i, ((name, _), member) in enumerate(zip(kept, members, strict=True)):
-            predict = (methods[name], columns, name)
-            params = member_params[name]
-            if fused[i]:
-                arguments = (member, X, y, params, folds, not average, *predict)
-                arguments += (average, scorers[name], wheres, fall_back)
-                tasks.append((fit_predict_fused, arguments))
-                owners.append((i, "fused"))
-                continue
-            if not average and stopping[i] is None:
-                tasks.append((fit_full, (member, X, y, params, name)))
-                owners.append((i, "full"))
-            for (train, test), where in zip(folds, wheres, strict=True):
-                arguments = (member, X, y, params, train, test, methods[name])
-                arguments += (columns, name, where, average, scorers[name])
-                tasks.append((fit_predict_fold, arguments))
-                owners.append((i, "fold"))
-        results = run_tasks(tasks, self.n_jobs, self.verbose, "stacking fits")
-        full, by_member = {}, {i: [] for i in range(len(kept))}
-        fused_members = []
-        for (i, kind), result in zip(owners, results, strict=True):
-            if kind == "full":
-                full[i] = result
-            elif kind == "fused":
-                by_member[i], full[i], was_fused = result
-                if was_fused:
-                    fused_members.append(kept[i][0])
-            else:
-                by_member[i].append(result)
-        self.fused_members_ = fused_members
+        plans = [
+            MemberPlan(
+                name=name,
+                estimator=member,
+                method=methods[name],
+                fit_params=member_params[name],
+                scorer=check_scoring(member, self.scoring),
+                fused=fused[i],
+                stopping=early_stopping_prefix(member),
+            )
+            for i, ((name, _), member) in enumerate(zip(kept, members, strict=True))
+        ]
+        average = self.fold_models == "average"
+        # "auto" fits fold by fold a network found unfit for fusion once built.
+        crossfit = CrossFit(plans, repeats, columns, average, self.fuse_folds == "auto")
+        outcomes = crossfit.run(X, y, self.n_jobs, self.verbose)
 
-        refit_epochs, refits, refit_members = {}, [], []
-        for i, ((name, _), member) in enumerate(zip(kept, members, strict=True)):
-            if average or stopping[i] is None:
-                continue
-            epochs = [result.best_epoch for result in by_member[i]]
-            refit_epochs[name] = max(1, int(round(np.mean(epochs))))
-            arguments = (member, stopping[i], refit_epochs[name], X, y)
-            arguments += (member_params[name],)
-            refits.append((refit_without_stopping, (*arguments, name)))
-            refit_members.append(i)
-        refitted = run_tasks(refits, self.n_jobs, self.verbose, "refits")
-        full.update(zip(refit_members, refitted, strict=True))
-
-        fitted, blocks, fold_scores = [], [], {}
-        for i, (name, _) in enumerate(kept):
-            fold_results = by_member[i]
-            block = np.zeros((len(y), fold_results[0].columns.shape[1]))
-            for (_, test), result in zip(folds, fold_results, strict=True):
-                block[test] += result.columns / len(repeats)
-            fitted.append([r.model for r in fold_results] if average else full[i])
-            blocks.append(block)
-            scores = np.array([result.score for result in fold_results])
-            fold_scores[name] = scores.reshape(len(repeats), -1)
-        self.refit_epochs_ = refit_epochs
-        self.fold_scores_ = fold_scores
+        self.fused_members_ = [name for name, o in outcomes.items() if o.fused]
+        self.refit_epochs_ = crossfit.refit_epochs(outcomes)
+        self.fold_scores_ = {
+            name: crossfit.fold_scores(o) for name, o in outcomes.items()
+        }
         self.splits_ = repeats
+        fitted = [
+            [r.model for r in o.folds] if average else o.full for o in outcomes.values()
+        ]
+        blocks = [crossfit.meta_features(o, len(y)) for o in outcomes.values()]
         return fitted, blocks, columns
 
     def _members_to_fuse(self, kept, members, member_params) -> list[bool]:

@@ -1,24 +1,21 @@
-"""The fit tasks of stacking: one (member, fold) fit each, run by joblib workers.
+"""The fit tasks of stacking: one (member, fold) fit each, and the folds.
 
 Module-level functions, so loky and dask workers can unpickle them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import numbers
-import os
-import sys
 from typing import NamedTuple
 
 import numpy as np
-from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
 from ._compat import params_of_rows, safe_indexing
+from ._errors import member_error
 from .exceptions import FoldFusionError
 
 DROP = "drop"
@@ -26,78 +23,6 @@ DROP = "drop"
 
 def is_drop(member) -> bool:
     return isinstance(member, str) and member == DROP
-
-
-def member_error(exc: BaseException, name: str, where: str, X) -> Exception:
-    """The member's exception, re-raised with which estimator and where it failed."""
-    message = f"Estimator {name!r} failed {where}: {type(exc).__name__}: "
-    message += condensed_message(exc)
-    if getattr(X, "ndim", 2) > 2:
-        message += (
-            f" (X has shape {X.shape}; an estimator that takes only 2-D input can "
-            "be stacked as make_pipeline(skstack.Flatten(), estimator))"
-        )
-    # Only for a failed conversion: a member that encodes its text columns
-    # itself can fail for other reasons, where the hint would mislead.
-    text_columns = non_numeric_columns(X)
-    converting = any(word in str(exc).lower() for word in ("convert", "string"))
-    if text_columns and converting and isinstance(exc, (ValueError, TypeError)):
-        shown = text_columns[:5] + (["..."] if len(text_columns) > 5 else [])
-        message += (
-            f" (X has non-numeric columns {shown}; a member that needs numbers "
-            "can encode them itself, e.g. make_pipeline(make_column_transformer("
-            f"(OneHotEncoder(), {text_columns[:5]}), remainder='passthrough'), "
-            "estimator))"
-        )
-    for kind in (ValueError, TypeError):
-        if isinstance(exc, kind):
-            return kind(message)
-    return RuntimeError(message)
-
-
-def condensed_message(exc: BaseException, limit: int = 500) -> str:
-    """The exception's text without the graph traceback TensorFlow puts in it.
-
-    A failing TensorFlow op lists every Python frame that built it ("defined at
-    (most recent call last)") before the cause; keep the cause. The whole
-    traceback stays on the chained exception.
-    """
-    text = str(exc)
-    if "(most recent call last):" not in text:
-        return text
-    lines = text.splitlines()
-    frames = [i for i, line in enumerate(lines) if line.startswith("  File ")]
-    if not frames:
-        return text
-    cause = [
-        line.strip()
-        for line in lines[frames[-1] + 1 :]
-        if line.strip() and not line.strip().startswith("[[{{node")
-    ]
-    condensed = " ".join(cause) or lines[0]
-    return condensed if len(condensed) <= limit else condensed[:limit] + " ..."
-
-
-def non_numeric_columns(X, scan_rows: int = 1000) -> list:
-    """Names (DataFrame) or indices (array) of the columns of X that hold text."""
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is not None and hasattr(dtypes, "items"):
-        return [
-            column
-            for column, dtype in dtypes.items()
-            if getattr(dtype, "kind", "O") not in "biuf"
-        ]
-    dtype = getattr(X, "dtype", None)
-    if dtype is None or dtype.kind not in "OUS" or X.ndim != 2:
-        return []
-    if dtype.kind in "US":
-        return list(range(X.shape[1]))
-    head = np.asarray(X[:scan_rows])
-    return [
-        column
-        for column in range(head.shape[1])
-        if not all(isinstance(value, numbers.Number) for value in head[:, column])
-    ]
 
 
 def weight_kwargs(member, sample_weight) -> dict | None:
@@ -298,85 +223,6 @@ def refit_without_stopping(member, prefix, epochs, X, y, fit_params, name):
         **{f"{prefix}epochs": epochs, f"{prefix}early_stopping": False}
     )
     return fit_full(member, X, y, fit_params, name)
-
-
-def limit_tensorflow_threads(parent_pid: int, threads: int) -> None:
-    """Size TensorFlow's thread pools in a worker process, once, before first use.
-
-    Each TensorFlow process otherwise starts as many compute threads as the
-    machine has cores, so n workers run n times too many. joblib limits BLAS
-    and OpenMP threads in its workers but not TensorFlow's, whose pools can only
-    be sized before its runtime starts; in a worker that already started it,
-    this does nothing. Nothing happens in the parent process (``n_jobs=1`` or
-    the threading backend), or before TensorFlow is imported by a task.
-    """
-    tf = sys.modules.get("tensorflow")
-    if tf is None or os.getpid() == parent_pid:
-        return
-    with contextlib.suppress(RuntimeError):  # raised once the runtime started
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-
-
-def _run_in_worker(limits, index, function, *args):
-    limit_tensorflow_threads(*limits)
-    return index, function(*args)
-
-
-def run_tasks(tasks, n_jobs, verbose, label) -> list:
-    """Run ``(function, args)`` tasks in one joblib pool, in order of the list.
-
-    Worker processes share the cores: each sizes TensorFlow's thread pools to
-    its share. With ``verbose``, a progress bar counts fits as they finish.
-    A worker process dying under a task (killed, out of memory) makes the pool
-    run once more, since the seeds are fixed in the tasks the results are the
-    same; a second death raises an error saying so.
-    """
-    if not tasks:
-        return []
-    try:
-        return _run_pool(tasks, n_jobs, verbose, label)
-    except Exception as exc:
-        if type(exc).__name__ not in _LOST_WORKER_ERRORS:
-            raise
-    try:
-        return _run_pool(tasks, n_jobs, verbose, label)
-    except Exception as exc:
-        if type(exc).__name__ in _LOST_WORKER_ERRORS:
-            raise RuntimeError(
-                f"A worker process died while running the {label}, twice "
-                f"({type(exc).__name__}: {exc}); nothing was fitted. A fit that "
-                "kills its process (out of memory, a crash in native code) does "
-                "so again on each try."
-            ) from exc
-        raise
-
-
-def _run_pool(tasks, n_jobs, verbose, label) -> list:
-    workers = max(1, min(effective_n_jobs(n_jobs), len(tasks)))
-    limits = (os.getpid(), max(1, cpu_count() // workers))
-    jobs = (
-        delayed(_run_in_worker)(limits, i, function, *args)
-        for i, (function, args) in enumerate(tasks)
-    )
-    if not verbose:
-        return [result for _, result in Parallel(n_jobs=n_jobs)(jobs)]
-    from tqdm import tqdm
-
-    results = [None] * len(tasks)
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    with tqdm(total=len(tasks), desc=label, unit="fit") as bar:
-        for index, result in parallel(jobs):
-            results[index] = result
-            bar.update()
-    return results
-
-
-# What joblib's loky backend and dask's scheduler (and joblib's dask backend,
-# which may cancel the futures of a lost worker's batch) raise when a worker
-# process died under a task, named rather than imported so the core needs
-# neither.
-_LOST_WORKER_ERRORS = {"TerminatedWorkerError", "KilledWorker", "FutureCancelledError"}
 
 
 def repeated_splits(owner, cv, X, y, groups, n_repeats: int, rng) -> list[list]:
