@@ -8,8 +8,6 @@ including the Keras meta-learner used by default.
 from __future__ import annotations
 
 import numbers
-import warnings
-import weakref
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
@@ -19,11 +17,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch, check_random_state, get_tags
-from sklearn.utils.metadata_routing import (
-    MetadataRouter,
-    MethodMapping,
-    process_routing,
-)
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._columns import MetaColumns
@@ -32,11 +25,10 @@ from ._compat import (
     HasMethods,
     Interval,
     StrOptions,
-    raise_for_params,
-    routing_enabled,
 )
 from ._crossfit import CrossFit, MemberPlan
 from ._errors import member_error
+from ._fitted import _FittedStack
 from ._folds import (
     DROP,
     early_stopping_prefix,
@@ -46,27 +38,26 @@ from ._folds import (
     is_keras_wrapper,
     repeated_splits,
     seed_estimator,
-    weight_kwargs,
 )
-from ._report import StackReport, member_correlation
+from ._routing import (
+    metadata_router,
+    refuse_unroutable,
+    routed_fit_params,
+    routed_predict_params,
+)
 from ._validation import (
     check_estimators,
     check_folds,
     check_sample_weight,
 )
-from .exceptions import SampleWeightIgnoredWarning
-
-# Predictions of at most this many rows take the stack's compiled graph.
-_SMALL_BATCH_ROWS = 64
-# Each fitted stack's graph (or None), with a weak reference to the meta-learner
-# of the fit it was built from. Outside the estimator, so predicting changes no
-# attribute and pickles stay as they were.
-_GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_NOT_BUILT = "not built"  # a stack that predicted a few rows once
 
 
 class _BaseStacking(
-    TransformerMixin, MetaEstimatorMixin, BaseComposition, metaclass=ABCMeta
+    _FittedStack,
+    TransformerMixin,
+    MetaEstimatorMixin,
+    BaseComposition,
+    metaclass=ABCMeta,
 ):
     """Stacked generalization over out-of-fold predictions; see the public classes."""
 
@@ -265,38 +256,10 @@ class _BaseStacking(
         return self
 
     def _refuse_unroutable(self, fit_params) -> None:
-        """With routing off, metadata other than sample_weight/groups is an error.
-
-        Checked first, as scikit-learn's stacking does.
-        """
-        if not routing_enabled():
-            raise_for_params(fit_params, self, "fit")
+        refuse_unroutable(self, fit_params)
 
     def _fit_params(self, kept, final, weights, groups, fit_params) -> Bunch:
-        """Each member's and the meta-learner's fit parameters, and the splitter's.
-
-        With metadata routing on, every object gets what it requested (and
-        scikit-learn's errors name what was passed but not requested); off,
-        ``sample_weight`` goes to everything that accepts it (a warning names
-        the others), ``groups`` to the splitter, nothing else is accepted.
-        """
-        if routing_enabled():
-            metadata = {"sample_weight": weights, "groups": groups, **fit_params}
-            metadata = {
-                key: value for key, value in metadata.items() if value is not None
-            }
-            routed = process_routing(self, "fit", **metadata)
-            return Bunch(
-                members={name: routed[name].fit for name, _ in kept},
-                final=routed.final_estimator.fit,
-                split=routed.get("cv", Bunch(split={})).split,  # no cv: prefit
-            )
-        self._warn_ignored_weights(kept, final, weights)
-        return Bunch(
-            members={name: weight_kwargs(m, weights) or {} for name, m in kept},
-            final=weight_kwargs(final, weights) or {},
-            split={} if groups is None else {"groups": groups},
-        )
+        return routed_fit_params(self, kept, final, weights, groups, fit_params)
 
     def get_metadata_routing(self):
         """How ``fit`` and ``predict`` route metadata (``enable_metadata_routing``).
@@ -311,48 +274,10 @@ class _BaseStacking(
         routing : MetadataRouter
             The routing of this stack's metadata.
         """
-        router = MetadataRouter(owner=self)
-        fit = MethodMapping().add(caller="fit", callee="fit")
-        for name, member in self.estimators:
-            if not is_drop(member):
-                router.add(**{name: member}, method_mapping=fit)
-        final = getattr(self, "final_estimator_", self.final_estimator)
-        if final is None:
-            final = self._default_final_estimator().set_fit_request(sample_weight=True)
-        router.add(
-            final_estimator=final,
-            method_mapping=MethodMapping()
-            .add(caller="fit", callee="fit")
-            .add(caller="predict", callee="predict"),
-        )
-        if not (isinstance(self.cv, str) and self.cv == "prefit"):
-            splitter = check_cv(self.cv, classifier=is_classifier(self))
-            router.add(
-                cv=splitter,
-                method_mapping=MethodMapping().add(caller="fit", callee="split"),
-            )
-        return router
+        return metadata_router(self)
 
     def _predict_params(self, predict_params) -> dict:
-        """The meta-learner's ``predict`` parameters (routed, when routing is on)."""
-        if predict_params and routing_enabled():
-            routed = process_routing(self, "predict", **predict_params)
-            return routed.final_estimator.predict
-        return predict_params
-
-    def _warn_ignored_weights(self, kept, final, weights) -> None:
-        if weights is None:
-            return
-        ignoring = [n for n, m in kept if weight_kwargs(m, weights) is None]
-        if weight_kwargs(final, weights) is None:
-            ignoring.append("final_estimator")
-        if ignoring:
-            warnings.warn(
-                f"{type(self).__name__}: {ignoring} do not accept sample_weight in "
-                "fit and are fitted without it.",
-                SampleWeightIgnoredWarning,
-                stacklevel=5,
-            )
+        return routed_predict_params(self, predict_params)
 
     def _predict_prefit(self, kept, methods, X):
         """``cv="prefit"``: members are used as given, meta-features predicted."""
@@ -491,251 +416,3 @@ class _BaseStacking(
                 f"X of dtype {original.dtype}."
             )
         return np.hstack([meta, original.astype(np.float64)])
-
-    # Using the fitted stack.
-    def _transform(self, X):
-        X_checked, X, _ = self._validate_input(X, reset=False)
-        blocks = []
-        for name, member in self._kept_members():
-            method = self.stack_method_[name]
-            models = member if isinstance(member, list) else [member]
-            outputs = []
-            for model in models:
-                try:
-                    prediction = getattr(model, method)(X)
-                except Exception as exc:
-                    raise member_error(exc, name, "predicting", X) from exc
-                outputs.append(self._columns(prediction, model, method, name))
-            blocks.append(np.mean(outputs, axis=0))
-        return self._stack_features(blocks, X_checked)
-
-    def _predict_small_batch(self, X):
-        """The stack's output for a few rows, from one compiled Keras graph.
-
-        Each call of a member costs a fixed overhead (about 0.4 ms for a
-        compiled Keras network) that dominates a prediction of a few rows, so
-        a stack whose members and meta-learner all have a Keras form
-        (:meth:`to_keras`) is built into one graph, at its second prediction
-        of a few rows (building costs a fraction of a second, which a stack
-        scored once, as in a grid search, does not pay), and run by one call.
-        Returns None (the caller predicts member by member) for the first such
-        call, other stacks, larger or non-numeric inputs. Values equal the
-        member-by-member path's to float32 precision (~1e-6).
-        """
-        check_is_fitted(self, "final_estimator_")
-        entry = _GRAPHS.get(self)
-        # Keyed to the stack, valid for the fit that made its meta-learner.
-        if entry is None or entry[0]() is not self.final_estimator_:
-            entry = None
-        elif entry[1] is None:
-            return None
-        # Counted before validating: a large X is validated once, by the caller
-        # (as is anything that cannot be counted, to get its clear error).
-        try:
-            n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
-        except (TypeError, IndexError):
-            return None
-        if sparse.issparse(X) or not 0 < n_rows <= _SMALL_BATCH_ROWS:
-            return None
-        X_checked, _, _ = self._validate_input(X, reset=False)
-        if X_checked.dtype.kind not in "biuf":
-            return None
-        if entry is None:
-            _GRAPHS[self] = (weakref.ref(self.final_estimator_), _NOT_BUILT)
-            return None
-        graph = entry[1]
-        if graph is _NOT_BUILT:
-            graph = self._build_graph()
-            _GRAPHS[self] = (entry[0], graph)
-            if graph is None:
-                return None
-        output = graph.predict_on_batch(X_checked.astype(np.float32))
-        return np.asarray(output, dtype=np.float64)
-
-    def _build_graph(self):
-        """The exported stack for small batches, or None if there is none."""
-        models = [
-            model
-            for _, member in self._kept_members()
-            for model in (member if isinstance(member, list) else [member])
-        ]
-        if not any(is_keras_wrapper(model) for model in models):
-            return None  # no Keras member: nothing to save by one graph
-        from skstack.keras._export import stack_to_keras
-
-        try:
-            return stack_to_keras(self)
-        except (TypeError, ValueError):
-            return None
-
-    def _kept_members(self):
-        return [(n, m) for n, m in self.named_estimators_.items() if not is_drop(m)]
-
-    def transform(self, X):
-        """Meta-features of X: each fitted member's predictions (and X if passthrough).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-(n_samples, ...)
-            Input samples.
-
-        Returns
-        -------
-        X_meta : ndarray of shape (n_samples, n_meta_features)
-            What the meta-learner predicts from.
-        """
-        return self._transform(X)
-
-    def fit_transform(self, X, y, **fit_params):
-        """Fit the stack and return the out-of-fold meta-features.
-
-        Unlike scikit-learn's stacking, these are the out-of-fold predictions the
-        meta-learner was trained on (``oof_predictions_``), not the refitted
-        members' predictions of their own training rows, which leak the target.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-(n_samples, ...)
-            Training samples.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Target values.
-        **fit_params : dict
-            Passed to ``fit`` (``sample_weight``).
-
-        Returns
-        -------
-        X_meta : ndarray of shape (n_samples, n_meta_features)
-            A copy of ``oof_predictions_``.
-        """
-        return self.fit(X, y, **fit_params).oof_predictions_.copy()
-
-    def report(self, X=None, y=None) -> StackReport:
-        """Members' out-of-fold scores and the correlation of their predictions.
-
-        Parameters
-        ----------
-        X : array-like, default=None
-            Held-out samples to score the whole stack on.
-        y : array-like, default=None
-            Their targets.
-
-        Returns
-        -------
-        report : StackReport
-            Printable table (``str(report)``), ``to_frame()`` (pandas) and
-            ``plot()`` (matplotlib) of ``fold_scores_``, the members'
-            correlation and the stack's score on (X, y).
-        """
-        check_is_fitted(self, "final_estimator_")
-        if not self.fold_scores_:
-            raise ValueError(
-                "report() needs out-of-fold scores, which cv='prefit' does not make."
-            )
-        edges = np.cumsum([0, *self._member_widths])
-        blocks = [
-            self.oof_predictions_[:, start:stop]
-            for start, stop in zip(edges[:-1], edges[1:], strict=True)
-        ]
-        if self.scoring is None:
-            scoring = "accuracy" if is_classifier(self) else "r2"
-        else:
-            scoring = self.scoring if isinstance(self.scoring, str) else "score"
-        return StackReport(
-            members=list(self.fold_scores_),
-            fold_scores=dict(self.fold_scores_),
-            correlation=member_correlation(blocks),
-            stack_score=None if X is None else float(self.score(X, y)),
-            scoring=scoring,
-        )
-
-    def plot_report(self, X=None, y=None, ax=None):
-        """Draw :meth:`report` with matplotlib (``pip install skstack[plots]``).
-
-        Parameters
-        ----------
-        X, y : array-like, default=None
-            Held-out data to score the stack on.
-        ax : sequence of two matplotlib Axes, default=None
-            Where to draw.
-
-        Returns
-        -------
-        axes : ndarray of matplotlib Axes
-            Scores and correlation heatmap.
-        """
-        return self.report(X, y).plot(ax=ax)
-
-    def to_keras(self):
-        """The fitted stack as one Keras model: X in, the stack's output out.
-
-        Each member, a Keras wrapper (a copy of its trained network; averaged
-        fold models are averaged in the graph) or a linear scikit-learn model
-        (``LogisticRegression``, ``Ridge``...: a ``Dense`` layer), feeds the
-        meta-learner, itself Keras or linear. ``model.predict_on_batch(X)``
-        runs it as one compiled graph (about a millisecond for a row of small
-        networks), where the stack calls each member in turn. Save it with
-        ``model.save("stack.keras")``.
-
-        Returns
-        -------
-        model : keras.Model
-            Outputs ``predict_proba`` (shape ``(n_samples, n_classes)``) for a
-            classifier, the predictions (``(n_samples, n_outputs)``) for a
-            regressor.
-
-        Raises
-        ------
-        TypeError
-            If a member or the meta-learner is neither a skstack Keras wrapper
-            nor a linear model; the message names it.
-        """
-        check_is_fitted(self, "final_estimator_")
-        from skstack.keras._export import stack_to_keras
-
-        return stack_to_keras(self)
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the meta-features, then of the passed-through features.
-
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Names of the input features, used with ``passthrough``. Defaults to
-            ``feature_names_in_`` if fitted on a DataFrame, else
-            ``x0, x1, ...`` over the flattened features.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-            ``<estimator>_proba_<class>``, ``<estimator>_decision_<class>`` or
-            ``<estimator>_predict[<output>]`` per column.
-        """
-        check_is_fitted(self, "final_estimator_")
-        names = []
-        for name, _ in self._kept_members():
-            names.extend(self._columns.names(name, self.stack_method_[name]))
-        if self.passthrough:
-            names.extend(self._input_feature_names(input_features))
-        return np.asarray(names, dtype=object)
-
-    def _input_feature_names(self, input_features) -> list[str]:
-        n_flat = int(np.prod(self._sample_shape))
-        known = getattr(self, "feature_names_in_", None)
-        if input_features is None:
-            if known is not None:
-                return list(known)
-            return [f"x{i}" for i in range(n_flat)]
-        input_features = list(input_features)
-        if known is not None and input_features != list(known):
-            raise ValueError(
-                "input_features is not equal to feature_names_in_: "
-                f"{input_features} != {list(known)}."
-            )
-        if len(input_features) != n_flat:
-            raise ValueError(
-                f"input_features should have length {n_flat}, got "
-                f"{len(input_features)}."
-            )
-        return input_features
