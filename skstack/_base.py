@@ -385,10 +385,7 @@ class _BaseStacking(
         strict = self.fuse_folds != "auto"
         fused = []
         for (name, _), member in zip(kept, members, strict=True):
-            reason = fusion_blocker(member)
-            metadata = sorted(set(member_params[name]) - {"sample_weight"})
-            if reason is None and metadata:
-                reason = f"it is given fit metadata {metadata}"
+            reason = fusion_blocker(member, member_params[name])
             if reason is not None and strict and is_keras_wrapper(member):
                 raise ValueError(
                     f"{type(self).__name__}: fuse_folds=True, but estimator "

@@ -50,10 +50,10 @@ class MetaColumns:
             return [f"{name}_predict"]
         kind = _KINDS[method]
         labels = list(self.labels)
-        if len(labels) == 2:
-            labels = labels[1:]
-        elif method == "predict_proba" and self.drop_first:
-            labels = labels[1:]
+        if method == "predict_proba":
+            labels = labels[kept_probability_columns(len(labels), self.drop_first)]
+        elif len(labels) == 2:
+            labels = labels[1:]  # one score, the positive class's
         return [f"{name}_{kind}_{label}" for label in labels]
 
     def __call__(self, prediction, member, method: str, name: str) -> np.ndarray:
@@ -88,9 +88,7 @@ class MetaColumns:
         proba = prediction.reshape(n_rows, -1).astype(np.float64)
         aligned = np.zeros((n_rows, n_classes))
         aligned[:, positions] = proba
-        if n_classes == 2:
-            return aligned[:, 1:]
-        return aligned[:, 1:] if self.drop_first else aligned
+        return aligned[:, kept_probability_columns(n_classes, self.drop_first)]
 
     def _multilabel(self, prediction, member, method: str, name: str) -> np.ndarray:
         """One column per label: its probability, score or predicted value."""
@@ -118,6 +116,15 @@ class MetaColumns:
                 f"are not among the stack's classes {list(self.labels)}."
             )
         return positions
+
+
+def kept_probability_columns(n_classes: int, drop_first: bool) -> slice:
+    """The probability columns a member contributes, of ``n_classes``.
+
+    The positive class's only for two classes (the other is one minus it);
+    all but the first with ``drop_first``; all otherwise.
+    """
+    return slice(1, None) if n_classes == 2 or drop_first else slice(None)
 
 
 _KINDS = {

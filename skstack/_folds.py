@@ -108,15 +108,21 @@ def fold_label(fold, n_splits, repeat, n_repeats) -> str:
     return label + (f", repeat {repeat}" if n_repeats > 1 else "")
 
 
-def fusion_blocker(member) -> str | None:
+def fusion_blocker(member, fit_params=None) -> str | None:
     """Why ``member``'s fold models cannot train as one Keras graph, or None.
 
-    The member decides (``fold_fusion_blocker``, on skstack's Keras wrappers);
-    any other estimator has no fused training.
+    The one place the stack asks. The member decides what depends on it
+    (``fold_fusion_blocker`` of skstack's Keras wrappers: their parameters,
+    and, once built, ``FoldFusionError`` from ``fit_folds``); fused training
+    takes no fit parameter but ``sample_weight``; any other estimator has no
+    fused training.
     """
     blocker = getattr(member, "fold_fusion_blocker", None)
     if not callable(blocker):
         return "it is not a skstack KerasClassifier/KerasRegressor"
+    metadata = sorted(set(fit_params or {}) - {"sample_weight"})
+    if metadata:
+        return f"it is given fit metadata {metadata}"
     return blocker()
 
 

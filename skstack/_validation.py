@@ -42,28 +42,38 @@ def state_restored_on_error(estimator) -> Iterator[None]:
         raise
 
 
-def check_estimators(owner, estimators) -> tuple[list[str], list]:
-    """Validate ``estimators``; return the names and members, ``"drop"`` included."""
-    owner_name = type(owner).__name__
+def check_named_pairs(owner_name: str, pairs, parameter: str, what: str) -> list[str]:
+    """Refuse anything but a non-empty list of (unique name, object) pairs.
+
+    Returns the names. ``owner_name``, ``parameter`` and ``what`` word the
+    error (``"KerasStackingClassifier"``, ``"estimators"``, ``"estimator"``).
+    """
     if (
-        not isinstance(estimators, (list, tuple))
-        or len(estimators) == 0
+        not isinstance(pairs, (list, tuple))
+        or len(pairs) == 0
         or not all(
             isinstance(item, (list, tuple))
             and len(item) == 2
             and isinstance(item[0], str)
-            for item in estimators
+            for item in pairs
         )
     ):
         raise ValueError(
-            f"{owner_name}: 'estimators' must be a non-empty list of "
-            f"(name, estimator) tuples, got {estimators!r}."
+            f"{owner_name}: {parameter!r} must be a non-empty list of "
+            f"(name, {what}) tuples, got {pairs!r}."
         )
-    names = [name for name, _ in estimators]
-    members = [member for _, member in estimators]
+    names = [name for name, _ in pairs]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise ValueError(f"{owner_name}: estimator names must be unique: {duplicates}.")
+        raise ValueError(f"{owner_name}: {what} names must be unique: {duplicates}.")
+    return names
+
+
+def check_estimators(owner, estimators) -> tuple[list[str], list]:
+    """Validate ``estimators``; return the names and members, ``"drop"`` included."""
+    owner_name = type(owner).__name__
+    names = check_named_pairs(owner_name, estimators, "estimators", "estimator")
+    members = [member for _, member in estimators]
     for name in names:
         if "__" in name:
             raise ValueError(

@@ -9,7 +9,7 @@ import keras
 from skstack._compat import Interval, StrOptions
 from skstack._validation import state_restored_on_error
 from skstack.keras import KerasClassifier, KerasRegressor
-from skstack.keras._builders import output_head
+from skstack.keras._builders import compile_model, output_head
 from skstack.keras._models import load_member
 
 from ._stages import (
@@ -17,7 +17,6 @@ from ._stages import (
     ComposedModel,
     adapt,
     add_head,
-    compile_model,
     input_shape_of,
     named_wrapper,
 )

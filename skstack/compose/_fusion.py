@@ -8,7 +8,9 @@ import keras
 import numpy as np
 
 from skstack._compat import Interval, StrOptions
+from skstack._validation import check_named_pairs
 from skstack.keras import KerasClassifier, KerasRegressor
+from skstack.keras._builders import compile_model
 from skstack.keras._layers import AttentionMerge, TakeColumns, WeightedSum
 from skstack.keras._models import cut_at_layer, load_member
 
@@ -16,7 +18,6 @@ from ._stages import (
     TRAINING_PARAMETERS,
     ComposedModel,
     add_head,
-    compile_model,
     input_shape_of,
     shapes_match,
 )
@@ -42,24 +43,6 @@ _FUSION_CONSTRAINTS = {
     "head_hidden": [list, tuple],
     "callbacks": [None, list],
 }
-
-
-def _check_members(members) -> list[tuple[str, object]]:
-    if (
-        not isinstance(members, (list, tuple))
-        or not members
-        or not all(
-            isinstance(m, (list, tuple)) and len(m) == 2 and isinstance(m[0], str)
-            for m in members
-        )
-    ):
-        raise ValueError(
-            f"members must be a non-empty list of (name, model) pairs, got {members!r}."
-        )
-    names = [name for name, _ in members]
-    if len(set(names)) != len(names):
-        raise ValueError(f"member names must be unique, got {names}.")
-    return list(members)
 
 
 def _member_features(model: keras.Model, layer, name: str) -> keras.Model:
@@ -98,7 +81,8 @@ def _member_inputs(inputs, members, member_columns):
 
 def build_fusion(meta: dict, compile_kwargs: dict, params: dict) -> keras.Model:
     """Build the fusion model: members side by side, merged, then the head."""
-    members = _check_members(params["members"])
+    members = params["members"]
+    check_named_pairs("The fusion", members, "members", "member")
     merge = params["merge"]
     inputs = keras.Input(shape=meta["X_shape_"][1:])
     outputs = []

@@ -106,10 +106,3 @@ def add_head(x, meta: dict, hidden, activation: str = "relu"):
     for width in hidden:
         x = keras.layers.Dense(width, activation=activation)(x)
     return keras.layers.Dense(units, activation=output_activation, name="head")(x), loss
-
-
-def compile_model(model: keras.Model, compile_kwargs: dict, default_loss: str) -> None:
-    compile_kwargs = dict(compile_kwargs)
-    if compile_kwargs.get("loss") is None:
-        compile_kwargs["loss"] = default_loss
-    model.compile(**compile_kwargs)

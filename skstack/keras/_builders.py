@@ -93,8 +93,13 @@ def dense_model(
     outputs = keras.layers.Dense(units, activation=output_activation)(x)
     model = keras.Model(inputs, outputs)
 
+    compile_model(model, compile_kwargs, default_loss)
+    return model
+
+
+def compile_model(model: keras.Model, compile_kwargs: dict, default_loss: str) -> None:
+    """Compile ``model`` with the wrapper's arguments; a None loss is the task's."""
     compile_kwargs = dict(compile_kwargs)
     if compile_kwargs.get("loss") is None:
         compile_kwargs["loss"] = default_loss
     model.compile(**compile_kwargs)
-    return model

@@ -9,6 +9,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from skstack._columns import kept_probability_columns
+
 from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
 from ._wrappers import KerasClassifier, KerasRegressor
 
@@ -93,9 +95,9 @@ def _member_columns(stack, owner, name, member, method, inputs):
             "realigned in numpy, which an exported graph cannot do."
         )
     proba = _probabilities(output)
-    if len(stack.classes_) == 2:
-        return proba[:, 1:]
-    return proba[:, 1:] if stack.drop_first_proba else proba
+    return proba[
+        :, kept_probability_columns(len(stack.classes_), stack.drop_first_proba)
+    ]
 
 
 def _copied_network(wrapper, name):
