@@ -7,7 +7,8 @@ their default Keras meta-learner).
 
 from ._persistence import load, save
 from ._preprocessing import Flatten
-from ._stacking import KerasStackingClassifier, KerasStackingRegressor
+from ._regressor import KerasStackingRegressor
+from ._stacking import KerasStackingClassifier
 
 __version__ = "0.1.0.dev0"
 

@@ -21,21 +21,19 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._columns import MetaColumns
 from ._compat import (
-    BaseComposition,
     HasMethods,
     Interval,
     StrOptions,
 )
-from ._crossfit import CrossFit, MemberPlan
+from ._composition import _NamedMembers
+from ._crossfit import CrossFit, MemberPlan, members_to_fuse
 from ._errors import member_error
 from ._fitted import _FittedStack
 from ._folds import (
     DROP,
     early_stopping_prefix,
     fit_on,
-    fusion_blocker,
     is_drop,
-    is_keras_wrapper,
     repeated_splits,
     seed_estimator,
 )
@@ -56,7 +54,7 @@ class _BaseStacking(
     _FittedStack,
     TransformerMixin,
     MetaEstimatorMixin,
-    BaseComposition,
+    _NamedMembers,
     metaclass=ABCMeta,
 ):
     """Stacked generalization over out-of-fold predictions; see the public classes."""
@@ -119,43 +117,6 @@ class _BaseStacking(
 
     def _check_cv(self, cv, y) -> None:
         """Refuse a splitter that cannot work on this target (classifiers)."""
-
-    # Parameters: ``name__param`` reaches the members, ``drop`` removes one.
-    @property
-    def named_estimators(self) -> Bunch:
-        """The ``estimators`` parameter as a Bunch, by name."""
-        return Bunch(**dict(self.estimators))
-
-    def get_params(self, deep=True):
-        """Get parameters, with each member's as ``name__param`` when ``deep``.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Include the members and their parameters.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        return self._get_params("estimators", deep=deep)
-
-    def set_params(self, **params):
-        """Set parameters; ``name=estimator`` or ``name="drop"`` replaces a member.
-
-        Parameters
-        ----------
-        **params : dict
-            Stack parameters, members by name, and ``name__param`` of members.
-
-        Returns
-        -------
-        self : object
-            This estimator.
-        """
-        self._set_params("estimators", **params)
-        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -344,7 +305,7 @@ class _BaseStacking(
         for splits in repeats:
             check_folds(self, splits, len(y))
         columns = self._meta_columns(prefit=False)
-        fused = self._members_to_fuse(kept, members, member_params)
+        fused = members_to_fuse(self, kept, members, member_params)
         plans = [
             MemberPlan(
                 name=name,
@@ -373,27 +334,6 @@ class _BaseStacking(
         ]
         blocks = [crossfit.meta_features(o, len(y)) for o in outcomes.values()]
         return fitted, blocks, columns
-
-    def _members_to_fuse(self, kept, members, member_params) -> list[bool]:
-        """Which members train their folds as one graph, per ``fuse_folds``.
-
-        ``"auto"`` fuses every member that can be; ``True`` also refuses a Keras
-        wrapper that cannot, naming why; other estimators are never fused.
-        """
-        if self.fuse_folds != "auto" and not self.fuse_folds:
-            return [False] * len(members)
-        strict = self.fuse_folds != "auto"
-        fused = []
-        for (name, _), member in zip(kept, members, strict=True):
-            reason = fusion_blocker(member, member_params[name])
-            if reason is not None and strict and is_keras_wrapper(member):
-                raise ValueError(
-                    f"{type(self).__name__}: fuse_folds=True, but estimator "
-                    f"{name!r} cannot be trained fused: {reason}. Use "
-                    "fuse_folds='auto' to fit it fold by fold."
-                )
-            fused.append(reason is None)
-        return fused
 
     def _stack_features(self, blocks, X_checked):
         """Members' columns side by side, then the original features if asked."""

@@ -19,6 +19,8 @@ from ._folds import (
     fit_predict_fold,
     fit_predict_fused,
     fold_label,
+    fusion_blocker,
+    is_keras_wrapper,
     refit_without_stopping,
 )
 from ._pool import run_tasks
@@ -190,3 +192,25 @@ class CrossFit:
     def fold_scores(self, outcome: MemberOutcome) -> np.ndarray:
         scores = np.array([result.score for result in outcome.folds])
         return scores.reshape(len(self.repeats), -1)
+
+
+def members_to_fuse(stack, kept, members, member_params) -> list[bool]:
+    """Which members train their folds as one graph, per ``fuse_folds``.
+
+    ``"auto"`` fuses every member that can be; ``True`` also refuses a Keras
+    wrapper that cannot, naming why; other estimators are never fused.
+    """
+    if stack.fuse_folds != "auto" and not stack.fuse_folds:
+        return [False] * len(members)
+    strict = stack.fuse_folds != "auto"
+    fused = []
+    for (name, _), member in zip(kept, members, strict=True):
+        reason = fusion_blocker(member, member_params[name])
+        if reason is not None and strict and is_keras_wrapper(member):
+            raise ValueError(
+                f"{type(stack).__name__}: fuse_folds=True, but estimator "
+                f"{name!r} cannot be trained fused: {reason}. Use "
+                "fuse_folds='auto' to fit it fold by fold."
+            )
+        fused.append(reason is None)
+    return fused

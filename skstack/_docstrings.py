@@ -1,0 +1,104 @@
+"""Docstring parts the two stacking classes share."""
+
+SHARED_PARAMETERS = """\
+    estimators : list of (str, estimator)
+        The base estimators: any scikit-learn estimator, including
+        :class:`~skstack.keras.KerasClassifier` / ``KerasRegressor`` and pipelines.
+        ``"drop"`` in place of an estimator (or ``set_params(name="drop")``)
+        removes it; ``set_params(name__param=value)`` reaches its parameters.
+    final_estimator : estimator, default=None
+        The meta-learner, fitted on the members' out-of-fold predictions. None
+        uses :func:`skstack.keras.make_meta_learner`: a regularized linear Keras
+        layer on the standardized meta-features (logits of probabilities),
+        fitted on all rows at once by L-BFGS
+        (:class:`~skstack.keras.LinearMetaClassifier` /
+        :class:`~skstack.keras.LinearMetaRegressor`); pass one explicitly to
+        tune it with ``final_estimator__...``.
+    cv : int, cross-validation generator, iterable of splits or "prefit", default=5
+        How out-of-fold predictions are made. An int gives
+        ``StratifiedKFold`` for classifiers and ``KFold`` for regressors; the
+        splits are drawn once, so every member sees the same folds; their test
+        parts must hold each sample exactly once. ``"prefit"`` uses the
+        estimators as already fitted (not cloned, not refitted) and their
+        predictions of X as meta-features: fit the stack on data the members
+        have not seen.
+    fold_models : {"refit", "average"}, default="refit"
+        ``"refit"`` fits each member once more on all the data for prediction.
+        ``"average"`` keeps every fold model instead (no full-data fit) and
+        predicts with the mean of their outputs, so the meta-learner sees at
+        predict time the kind of model it was trained on.
+    n_repeats : int, default=1
+        Repeat the k-fold split this many times with new shuffles; each
+        sample's out-of-fold prediction is the mean over repeats. The splits
+        used are ``splits_``.
+    scoring : str or callable, default=None
+        How each fold model is scored on its held-out part (``fold_scores_``,
+        ``report()``): a scikit-learn scoring name or scorer. None uses the
+        members' own ``score`` (accuracy, R²).
+    fuse_folds : "auto" or bool, default="auto"
+        Train the fold models of each Keras member (and its refit on all rows)
+        as one Keras graph: parallel copies of the network, each one's loss
+        weighted by a mask of its own training rows, so a copy never learns
+        from its held-out rows. Small networks then train all folds in about
+        the time of one fit. ``"auto"`` fuses every member that can be and
+        fits the others fold by fold: estimators that are not a plain
+        :class:`~skstack.keras.KerasClassifier`/``KerasRegressor`` (pipelines
+        included), and wrappers with ``early_stopping``, ``class_weight``,
+        ``callbacks``, ``warm_start``, ``validation_split`` or ``fit__``
+        parameters, or a ``BatchNormalization`` layer, and classifiers when a
+        fold's training rows lack a class. ``True`` raises a
+        ``ValueError`` naming a Keras wrapper that cannot be fused and why;
+        ``False`` fits every member fold by fold. ``fused_members_`` lists
+        the members that were fused. The graph holds k + 1 copies of the
+        network at once.
+""".rstrip()
+
+SHARED_TAIL = """\
+    passthrough : bool, default=False
+        Append the original features (flattened, for N-D input) to the
+        meta-features.
+    n_jobs : int, default=None
+        Jobs running the (estimator, fold) fits and the full refits, all in one
+        joblib pool; None means 1 unless in a ``joblib.parallel_backend``
+        context, -1 all processors.
+    verbose : int, default=0
+        Above 0, a progress bar (tqdm, on stderr) counts the (estimator, fold)
+        fits and refits as they finish.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every member's and the meta-learner's ``random_state`` left at
+        None (nested ones too), and a shuffling splitter's seed, so an int
+        gives the same predictions on every fit. None leaves them as they are.
+""".rstrip()
+
+SHARED_ATTRIBUTES = """\
+    estimators_ : list of estimators
+        The kept members, each refitted on all the training data (the given
+        objects themselves with ``cv="prefit"``; with ``fold_models="average"``
+        a list of fold models per member).
+    named_estimators_ : Bunch
+        The fitted members by name; dropped ones are ``"drop"``.
+    final_estimator_ : estimator
+        The fitted meta-learner.
+    stack_method_ : dict of str
+        The method giving each kept member's meta-features.
+    oof_predictions_ : ndarray of shape (n_samples, n_meta_features)
+        The out-of-fold meta-features the meta-learner was trained on
+        (including the original features with ``passthrough``).
+    splits_ : list of list of (ndarray, ndarray)
+        The (train, test) indices of each fold, per repeat (empty with
+        ``cv="prefit"``).
+    fold_scores_ : dict of ndarray of shape (n_repeats, n_splits)
+        Each member's ``scoring`` on each held-out fold (empty with
+        ``cv="prefit"``).
+    fused_members_ : list of str
+        The members trained with ``fuse_folds``.
+    refit_epochs_ : dict of int
+        For members that stop early (a Keras wrapper, or a pipeline ending in
+        one, with ``early_stopping=True``) and ``fold_models="refit"``: the
+        epochs of the refit on all rows, the mean of the fold models' best
+        epochs. Each fold model stops on rows of its own training fold.
+    n_features_in_ : int
+        Number of features (size of the second axis of X) seen in ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen in ``fit``, when X had string column names.
+""".rstrip()
