@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._errors import member_error
 from ._folds import is_drop
 from ._graph import predict_small_batch
+from ._keras import stack_to_keras
 from ._report import StackReport, member_correlation
 
 
@@ -159,8 +160,6 @@ class _FittedStack:
             nor a linear model; the message names it.
         """
         check_is_fitted(self, "final_estimator_")
-        from skstack.keras._export import stack_to_keras
-
         return stack_to_keras(self)
 
     def get_feature_names_out(self, input_features=None):

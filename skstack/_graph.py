@@ -12,6 +12,7 @@ from scipy import sparse
 from sklearn.utils.validation import check_is_fitted
 
 from ._folds import is_keras_wrapper
+from ._keras import stack_to_keras
 
 # Predictions of at most this many rows take the stack's compiled graph.
 _SMALL_BATCH_ROWS = 64
@@ -75,8 +76,6 @@ def _build_graph(stack):
     ]
     if not any(is_keras_wrapper(model) for model in models):
         return None  # no Keras member: nothing to save by one graph
-    from skstack.keras._export import stack_to_keras
-
     try:
         return stack_to_keras(stack)
     except (TypeError, ValueError):

@@ -29,6 +29,7 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
+from ._keras import keras_saving
 from .exceptions import ArchiveError, UntrustedTypesError, VersionMismatchWarning
 
 __all__ = ["KerasModelSlot", "load", "save"]
@@ -80,9 +81,7 @@ def _keras_saving():
     """skstack.keras's saving helpers, or None when Keras was never imported."""
     if "keras" not in sys.modules:
         return None  # no Keras model can exist in the process
-    from .keras import _saving
-
-    return _saving
+    return keras_saving()
 
 
 def _find_models(estimator, is_model) -> tuple[list, list]:
@@ -436,7 +435,7 @@ def load(path, *, trusted=None, custom_objects=None):
     entries = manifest.get("keras_models", [])
     if not entries:
         return estimator
-    from .keras import _saving as saving  # the archive holds Keras models
+    saving = keras_saving()  # the archive holds Keras models
 
     models = []
     with tempfile.TemporaryDirectory() as scratch:

@@ -10,6 +10,7 @@ from ._base import _BaseStacking
 from ._columns import MetaColumns
 from ._compat import fit_context
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS, SHARED_TAIL
+from ._keras import make_meta_learner
 from ._validation import check_stack_method, numeric_target, state_restored_on_error
 
 
@@ -93,8 +94,6 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         return tags
 
     def _default_final_estimator(self):
-        from .keras import make_meta_learner
-
         return make_meta_learner("regression")
 
     def _stack_methods(self, names, members):

@@ -18,6 +18,7 @@ from ._base import _BaseStacking
 from ._columns import MetaColumns, positive_probabilities
 from ._compat import StrOptions, fit_context
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS, SHARED_TAIL
+from ._keras import make_meta_learner
 from ._validation import (
     check_min_class_count,
     check_stack_method,
@@ -155,8 +156,6 @@ or dict, default="auto"
         return tags
 
     def _default_final_estimator(self):
-        from .keras import make_meta_learner
-
         return make_meta_learner("classification")
 
     def _stack_methods(self, names, members):

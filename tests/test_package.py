@@ -44,3 +44,44 @@ def test_demo_prints_and_returns_its_scores(capsys):
 def test_command_line_entry_point_runs_the_demo(capsys):
     assert _cli.main(["demo", "--dataset", "wine", "--epochs", "2", "--cv", "2"]) == 0
     assert "dataset: wine" in capsys.readouterr().out
+
+
+def _imported_modules(path):
+    """Absolute names of the modules ``path`` imports, anywhere in it."""
+    import ast
+    from pathlib import Path
+
+    package = ".".join(Path(path).relative_to(Path(skstack.__file__).parents[1]).parts)
+    package = package.removesuffix(".py").rsplit(".", 1)[0]
+    names = set()
+    for node in ast.walk(ast.parse(Path(path).read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0]
+                base = f"{parent}.{base}" if base else parent
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_layers_import_only_downward():
+    """core <- keras <- compose, features: no module imports a layer above it."""
+    from pathlib import Path
+
+    root = Path(skstack.__file__).parent
+    keras_names = ("keras", "tensorflow", "scikeras", "skstack.keras")
+    above_keras = ("skstack.compose", "skstack.features")
+    for path in sorted(root.rglob("*.py")):
+        imported = _imported_modules(path)
+        layer = path.relative_to(root).parts
+        if len(layer) == 1 and path.name not in ("_keras.py", "_cli.py"):
+            # The core reaches Keras only through skstack._keras's lazy imports.
+            bad = {n for n in imported if n.startswith(keras_names + above_keras)}
+        elif layer[0] == "keras":
+            bad = {n for n in imported if n.startswith(above_keras)}
+        else:
+            continue
+        assert not bad, f"{path.relative_to(root)} imports {sorted(bad)}"

@@ -1,0 +1,29 @@
+"""The core's one way to Keras: :mod:`skstack.keras`, imported when first needed.
+
+``import skstack`` loads no Keras or TensorFlow. Only making the default
+meta-learner, exporting a fitted stack (``to_keras`` and the small-batch
+graph) and saving or loading Keras models reach them, through these functions.
+"""
+
+from __future__ import annotations
+
+
+def make_meta_learner(task: str):
+    """The default meta-learner for ``"classification"`` or ``"regression"``."""
+    from .keras import make_meta_learner
+
+    return make_meta_learner(task)
+
+
+def stack_to_keras(stack):
+    """A fitted stack as one Keras model (``to_keras``)."""
+    from .keras._export import stack_to_keras
+
+    return stack_to_keras(stack)
+
+
+def keras_saving():
+    """skstack.keras's helpers that write and read Keras models in archives."""
+    from .keras import _saving
+
+    return _saving
