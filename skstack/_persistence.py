@@ -23,13 +23,15 @@ import os
 import platform
 import sys
 import tempfile
-import types
 import warnings
 import zipfile
 from importlib import metadata
 from pathlib import Path
 
 from ._keras import keras_saving
+
+# KerasModelSlot is named here too: archives written before it moved say so.
+from ._model_slots import KerasModelSlot, find_models, put_models_back
 from .exceptions import ArchiveError, UntrustedTypesError, VersionMismatchWarning
 
 __all__ = ["KerasModelSlot", "load", "save"]
@@ -50,17 +52,8 @@ PACKAGES = (
 )
 # Packages whose own classes and functions the loader trusts by name.
 TRUSTED_PACKAGES = ("skstack", "scikeras")
-# Objects of these packages are saved in Keras's format, models only.
-KERAS_PACKAGES = ("keras", "tensorflow", "tf_keras")
 # Types skops does not trust by default that fitted stacks hold; plain data.
 TRUSTED_TYPES = ("numpy.dtype", "sklearn.utils._bunch.Bunch")
-
-
-class KerasModelSlot:
-    """Stands in the skops file for the Keras model saved as ``keras/<index>.keras``."""
-
-    def __init__(self, index: int):
-        self.index = index
 
 
 def _versions() -> dict:
@@ -82,68 +75,6 @@ def _keras_saving():
     if "keras" not in sys.modules:
         return None  # no Keras model can exist in the process
     return keras_saving()
-
-
-def _find_models(estimator, is_model) -> tuple[list, list]:
-    """The Keras models reachable from ``estimator``, and its other Keras objects.
-
-    Each comes with where it was found (``estimator.estimators_[1].model_``).
-    """
-    found: list[tuple[object, str]] = []
-    others: list[tuple[object, str]] = []
-    seen: set[int] = set()
-
-    def visit(obj, where: str) -> None:
-        if id(obj) in seen or isinstance(obj, (type, types.ModuleType)):
-            return
-        seen.add(id(obj))
-        if is_model(obj):
-            found.append((obj, where))
-        elif type(obj).__module__.split(".")[0] in KERAS_PACKAGES:
-            others.append((obj, where))
-        elif isinstance(obj, dict):
-            for key, value in obj.items():
-                visit(value, f"{where}[{key!r}]")
-        elif isinstance(obj, (list, tuple, set, frozenset)):
-            for position, value in enumerate(obj):
-                visit(value, f"{where}[{position}]")
-        elif hasattr(obj, "__dict__") and not inspect.isroutine(obj):
-            for name, value in vars(obj).items():
-                visit(value, f"{where}.{name}")
-
-    visit(estimator, "estimator")
-    return found, others
-
-
-def _put_models_back(obj, models: list, done: dict[int, object]):
-    """``obj`` with each :class:`KerasModelSlot` under it replaced by its model.
-
-    Containers and objects are changed in place; a tuple holding a slot is
-    rebuilt, and ``done`` maps each visited object to its result, so a tuple
-    referenced twice is rebuilt once and both references get the new one.
-    """
-    if isinstance(obj, KerasModelSlot):
-        return models[obj.index]
-    if isinstance(obj, (type, types.ModuleType)):
-        return obj
-    if id(obj) in done:
-        return done[id(obj)]
-    done[id(obj)] = obj
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            obj[key] = _put_models_back(value, models, done)
-    elif isinstance(obj, list):
-        obj[:] = [_put_models_back(value, models, done) for value in obj]
-    elif isinstance(obj, tuple):
-        items = [_put_models_back(value, models, done) for value in obj]
-        if any(new is not old for new, old in zip(items, obj, strict=True)):
-            rebuilt = type(obj)(items) if type(obj) is tuple else type(obj)(*items)
-            done[id(obj)] = rebuilt
-            return rebuilt
-    elif hasattr(obj, "__dict__") and not inspect.isroutine(obj):
-        for name, value in vars(obj).items():
-            setattr(obj, name, _put_models_back(value, models, done))
-    return obj
 
 
 def _is_module_file(module_name: str) -> bool:
@@ -243,7 +174,7 @@ def save(estimator, path) -> None:
 
     saving = _keras_saving()
     models, others = (
-        _find_models(estimator, saving.is_keras_model) if saving else ([], [])
+        find_models(estimator, saving.is_keras_model) if saving else ([], [])
     )
     if others:
         listed = ", ".join(f"{type(obj).__name__} at {where}" for obj, where in others)
@@ -450,4 +381,4 @@ def load(path, *, trusted=None, custom_objects=None):
                     f"{path!r}: the Keras model at {entry['at']} could not be "
                     f"loaded in safe mode: {type(exc).__name__}: {exc}"
                 ) from exc
-    return _put_models_back(estimator, models, {})
+    return put_models_back(estimator, models, {})
