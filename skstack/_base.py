@@ -8,6 +8,7 @@ including the Keras meta-learner used by default.
 from __future__ import annotations
 
 import numbers
+import os
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
@@ -17,7 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch, check_random_state, get_tags
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
 from ._columns import MetaColumns
 from ._compat import (
@@ -69,6 +70,7 @@ class _BaseStacking(
         "scoring": [None, str, callable],
         "fuse_folds": ["boolean", StrOptions({"auto"})],
         "passthrough": ["boolean"],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "n_jobs": [None, numbers.Integral],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -86,6 +88,7 @@ class _BaseStacking(
         scoring=None,
         fuse_folds="auto",
         passthrough=False,
+        memory=None,
         n_jobs=None,
         verbose=0,
         random_state=None,
@@ -98,6 +101,7 @@ class _BaseStacking(
         self.scoring = scoring
         self.fuse_folds = fuse_folds
         self.passthrough = passthrough
+        self.memory = memory
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state
@@ -320,7 +324,12 @@ class _BaseStacking(
         ]
         average = self.fold_models == "average"
         # "auto" fits fold by fold a network found unfit for fusion once built.
-        crossfit = CrossFit(plans, repeats, columns, average, self.fuse_folds == "auto")
+        fall_back = self.fuse_folds == "auto"
+        memory = self.memory
+        if memory is not None:  # a path (str or Path) or a joblib.Memory
+            is_path = isinstance(memory, os.PathLike)
+            memory = check_memory(os.fspath(memory) if is_path else memory)
+        crossfit = CrossFit(plans, repeats, columns, average, fall_back, memory)
         outcomes = crossfit.run(X, y, self.n_jobs, self.verbose)
 
         self.fused_members_ = [name for name, o in outcomes.items() if o.fused]

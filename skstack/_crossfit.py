@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._cache import cached_call
 from ._folds import (
     FoldResult,
     fit_full,
@@ -81,14 +82,17 @@ class CrossFit:
         instead of fitting on all rows.
     fall_back : bool
         A network found unfit for fusion once built is fitted fold by fold.
+    memory : joblib.Memory or None
+        Where fit results are cached (``memory`` of the stacks).
     """
 
-    def __init__(self, members, repeats, columns, average, fall_back):
+    def __init__(self, members, repeats, columns, average, fall_back, memory=None):
         self.members = {member.name: member for member in members}
         self.repeats = repeats
         self.columns = columns
         self.average = average
         self.fall_back = fall_back
+        self.memory = memory
 
     @property
     def folds(self) -> list[tuple]:
@@ -119,7 +123,13 @@ class CrossFit:
         return tasks
 
     def call(self, task: FitTask, X, y, epochs=None) -> tuple:
-        """The (function, arguments) a worker runs for ``task``."""
+        """The (function, arguments) a worker runs for ``task``, cached if asked."""
+        function, arguments = self._fit_call(task, X, y, epochs)
+        if self.memory is None:
+            return function, arguments
+        return cached_call, (self.memory, function, arguments)
+
+    def _fit_call(self, task: FitTask, X, y, epochs) -> tuple:
         member = self.members[task.member]
         estimator, params, name = member.estimator, member.fit_params, member.name
         if task.kind == "full":

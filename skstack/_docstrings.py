@@ -57,6 +57,18 @@ SHARED_TAIL = """\
     passthrough : bool, default=False
         Append the original features (flattened, for N-D input) to the
         meta-features.
+    memory : str, joblib.Memory or None, default=None
+        Cache every member fit (each fold's, the full one, fused ones) and its
+        out-of-fold result in this directory (a path or a ``joblib.Memory``,
+        as ``Pipeline(memory=...)``). A later fit whose member (parameters and
+        seed included), data (X, y, sample weights, metadata) and splits are
+        the same loads them instead of training: tuning the meta-learner,
+        ``passthrough``, ``stack_method`` or a dropped member then trains no
+        member again. An unreadable entry is refitted with a
+        :class:`~skstack.exceptions.CacheEntryWarning`. Entries are pickles:
+        loading one runs code from it, so use a directory only this user
+        writes. Without ``random_state``, Keras members are unseeded and a
+        cached fit is reused as it was.
     n_jobs : int, default=None
         Jobs running the (estimator, fold) fits and the full refits, all in one
         joblib pool; None means 1 unless in a ``joblib.parallel_backend``

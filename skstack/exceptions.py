@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArchiveError",
+    "CacheEntryWarning",
     "FoldFusionError",
     "SampleWeightIgnoredWarning",
     "SkstackWarning",
@@ -45,6 +46,14 @@ class SampleWeightIgnoredWarning(SkstackWarning):
     ...     _ = stack.fit(X, y, sample_weight=[1.0] * len(y))
     >>> any(w.category is SampleWeightIgnoredWarning for w in caught)
     True
+    """
+
+
+class CacheEntryWarning(SkstackWarning):
+    """A stack's ``memory`` held a result that could not be read; it was refitted.
+
+    A truncated, corrupt or foreign file in the cache directory: the fit it
+    stood for runs again and its entry is replaced.
     """
 
 

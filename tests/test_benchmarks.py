@@ -45,3 +45,14 @@ def test_realdata_quick_run_compares_the_default_stack(tmp_path):
         assert row["meta_candidates"]
     assert record["summary"]["fit_time_ratio_median"] > 0
     assert (tmp_path / "realdata.md").read_text().startswith("Measured with")
+
+
+@pytest.mark.slow
+def test_memory_cache_quick_run_compares_the_searches(tmp_path):
+    from benchmarks.memory_cache import main as memory_cache
+
+    record = memory_cache(["--quick", "--out", str(tmp_path)])
+    assert record["cv_results_identical"] is True
+    assert record["six_candidates_without_memory_s"] > 0
+    assert record["with_memory_over_one_candidate"] > 0
+    assert json.loads((tmp_path / "memory_cache.json").read_text()) == record
