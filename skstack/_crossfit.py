@@ -115,12 +115,16 @@ class CrossFit:
                 continue
             if not self.average and member.stopping is None:
                 tasks.append(FitTask(member.name, "full"))
-            for repeat, splits in enumerate(self.repeats):
-                for fold, (train, test) in enumerate(splits):
-                    tasks.append(
-                        FitTask(member.name, "fold", repeat, fold, train, test)
-                    )
+            tasks.extend(self.fold_tasks(member.name))
         return tasks
+
+    def fold_tasks(self, name: str) -> list[FitTask]:
+        """A member's (repeat, fold) fits, in fold order."""
+        return [
+            FitTask(name, "fold", repeat, fold, train, test)
+            for repeat, splits in enumerate(self.repeats)
+            for fold, (train, test) in enumerate(splits)
+        ]
 
     def call(self, task: FitTask, X, y, epochs=None) -> tuple:
         """The (function, arguments) a worker runs for ``task``, cached if asked."""
@@ -142,11 +146,7 @@ class CrossFit:
             arguments = (estimator, X, y, params, task.train, task.test, *predicting)
             where = self.where(task)
             return fit_predict_fold, (*arguments, where, self.average, member.scorer)
-        wheres = [
-            self.where(FitTask(name, "fold", repeat, fold, train, test))
-            for repeat, splits in enumerate(self.repeats)
-            for fold, (train, test) in enumerate(splits)
-        ]
+        wheres = [self.where(fold_task) for fold_task in self.fold_tasks(name)]
         arguments = (estimator, X, y, params, self.folds, not self.average)
         arguments += (*predicting, self.average, member.scorer, wheres, self.fall_back)
         return fit_predict_fused, arguments
