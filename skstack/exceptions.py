@@ -54,6 +54,29 @@ class CacheEntryWarning(SkstackWarning):
 
     A truncated, corrupt or foreign file in the cache directory: the fit it
     stood for runs again and its entry is replaced.
+
+    Examples
+    --------
+    >>> import tempfile, warnings
+    >>> from pathlib import Path
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skstack import KerasStackingClassifier
+    >>> from skstack.exceptions import CacheEntryWarning
+    >>> X, y = load_iris(return_X_y=True)
+    >>> cache = tempfile.mkdtemp()
+    >>> def stack():
+    ...     return KerasStackingClassifier(
+    ...         [("lr", LogisticRegression(max_iter=500))],
+    ...         final_estimator=LogisticRegression(), cv=3, memory=cache)
+    >>> _ = stack().fit(X, y)
+    >>> entry = next(Path(cache).rglob("output.pkl"))
+    >>> _ = entry.write_bytes(b"not a pickle")  # a damaged entry
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = stack().fit(X, y)
+    >>> any(w.category is CacheEntryWarning for w in caught)
+    True
     """
 
 
