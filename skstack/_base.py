@@ -35,14 +35,13 @@ from ._folds import (
     early_stopping_prefix,
     fit_on,
     is_drop,
+    is_prefit,
     repeated_splits,
     seed_estimator,
 )
 from ._routing import (
     metadata_router,
-    refuse_unroutable,
     routed_fit_params,
-    routed_predict_params,
 )
 from ._validation import (
     check_estimators,
@@ -186,10 +185,10 @@ class _BaseStacking(
         else:
             final = clone(self.final_estimator)
         weights = check_sample_weight(sample_weight, X_checked.shape[0])
-        params = self._fit_params(kept, final, weights, groups, fit_params)
+        params = routed_fit_params(self, kept, final, weights, groups, fit_params)
         groups = params.split.get("groups")
 
-        prefit = isinstance(self.cv, str) and self.cv == "prefit"
+        prefit = is_prefit(self.cv)
         self._check_fold_options(prefit, methods, groups, len(y))
         if prefit:
             if self.random_state is not None:  # the only model fitted here
@@ -220,12 +219,6 @@ class _BaseStacking(
         self._columns = columns
         return self
 
-    def _refuse_unroutable(self, fit_params) -> None:
-        refuse_unroutable(self, fit_params)
-
-    def _fit_params(self, kept, final, weights, groups, fit_params) -> Bunch:
-        return routed_fit_params(self, kept, final, weights, groups, fit_params)
-
     def get_metadata_routing(self):
         """How ``fit`` and ``predict`` route metadata (``enable_metadata_routing``).
 
@@ -240,9 +233,6 @@ class _BaseStacking(
             The routing of this stack's metadata.
         """
         return metadata_router(self)
-
-    def _predict_params(self, predict_params) -> dict:
-        return routed_predict_params(self, predict_params)
 
     def _predict_prefit(self, kept, methods, X):
         """``cv="prefit"``: members are used as given, meta-features predicted."""

@@ -21,6 +21,11 @@ from .exceptions import FoldFusionError
 DROP = "drop"
 
 
+def is_prefit(cv) -> bool:
+    """Whether ``cv`` says the members are used as already fitted."""
+    return isinstance(cv, str) and cv == "prefit"
+
+
 def is_drop(member) -> bool:
     return isinstance(member, str) and member == DROP
 

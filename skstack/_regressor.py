@@ -11,6 +11,7 @@ from ._columns import MetaColumns
 from ._compat import fit_context
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS, SHARED_TAIL
 from ._keras import make_meta_learner
+from ._routing import refuse_unroutable, routed_predict_params
 from ._validation import check_stack_method, numeric_target, state_restored_on_error
 
 
@@ -134,7 +135,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         self : object
             The fitted stack.
         """
-        self._refuse_unroutable(fit_params)
+        refuse_unroutable(self, fit_params)
         with state_restored_on_error(self):
             X_checked, X_members, y = self._validate_input(
                 X, y, multi_output=True, y_numeric=True
@@ -167,7 +168,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         """
         prediction = None if predict_params else self._predict_small_batch(X)
         if prediction is None:
-            predict_params = self._predict_params(predict_params)
+            predict_params = routed_predict_params(self, predict_params)
             X_meta = self._transform(X)
             prediction = self.final_estimator_.predict(X_meta, **predict_params)
         if isinstance(prediction, tuple):

@@ -19,7 +19,7 @@ from sklearn.utils.metadata_routing import (
 )
 
 from ._compat import raise_for_params, routing_enabled
-from ._folds import is_drop, weight_kwargs
+from ._folds import is_drop, is_prefit, weight_kwargs
 from .exceptions import SampleWeightIgnoredWarning
 
 
@@ -73,7 +73,7 @@ def metadata_router(stack):
         .add(caller="fit", callee="fit")
         .add(caller="predict", callee="predict"),
     )
-    if not (isinstance(stack.cv, str) and stack.cv == "prefit"):
+    if not is_prefit(stack.cv):
         splitter = check_cv(stack.cv, classifier=is_classifier(stack))
         router.add(
             cv=splitter,
@@ -101,5 +101,5 @@ def warn_ignored_weights(stack, kept, final, weights) -> None:
             f"{type(stack).__name__}: {ignoring} do not accept sample_weight in "
             "fit and are fitted without it.",
             SampleWeightIgnoredWarning,
-            stacklevel=6,
+            stacklevel=6,  # the caller of fit (through fit_context)
         )

@@ -19,6 +19,7 @@ from ._columns import MetaColumns, positive_probabilities
 from ._compat import StrOptions, fit_context
 from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS, SHARED_TAIL
 from ._keras import make_meta_learner
+from ._routing import refuse_unroutable, routed_predict_params
 from ._validation import (
     check_min_class_count,
     check_stack_method,
@@ -216,7 +217,7 @@ or dict, default="auto"
         self : object
             The fitted stack.
         """
-        self._refuse_unroutable(fit_params)
+        refuse_unroutable(self, fit_params)
         with state_restored_on_error(self):
             X_checked, X_members, y = self._validate_input(X, y, multi_output=True)
             check_classification_targets(y)
@@ -264,7 +265,7 @@ or dict, default="auto"
         proba = None if predict_params else self._predict_small_batch(X)
         if proba is not None:
             return self.classes_[np.argmax(proba, axis=1)]
-        predict_params = self._predict_params(predict_params)
+        predict_params = routed_predict_params(self, predict_params)
         X_meta = self._transform(X)
         encoded = self.final_estimator_.predict(X_meta, **predict_params)
         if self._is_multilabel():

@@ -270,8 +270,9 @@ def test_sample_weight_reaches_fold_full_and_final_fits(binary):
 
 def test_member_without_sample_weight_is_named_in_a_warning(iris):
     X, y = iris
-    with pytest.warns(SampleWeightIgnoredWarning, match="\\['knn'\\]"):
+    with pytest.warns(SampleWeightIgnoredWarning, match="\\['knn'\\]") as caught:
         _lr_stack().fit(X, y, sample_weight=np.ones(len(y)))
+    assert caught[0].filename == __file__  # it points at the user's fit call
 
 
 def test_prefit_uses_the_given_members_unchanged(iris):
