@@ -14,13 +14,17 @@ from sklearn.utils.validation import check_is_fitted
 from ._folds import is_keras_wrapper
 from ._keras import stack_to_keras
 
-# Predictions of at most this many rows take the stack's compiled graph.
+# Predictions of at most this many rows take the stack's compiled graph, their
+# rows padded to this many: one input shape, so one trace and the same
+# computation on every call.
 _SMALL_BATCH_ROWS = 64
+# Padding costs the arithmetic of 64 rows: larger rows (images) go member by
+# member.
+_SMALL_BATCH_MAX_ROW_VALUES = 4096
 # Each fitted stack's graph (or None), with a weak reference to the meta-learner
 # of the fit it was built from. Outside the estimator, so predicting changes no
 # attribute and pickles stay as they were.
 _GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_NOT_BUILT = "not built"  # a stack that predicted a few rows once
 
 
 def predict_small_batch(stack, X):
@@ -29,19 +33,19 @@ def predict_small_batch(stack, X):
     Each call of a member costs a fixed overhead (about 0.4 ms for a
     compiled Keras network) that dominates a prediction of a few rows, so
     a stack whose members and meta-learner all have a Keras form
-    (:meth:`to_keras`) is built into one graph, at its second prediction
-    of a few rows (building costs a fraction of a second, which a stack
-    scored once, as in a grid search, does not pay), and run by one call.
-    Returns None (the caller predicts member by member) for the first such
-    call, other stacks, larger or non-numeric inputs. Values equal the
-    member-by-member path's to float32 precision (~1e-6).
+    (:meth:`to_keras`) is built into one graph at its first prediction of
+    a few rows (a fraction of a second, once) and run by one call.
+    Returns None (the caller predicts member by member) for other stacks,
+    larger, sparse or non-numeric inputs: the path depends on the stack and
+    the input alone, so the same rows always give the same output. Values
+    equal the member-by-member path's to float32 precision (~1e-6).
     """
     check_is_fitted(stack, "final_estimator_")
     entry = _GRAPHS.get(stack)
     # Keyed to the stack, valid for the fit that made its meta-learner.
-    if entry is None or entry[0]() is not stack.final_estimator_:
+    if entry is not None and entry[0]() is not stack.final_estimator_:
         entry = None
-    elif entry[1] is None:
+    if entry is not None and entry[1] is None:
         return None
     # Counted before validating: a large X is validated once, by the caller
     # (as is anything that cannot be counted, to get its clear error).
@@ -52,18 +56,17 @@ def predict_small_batch(stack, X):
     if sparse.issparse(X) or not 0 < n_rows <= _SMALL_BATCH_ROWS:
         return None
     X_checked, _, _ = stack._validate_input(X, reset=False)
-    if X_checked.dtype.kind not in "biuf":
+    row_values = X_checked.size // n_rows
+    if X_checked.dtype.kind not in "biuf" or row_values > _SMALL_BATCH_MAX_ROW_VALUES:
         return None
     if entry is None:
-        _GRAPHS[stack] = (weakref.ref(stack.final_estimator_), _NOT_BUILT)
-        return None
-    graph = entry[1]
-    if graph is _NOT_BUILT:
-        graph = _build_graph(stack)
-        _GRAPHS[stack] = (entry[0], graph)
-        if graph is None:
+        entry = (weakref.ref(stack.final_estimator_), _build_graph(stack))
+        _GRAPHS[stack] = entry
+        if entry[1] is None:
             return None
-    output = graph.predict_on_batch(X_checked.astype(np.float32))
+    padded = np.zeros((_SMALL_BATCH_ROWS, *X_checked.shape[1:]), dtype=np.float32)
+    padded[:n_rows] = X_checked
+    output = entry[1].predict_on_batch(padded)[:n_rows]
     return np.asarray(output, dtype=np.float64)
 
 

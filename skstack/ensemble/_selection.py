@@ -53,7 +53,12 @@ class _BaseEnsembleSelection(BaseEstimator):
         check_is_fitted(self, "weights_")
         X = validate_data(self, X, reset=False)
         blocks = self._blocks(X, self._width)
-        return np.tensordot(self.weights_, blocks, axes=1)
+        # Summed block by block, not by BLAS, whose result can depend on its
+        # thread count: the same rows give the same output in every process.
+        combined = np.zeros_like(blocks[0], dtype=np.float64)
+        for weight, block in zip(self.weights_, blocks, strict=True):
+            combined += weight * block
+        return combined
 
 
 class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
