@@ -21,7 +21,7 @@ from ._folds import (
     fit_predict_fused,
     fold_label,
     fusion_blocker,
-    is_keras_wrapper,
+    has_fused_training,
     refit_without_stopping,
 )
 from ._pool import run_tasks
@@ -216,7 +216,7 @@ def members_to_fuse(stack, kept, members, member_params) -> list[bool]:
     fused = []
     for (name, _), member in zip(kept, members, strict=True):
         reason = fusion_blocker(member, member_params[name])
-        if reason is not None and strict and is_keras_wrapper(member):
+        if reason is not None and strict and has_fused_training(member):
             raise ValueError(
                 f"{type(stack).__name__}: fuse_folds=True, but estimator "
                 f"{name!r} cannot be trained fused: {reason}. Use "

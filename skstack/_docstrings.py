@@ -40,10 +40,13 @@ SHARED_PARAMETERS = """\
         as one Keras graph: parallel copies of the network, each one's loss
         weighted by a mask of its own training rows, so a copy never learns
         from its held-out rows. Small networks then train all folds in about
-        the time of one fit. ``"auto"`` fuses every member that can be and
-        fits the others fold by fold: estimators that are not a plain
-        :class:`~skstack.keras.KerasClassifier`/``KerasRegressor`` (pipelines
-        included), and wrappers with ``early_stopping``, ``class_weight``,
+        the time of one fit. A ``Pipeline`` ending in such a wrapper is fused
+        too: each copy's preprocessing steps are fitted on that copy's
+        training rows and it trains on its own transformed rows.
+        ``"auto"`` fuses every member that can be and fits the others fold
+        by fold: estimators that are neither a plain
+        :class:`~skstack.keras.KerasClassifier`/``KerasRegressor`` nor a
+        pipeline ending in one, and wrappers with ``early_stopping``, ``class_weight``,
         ``callbacks``, ``warm_start``, ``validation_split`` or ``fit__``
         parameters, or a ``BatchNormalization`` layer, and classifiers when a
         fold's training rows lack a class. ``True`` raises a

@@ -16,6 +16,11 @@ from sklearn.utils.validation import has_fit_parameter
 
 from ._compat import params_of_rows, safe_indexing
 from ._errors import member_error
+from ._pipeline_folds import (
+    fit_pipeline_folds,
+    is_fusable_pipeline,
+    pipeline_fusion_blocker,
+)
 from .exceptions import FoldFusionError
 
 DROP = "drop"
@@ -122,9 +127,14 @@ def fusion_blocker(member, fit_params=None) -> str | None:
     takes no fit parameter but ``sample_weight``; any other estimator has no
     fused training.
     """
+    if is_fusable_pipeline(member):
+        return pipeline_fusion_blocker(member, fit_params)
     blocker = getattr(member, "fold_fusion_blocker", None)
     if not callable(blocker):
-        return "it is not a skstack KerasClassifier/KerasRegressor"
+        return (
+            "it is neither a skstack KerasClassifier/KerasRegressor nor a "
+            "Pipeline ending in one"
+        )
     metadata = sorted(set(fit_params or {}) - {"sample_weight"})
     if metadata:
         return f"it is given fit metadata {metadata}"
@@ -134,6 +144,11 @@ def fusion_blocker(member, fit_params=None) -> str | None:
 def is_keras_wrapper(member) -> bool:
     """Whether ``member`` is one of skstack's Keras wrappers (it can be fused)."""
     return callable(getattr(member, "fold_fusion_blocker", None))
+
+
+def has_fused_training(member) -> bool:
+    """Whether ``member`` is a Keras wrapper or a Pipeline ending in one."""
+    return is_keras_wrapper(member) or is_fusable_pipeline(member)
 
 
 def fit_predict_fused(
@@ -159,10 +174,15 @@ def fit_predict_fused(
     """
     where = f"in fused training of its {len(folds)} fold models"
     try:
-        weights = fit_params.get("sample_weight")  # its only fit parameter
-        fold_models, full = member.fit_folds(
-            X, y, folds, sample_weight=weights, refit=refit
-        )
+        if is_fusable_pipeline(member):
+            fold_models, full = fit_pipeline_folds(
+                member, X, y, folds, fit_params, refit
+            )
+        else:
+            weights = fit_params.get("sample_weight")  # its only fit parameter
+            fold_models, full = member.fit_folds(
+                X, y, folds, sample_weight=weights, refit=refit
+            )
         results = [
             held_out_result(model, X, y, test, method, columns, name, scorer, keep)
             for (_, test), model in zip(folds, fold_models, strict=True)

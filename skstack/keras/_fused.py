@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+from scipy import sparse
 from sklearn.base import clone, is_classifier
 
 from skstack.exceptions import FoldFusionError
@@ -41,12 +42,14 @@ def fold_fusion_blocker(wrapper) -> str | None:
     return None
 
 
-def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True):
+def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, copy_X=None):
     """Train one copy of ``wrapper`` per split (plus one on all rows) together.
 
     Returns the fitted fold copies, in the order of ``splits``, and the copy fit
     on all rows (None unless ``refit``). Every copy starts from the same
     weights a separate fit would start from (the wrapper's ``random_state``).
+    ``copy_X`` gives each copy its own features of every row (see
+    ``FoldFusion.fit_folds``).
     """
     n_rows = len(y)
     _check_every_class_in_each_fold(wrapper, y, splits)
@@ -57,9 +60,18 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True):
         masks.append(mask)
     if refit:
         masks.append(np.ones(n_rows))
+    if copy_X is not None and len(copy_X) != len(masks):
+        raise ValueError(
+            f"copy_X has {len(copy_X)} arrays for {len(masks)} copies "
+            f"({len(splits)} splits" + (" and the refit)." if refit else ").")
+        )
+    if copy_X is None:
+        inputs = [X] * len(masks)
+    else:
+        inputs = [_own_rows_only(x, m) for x, m in zip(copy_X, masks, strict=True)]
     copies = [clone(wrapper) for _ in masks]
-    for i, model in enumerate(copies):
-        model.initialize(X, y)
+    for i, (model, X_copy) in enumerate(zip(copies, inputs, strict=True)):
+        model.initialize(X_copy, y)
         model.model_.name = f"copy_{i}"
     batch_statistics = _batch_statistics_layer(copies[0].model_)
     if batch_statistics is not None:
@@ -67,7 +79,15 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True):
             f"fold fusion cannot train a network with {batch_statistics}: it "
             "normalizes with statistics of whole batches, held-out rows included."
         )
-    X_fit, y_fit, weights = encoded_training_data(copies[0], X, y, sample_weight)
+    if copy_X is None:
+        X_fit, y_fit, weights = encoded_training_data(copies[0], X, y, sample_weight)
+    else:
+        X_fit = []
+        for model, X_copy in zip(copies, inputs, strict=True):
+            encoded, y_fit, weights = encoded_training_data(
+                model, X_copy, y, sample_weight
+            )
+            X_fit.append(encoded)
     base = np.ones(n_rows) if weights is None else np.asarray(weights, float)
     # Scaled so each copy's mean weight is that of a separate fit's rows: its
     # loss, and so its step sizes, are those of training on its rows alone.
@@ -90,14 +110,33 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True):
     with keras_seed(wrapper.random_state):
         stacked = _stacked_network(copies, X_fit)
         if stacked is not None:
+            network, layers_per_copy, X_network = stacked
             _train_stacked(
-                copies, *stacked, optimizer, X_fit, y_fit, per_copy, fit_kwargs
+                copies,
+                network,
+                layers_per_copy,
+                optimizer,
+                X_network,
+                y_fit,
+                per_copy,
+                fit_kwargs,
             )
         else:
             _train_side_by_side(copies, optimizer, X_fit, y_fit, per_copy, fit_kwargs)
     if refit:
         return copies[:-1], copies[-1]
     return copies, None
+
+
+def _own_rows_only(encoded, mask) -> np.ndarray:
+    """A copy's own features, dense, zero on the rows it does not train on.
+
+    Those rows have weight 0 in its loss; zeroing them keeps even a value its
+    network cannot take (NaN, inf) out of its arithmetic.
+    """
+    own = encoded.toarray() if sparse.issparse(encoded) else np.array(encoded)
+    own[mask == 0] = 0
+    return own
 
 
 def _check_every_class_in_each_fold(wrapper, y, splits) -> None:
@@ -136,9 +175,17 @@ def _train_stacked(
 
 
 def _train_side_by_side(copies, optimizer, X, y, per_copy, fit_kwargs):
-    """The k networks in one graph, each output with its own masked loss."""
-    inputs = keras.Input(shape=X.shape[1:], dtype=X.dtype)
-    graph = keras.Model(inputs, [model.model_(inputs) for model in copies])
+    """The k networks in one graph, each output with its own masked loss.
+
+    ``X`` is the input all copies share, or a list of each copy's own.
+    """
+    if isinstance(X, list):
+        inputs = [keras.Input(shape=x.shape[1:], dtype=x.dtype) for x in X]
+        outputs = [m.model_(i) for m, i in zip(copies, inputs, strict=True)]
+    else:
+        inputs = keras.Input(shape=X.shape[1:], dtype=X.dtype)
+        outputs = [model.model_(inputs) for model in copies]
+    graph = keras.Model(inputs, outputs)
     graph.compile(optimizer=optimizer, loss=[copies[0].model_.loss] * len(copies))
     history = graph.fit(X, [y] * len(copies), sample_weight=per_copy, **fit_kwargs)
     for i, model in enumerate(copies):
@@ -146,27 +193,42 @@ def _train_side_by_side(copies, optimizer, X, y, per_copy, fit_kwargs):
 
 
 def _stacked_network(copies, X_fit):
-    """The copies as one vectorized network, or None if they cannot be.
+    """The copies as one vectorized network and its input, or None.
 
     Only plain dense networks with a named loss; the result is checked to
-    reproduce each copy's output before training, else None.
+    reproduce each copy's output before training, else None. Copies with
+    their own inputs (a list ``X_fit``) take them side by side, zero-padded
+    to the widest: ``(n_rows, k, width)``.
     """
     template = copies[0].model_
     layers_per_copy = [dense_layers(model.model_) for model in copies]
-    if not isinstance(template.loss, str) or not isinstance(X_fit, np.ndarray):
+    if not isinstance(template.loss, str) or any(
+        layers is None for layers in layers_per_copy
+    ):
         return None
-    if any(layers is None for layers in layers_per_copy):
+    if isinstance(X_fit, list):
+        if any(x.ndim != 2 for x in X_fit):
+            return None
+        widths = [x.shape[1] for x in X_fit]
+        X_network = np.zeros((len(X_fit[0]), len(X_fit), max(widths)), X_fit[0].dtype)
+        for i, x in enumerate(X_fit):
+            X_network[:, i, : widths[i]] = x
+        own_inputs = X_fit
+    elif isinstance(X_fit, np.ndarray):
+        widths, X_network, own_inputs = None, X_fit, [X_fit] * len(copies)
+    else:
         return None
-    network = stacked_network(copies, layers_per_copy, X_fit.shape[1:], X_fit.dtype)
-    rows = X_fit[:8]
-    stacked_output = keras.ops.convert_to_numpy(network(rows))
+    network = stacked_network(
+        copies, layers_per_copy, X_network.shape[1:], X_network.dtype, widths
+    )
+    stacked_output = keras.ops.convert_to_numpy(network(X_network[:8]))
     for i, model in enumerate(copies):
-        own = keras.ops.convert_to_numpy(model.model_(rows))
+        own = keras.ops.convert_to_numpy(model.model_(own_inputs[i][:8]))
         if stacked_output.shape[1:] != (len(copies), *own.shape[1:]):
             return None
         if not np.allclose(stacked_output[:, i], own, rtol=1e-5, atol=1e-6):
             return None
-    return network, layers_per_copy
+    return network, layers_per_copy, X_network
 
 
 def _copy_loss(history: dict, index: int, n_copies: int) -> list:
@@ -212,7 +274,7 @@ class FoldFusion:
             return f"{type(self).__name__} is a subclass that may train in its own way"
         return fold_fusion_blocker(self)
 
-    def fit_folds(self, X, y, splits, sample_weight=None, refit=True):
+    def fit_folds(self, X, y, splits, sample_weight=None, refit=True, copy_X=None):
         """Fit one copy of this estimator per split, all in one Keras graph.
 
         Each copy's loss is weighted by a mask of its split's training rows,
@@ -235,6 +297,11 @@ class FoldFusion:
             Weights of the rows, multiplied into each copy's mask.
         refit : bool, default=True
             Also train a copy on all rows.
+        copy_X : list of array-like, default=None
+            Each copy's own features of every row (the splits' copies in
+            order, then the refit's), e.g. X transformed by preprocessing
+            fitted on that copy's training rows; a copy's features of rows
+            outside its training rows are never used. None: ``X`` for all.
 
         Returns
         -------
@@ -248,4 +315,4 @@ class FoldFusion:
             raise ValueError(
                 f"{type(self).__name__} cannot train its folds fused: {reason}."
             )
-        return fit_folds_fused(self, X, y, splits, sample_weight, refit)
+        return fit_folds_fused(self, X, y, splits, sample_weight, refit, copy_X)

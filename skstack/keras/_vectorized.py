@@ -74,21 +74,38 @@ def _plain(dense) -> bool:
     return dense.use_bias and all(extra is None for extra in extras)
 
 
-def stacked_network(copies, layers_per_copy, input_shape, dtype):
-    """One network computing every copy's output: ``(batch, k, units)``."""
+def stacked_network(copies, layers_per_copy, input_shape, dtype, widths=None):
+    """One network computing every copy's output: ``(batch, k, units)``.
+
+    ``widths``: each copy's number of input features when the copies have
+    their own inputs, ``(batch, k, max(widths))`` zero-padded. The first
+    kernels are padded with zero rows, which get zero gradients (their inputs
+    are zero), so each copy computes and learns exactly what it would alone.
+    """
     inputs = keras.Input(shape=input_shape, dtype=dtype)
     x = inputs
+    first_dense = True
     for position, layer in enumerate(layers_per_copy[0]):
         if isinstance(layer, keras.layers.Flatten):
-            x = keras.layers.Flatten()(x)
+            if widths is None:  # own inputs are already flat
+                x = keras.layers.Flatten()(x)
         elif isinstance(layer, keras.layers.Dropout):
             x = keras.layers.Dropout(layer.rate)(x)
         else:
             same_layer = [layers[position] for layers in layers_per_copy]
-            kernels = np.stack([dense.kernel.numpy() for dense in same_layer])
+            kernels = [dense.kernel.numpy() for dense in same_layer]
+            if first_dense and widths is not None:
+                kernels = [_padded(kernel, input_shape[-1]) for kernel in kernels]
             biases = np.stack([dense.bias.numpy() for dense in same_layer])
-            x = StackedDense(kernels, biases, layer.activation)(x)
+            x = StackedDense(np.stack(kernels), biases, layer.activation)(x)
+            first_dense = False
     return keras.Model(inputs, x)
+
+
+def _padded(kernel: np.ndarray, n_inputs: int) -> np.ndarray:
+    padded = np.zeros((n_inputs, kernel.shape[1]), kernel.dtype)
+    padded[: len(kernel)] = kernel
+    return padded
 
 
 def copy_weights_back(network, layers_per_copy) -> None:
@@ -99,7 +116,8 @@ def copy_weights_back(network, layers_per_copy) -> None:
         for dense, trained in zip(denses, stacked, strict=True):
             # Variable.numpy(): np.array(variable) warns under NumPy 2 (no copy=).
             kernel, bias = trained.kernel.numpy(), trained.bias.numpy()
-            dense.set_weights([kernel[copy_index], bias[copy_index]])
+            n_inputs = dense.kernel.shape[0]  # a padded kernel's own rows
+            dense.set_weights([kernel[copy_index][:n_inputs], bias[copy_index]])
 
 
 def masked_loss(loss_name: str, n_copies: int, target_width: int):
