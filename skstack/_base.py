@@ -47,6 +47,7 @@ from ._validation import (
     check_estimators,
     check_folds,
     check_sample_weight,
+    text_columns,
 )
 
 
@@ -152,7 +153,9 @@ class _BaseStacking(
             "accept_sparse": ["csr", "csc"],
             "allow_nd": True,
             "dtype": None,
-            "ensure_all_finite": True,
+            # Missing values are the members' to handle (an imputer in a
+            # pipeline member), as in scikit-learn's stacking.
+            "ensure_all_finite": "allow-nan",
             "reset": reset,
         }
         if y is None:
@@ -161,6 +164,7 @@ class _BaseStacking(
             X_checked, y = validate_data(self, X, y, **checks, **y_checks)
         if reset:
             self._sample_shape = X_checked.shape[1:]
+            self._text_columns_in = text_columns(X)
         elif X_checked.shape[1:] != self._sample_shape:
             raise ValueError(
                 f"X has samples of shape {X_checked.shape[1:]}, but "

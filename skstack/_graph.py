@@ -11,12 +11,12 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import check_is_fitted
 
-from ._folds import is_keras_wrapper
-from ._keras import stack_to_keras
+from ._folds import has_fused_training
+from ._keras import small_batch_graphs
 
-# Predictions of at most this many rows take the stack's compiled graph, their
-# rows padded to this many: one input shape, so one trace and the same
-# computation on every call.
+# Predictions of at most this many rows take the stack's compiled graph: one
+# row as it is, more padded to this many rows. Each shape has its own model, so
+# one trace and the same computation on every call.
 _SMALL_BATCH_ROWS = 64
 # Padding costs the arithmetic of 64 rows: larger rows (images) go member by
 # member.
@@ -36,9 +36,10 @@ def predict_small_batch(stack, X):
     (:meth:`to_keras`) is built into one graph at its first prediction of
     a few rows (a fraction of a second, once) and run by one call.
     Returns None (the caller predicts member by member) for other stacks,
-    larger, sparse or non-numeric inputs: the path depends on the stack and
-    the input alone, so the same rows always give the same output. Values
-    equal the member-by-member path's to float32 precision (~1e-6).
+    larger or sparse inputs, and rows with missing values: the path depends
+    on the stack and the input alone, so the same rows always give the same
+    output. Values equal the member-by-member path's to float32 precision
+    (~1e-6).
     """
     check_is_fitted(stack, "final_estimator_")
     entry = _GRAPHS.get(stack)
@@ -56,18 +57,52 @@ def predict_small_batch(stack, X):
     if sparse.issparse(X) or not 0 < n_rows <= _SMALL_BATCH_ROWS:
         return None
     X_checked, _, _ = stack._validate_input(X, reset=False)
-    row_values = X_checked.size // n_rows
-    if X_checked.dtype.kind not in "biuf" or row_values > _SMALL_BATCH_MAX_ROW_VALUES:
+    graph_input = _padded_input(stack, X, X_checked)
+    if graph_input is None:
         return None
     if entry is None:
         entry = (weakref.ref(stack.final_estimator_), _build_graph(stack))
         _GRAPHS[stack] = entry
         if entry[1] is None:
             return None
-    padded = np.zeros((_SMALL_BATCH_ROWS, *X_checked.shape[1:]), dtype=np.float32)
-    padded[:n_rows] = X_checked
-    output = entry[1].predict_on_batch(padded)[:n_rows]
+    one_row, padded = entry[1]
+    graph = one_row if n_rows == 1 else padded
+    output = graph.predict_on_batch(graph_input)[:n_rows]
     return np.asarray(output, dtype=np.float64)
+
+
+def _padded_input(stack, X, X_checked):
+    """X as the graph takes it, or None; more than one row padded to 64 rows.
+
+    None (member by member) for rows with missing values, which members may
+    impute or refuse in their own way, and for rows too large to pad.
+    """
+    n_rows = len(X_checked)
+    size = 1 if n_rows == 1 else _SMALL_BATCH_ROWS
+    text = getattr(stack, "_text_columns_in", [])
+    if text:
+        if not hasattr(X, "iloc"):
+            return None
+        columns = {}
+        for name in stack.feature_names_in_:
+            if X[name].isna().any():
+                return None
+            values = X[name].to_numpy()
+            is_text = name in text
+            padded = np.zeros(size, dtype=object if is_text else np.float32)
+            padded[:n_rows] = values.astype(str) if is_text else values
+            if is_text:
+                padded[n_rows:] = ""
+            columns[name] = padded.reshape(-1, 1)
+        return columns
+    row_values = X_checked.size // n_rows
+    if X_checked.dtype.kind not in "biuf" or row_values > _SMALL_BATCH_MAX_ROW_VALUES:
+        return None
+    if np.isnan(X_checked).any():
+        return None
+    padded = np.zeros((size, *X_checked.shape[1:]), dtype=np.float32)
+    padded[:n_rows] = X_checked
+    return padded
 
 
 def _build_graph(stack):
@@ -77,9 +112,9 @@ def _build_graph(stack):
         for _, member in stack._kept_members()
         for model in (member if isinstance(member, list) else [member])
     ]
-    if not any(is_keras_wrapper(model) for model in models):
+    if not any(has_fused_training(model) for model in models):
         return None  # no Keras member: nothing to save by one graph
     try:
-        return stack_to_keras(stack)
+        return small_batch_graphs(stack)
     except (TypeError, ValueError):
         return None

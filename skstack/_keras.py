@@ -22,6 +22,13 @@ def stack_to_keras(stack):
     return stack_to_keras(stack)
 
 
+def small_batch_graphs(stack):
+    """Two models of the stack's graph: for one row, and for padded batches."""
+    from .keras._export import small_batch_graphs
+
+    return small_batch_graphs(stack)
+
+
 def keras_saving():
     """skstack.keras's helpers that write and read Keras models in archives."""
     from .keras import _saving

@@ -236,3 +236,11 @@ def check_folds(owner, splits: list, n_samples: int) -> None:
             f"in no test part and {repeated} in more than one. Use a k-fold "
             "splitter (KFold, StratifiedKFold, GroupKFold...)."
         )
+
+
+def text_columns(X) -> list[str]:
+    """The names of a DataFrame's columns that do not hold numbers (else [])."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return []
+    return [str(name) for name, dtype in dtypes.items() if dtype.kind not in "biuf"]

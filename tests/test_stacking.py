@@ -268,7 +268,7 @@ def test_small_batches_take_one_graph_with_the_member_by_member_values(
         expected = stack.final_estimator_.predict(stack.transform(X[:5]))
     # A few rows take the graph, built at the first such call, every time.
     got = predict(X[:5])
-    assert isinstance(_GRAPHS[stack][1], keras.Model)
+    assert isinstance(_GRAPHS[stack][1][1], keras.Model)
     np.testing.assert_array_equal(predict(X[:5]), got)
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
@@ -297,7 +297,7 @@ def test_compiled_graph_is_neither_an_attribute_nor_kept_by_a_refit(iris):
     proba = stack.predict_proba(X[:2])
     assert vars(stack) == before
     graph = _GRAPHS[stack][1]
-    assert isinstance(graph, keras.Model)
+    assert all(isinstance(model, keras.Model) for model in graph)
     loaded = pickle.loads(pickle.dumps(stack))
     assert loaded not in _GRAPHS
     np.testing.assert_array_equal(loaded.predict_proba(X[:2]), proba)

@@ -8,10 +8,12 @@ import warnings
 import keras
 import numpy as np
 from keras import layers, ops
+from sklearn.pipeline import Pipeline
 
 from skstack._columns import kept_probability_columns
 
 from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
+from ._transformers import SUPPORTED, NoKerasForm, matrix, transformed
 from ._wrappers import KerasClassifier, KerasRegressor
 
 _WRAPPERS = (KerasClassifier, KerasRegressor)
@@ -25,9 +27,7 @@ def stack_to_keras(stack) -> keras.Model:
     owner = type(stack).__name__
     if isinstance(getattr(stack, "classes_", None), list):
         raise TypeError(f"{owner}.to_keras() does not export multilabel stacks.")
-    first = kept[0][1]
-    first = first[0] if isinstance(first, list) else first
-    inputs = keras.Input(shape=_sample_shape(first, stack), name="X")
+    inputs = _stack_inputs(stack, kept)
     blocks = []
     for name, member in kept:
         models = member if isinstance(member, list) else [member]
@@ -40,7 +40,8 @@ def stack_to_keras(stack) -> keras.Model:
             columns[0] if len(columns) == 1 else ops.mean(ops.stack(columns), axis=0)
         )
     if stack.passthrough:
-        blocks.append(layers.Flatten(name="passthrough")(inputs))
+        features = matrix(inputs, stack, "the passed-through X")
+        blocks.append(layers.Flatten(name="passthrough")(features))
     features = (
         blocks[0]
         if len(blocks) == 1
@@ -50,6 +51,17 @@ def stack_to_keras(stack) -> keras.Model:
     return keras.Model(inputs, outputs, name="skstack_stack")
 
 
+def small_batch_graphs(stack) -> tuple[keras.Model, keras.Model]:
+    """The stack's graph twice, sharing its layers: one per input shape.
+
+    Each model keeps its own compiled predict function, so one that is only
+    ever called with one shape (a row; or a batch padded to a fixed size) is
+    traced once, and the same rows always run the same computation.
+    """
+    graph = stack_to_keras(stack)
+    return graph, keras.Model(graph.inputs, graph.outputs, name="skstack_padded")
+
+
 def _labelled(name, models):
     """Unique network names: the member's, or ``<name>_fold<i>`` for fold models."""
     if len(models) == 1:
@@ -57,30 +69,62 @@ def _labelled(name, models):
     return [(f"{name}_fold{i}", model) for i, model in enumerate(models)]
 
 
-def _sample_shape(member, stack) -> tuple:
-    shape = getattr(member, "X_shape_", None)
-    if shape is not None:
-        return tuple(shape[1:])
-    return (stack.n_features_in_,)
+def _stack_inputs(stack, kept):
+    """The graph's input: X as one tensor, or its named columns with text ones.
+
+    A stack fitted on a DataFrame with text columns takes a dict of
+    ``(batch, 1)`` columns, each named as in ``feature_names_in_`` (numbers as
+    float32, text as strings), as a serving client sends a record.
+    """
+    text = set(getattr(stack, "_text_columns_in", ()))
+    if text:
+        return {
+            name: keras.Input(
+                shape=(1,),
+                dtype="string" if name in text else "float32",
+                name=name.replace("/", "_"),  # Keras refuses "/" in names
+            )
+            for name in stack.feature_names_in_
+        }
+    first = kept[0][1]
+    first = first[0] if isinstance(first, list) else first
+    shape = getattr(first, "X_shape_", None)
+    shape = (stack.n_features_in_,) if shape is None else tuple(shape[1:])
+    return keras.Input(shape=shape, name="X")
+
+
+def _member_output(owner, name, member, classifier, inputs):
+    """The member's predictions in the graph (a pipeline's preprocessing first)."""
+    what = f"estimator {name!r}"
+    if isinstance(member, Pipeline) and member.steps:
+        head, (_, last) = member[:-1], member.steps[-1]
+        try:
+            features = transformed(head, inputs, what)
+        except NoKerasForm as exc:
+            raise TypeError(f"{owner}.to_keras(): {exc}") from exc
+        return _member_output(owner, name, last, classifier, features)
+    try:
+        inputs = matrix(inputs, member, what)
+    except NoKerasForm as exc:
+        raise TypeError(f"{owner}.to_keras(): {exc}") from exc
+    if isinstance(member, _WRAPPERS):
+        return _copied_network(member, f"member_{name}")(inputs)
+    if _is_linear(member, classifier):
+        layer = _linear_layer(owner, what, member, classifier, f"member_{name}")
+        return layer(inputs)
+    raise TypeError(
+        f"{owner}.to_keras(): estimator {name!r} is a {type(member).__name__}: "
+        "neither a skstack KerasClassifier/KerasRegressor nor a linear "
+        "scikit-learn model (coef_, intercept_), so it has no Keras form. "
+        "Export works for stacks of Keras wrappers and linear models, alone or "
+        f"at the end of a Pipeline of {SUPPORTED}."
+    )
 
 
 def _member_columns(stack, owner, name, member, method, inputs):
     """The member's meta-feature columns, computed in the graph."""
     classifier = hasattr(stack, "classes_")
-    if isinstance(member, _WRAPPERS):
-        output = _copied_network(member, f"member_{name}")(inputs)
-    elif _is_linear(member, classifier):
-        what = f"estimator {name!r}"
-        output = _linear_layer(owner, what, member, classifier, f"member_{name}")(
-            inputs
-        )
-    else:
-        raise TypeError(
-            f"{owner}.to_keras(): estimator {name!r} is a {type(member).__name__}: "
-            "neither a skstack KerasClassifier/KerasRegressor nor a linear "
-            "scikit-learn model (coef_, intercept_), so it has no Keras form. "
-            "Export works for stacks of Keras wrappers and linear models."
-        )
+    output = _member_output(owner, name, member, classifier, inputs)
     if not classifier:
         return layers.Flatten()(output) if len(output.shape) > 2 else output
     if method != "predict_proba":

@@ -1,6 +1,7 @@
 """skstack's own Keras layers, registered so saved models holding them load.
 
-Those composed models (fusions) and the linear meta-learner are made of.
+Those composed models (fusions), the linear meta-learner and the Keras forms
+of fitted scikit-learn transformers are made of.
 """
 
 from __future__ import annotations
@@ -116,3 +117,97 @@ class ProbabilityLogit(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         return {**config, "columns": self.columns, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class Affine(keras.layers.Layer):
+    """``(x - shift) * scale + offset`` per column, optionally clipped: a scaler."""
+
+    def __init__(self, shift, scale, offset, clip=None, **kwargs):
+        super().__init__(**kwargs)
+        self.shift = [float(v) for v in shift]
+        self.scale = [float(v) for v in scale]
+        self.offset = [float(v) for v in offset]
+        self.clip = None if clip is None else [float(v) for v in clip]
+
+    def call(self, inputs):
+        shift, scale, offset = (
+            ops.convert_to_tensor(values, dtype=inputs.dtype)
+            for values in (self.shift, self.scale, self.offset)
+        )
+        outputs = (inputs - shift) * scale + offset
+        if self.clip is not None:
+            outputs = ops.clip(outputs, self.clip[0], self.clip[1])
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        values = {"shift": self.shift, "scale": self.scale, "offset": self.offset}
+        return {**super().get_config(), **values, "clip": self.clip}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class FillMissing(keras.layers.Layer):
+    """NaN replaced by each column's value: a fitted numeric imputer."""
+
+    def __init__(self, values, **kwargs):
+        super().__init__(**kwargs)
+        self.values = [float(v) for v in values]
+
+    def call(self, inputs):
+        values = ops.convert_to_tensor(self.values, dtype=inputs.dtype)
+        return ops.where(ops.isnan(inputs), values, inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "values": self.values}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class EqualsAny(keras.layers.Layer):
+    """A column of numbers as indicators of the given values: ``(batch, n)``."""
+
+    def __init__(self, values, **kwargs):
+        super().__init__(**kwargs)
+        self.values = [float(v) for v in values]
+
+    def call(self, inputs):
+        values = ops.convert_to_tensor(self.values, dtype=inputs.dtype)
+        return ops.cast(ops.equal(inputs, values), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], len(self.values))
+
+    def get_config(self):
+        return {**super().get_config(), "values": self.values}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class IndicatorMap(keras.layers.Layer):
+    """Category indicators to an encoder's columns; no category gives ``unknown``.
+
+    ``mapping`` has a row per known category: the encoder's output for it.
+    """
+
+    def __init__(self, mapping, unknown, **kwargs):
+        super().__init__(**kwargs)
+        self.mapping = [[float(v) for v in row] for row in mapping]
+        self.unknown = [float(v) for v in unknown]
+
+    def call(self, inputs):
+        inputs = ops.cast(inputs, self.compute_dtype)  # lookups give integers
+        mapping = ops.convert_to_tensor(self.mapping, dtype=inputs.dtype)
+        unknown = ops.convert_to_tensor(self.unknown, dtype=inputs.dtype)
+        none = 1.0 - ops.sum(inputs, axis=1, keepdims=True)
+        return ops.matmul(inputs, mapping) + none * unknown
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], len(self.unknown))
+
+    def get_config(self):
+        config = super().get_config()
+        return {**config, "mapping": self.mapping, "unknown": self.unknown}

@@ -1,0 +1,275 @@
+"""Keras forms of fitted scikit-learn transformers: preprocessing in the graph.
+
+A pipeline member (``make_pipeline(ColumnTransformer(...), KerasClassifier(...))``)
+predicts through one compiled graph only if its preprocessing has a Keras
+form. Features flow through the graph as a float tensor ``(batch, n)``, or,
+for a stack fitted on a DataFrame with text columns, as a dict of named
+``(batch, 1)`` columns (numbers as float32, text as strings). Each form is
+built from the transformer's public fitted attributes; encoders' outputs are
+read off the encoder itself (its ``transform`` of each known category).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import keras
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MaxAbsScaler,
+    MinMaxScaler,
+    OneHotEncoder,
+    RobustScaler,
+    StandardScaler,
+)
+
+from ._layers import Affine, EqualsAny, FillMissing, IndicatorMap, TakeColumns
+
+SUPPORTED = (
+    "StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, SimpleImputer "
+    "(numbers, NaN as missing), OneHotEncoder (numbers or text; "
+    "handle_unknown='ignore' or 'infrequent_if_exist'), and Pipelines and "
+    "ColumnTransformers of them"
+)
+
+
+class NoKerasForm(TypeError):
+    """A fitted transformer that has no Keras form; the message names it."""
+
+
+def transformed(transformer, features, where: str):
+    """The output of a fitted ``transformer`` in the graph, ``(batch, n)``.
+
+    ``features`` is a float tensor or a dict of named columns; ``where``
+    names the transformer's place for errors ("estimator 'mlp', step 0").
+    """
+    if transformer is None or (
+        isinstance(transformer, str) and transformer == "passthrough"
+    ):
+        return matrix(features, None, where)
+    if isinstance(transformer, Pipeline):
+        for index, (_, step) in enumerate(transformer.steps):
+            features = transformed(step, features, f"{where}, step {index}")
+        return matrix(features, None, where)
+    if isinstance(transformer, ColumnTransformer):
+        return _column_transformer(transformer, features, where)
+    if isinstance(transformer, OneHotEncoder):
+        return _one_hot(transformer, features, where)
+    if isinstance(transformer, FunctionTransformer) and transformer.func is None:
+        return matrix(features, transformer, where)  # "passthrough" once fitted
+    for kind, form in _NUMERIC_FORMS.items():
+        if isinstance(transformer, kind):
+            return form(transformer, matrix(features, transformer, where), where)
+    raise NoKerasForm(
+        f"{where} is a {type(transformer).__name__}, which has no Keras form. "
+        f"Supported: {SUPPORTED}."
+    )
+
+
+def matrix(features, transformer, where: str):
+    """``features`` as one float tensor (dict columns in the fitted order)."""
+    if not isinstance(features, dict):
+        return features
+    names = getattr(transformer, "feature_names_in_", None)
+    names = list(features) if names is None else list(names)
+    text = [name for name in names if features[name].dtype == "string"]
+    if text:
+        raise NoKerasForm(
+            f"{where} takes the text columns {text} as numbers; only a "
+            "OneHotEncoder can take text in the Keras form."
+        )
+    columns = [features[name] for name in names]
+    return columns[0] if len(columns) == 1 else keras.layers.Concatenate()(columns)
+
+
+def _column_transformer(transformer, features, where):
+    outputs = []
+    for name, step, columns in transformer.transformers_:
+        if isinstance(step, str) and step == "drop":
+            continue
+        selected = _select(transformer, features, columns)
+        if selected is None:
+            continue  # no columns selected: the step adds no output
+        outputs.append(transformed(step, selected, f"{where}, transformer {name!r}"))
+    if not outputs:
+        raise NoKerasForm(f"{where} is a ColumnTransformer with no output.")
+    return outputs[0] if len(outputs) == 1 else keras.layers.Concatenate()(outputs)
+
+
+def _select(transformer, features, columns):
+    """The columns a ColumnTransformer gives one of its transformers, or None."""
+    names = getattr(transformer, "feature_names_in_", None)
+    everything = np.arange(transformer.n_features_in_)
+    if isinstance(columns, str) or (
+        isinstance(columns, list | tuple | np.ndarray)
+        and len(columns)
+        and isinstance(columns[0], str)
+    ):
+        wanted = [columns] if isinstance(columns, str) else list(columns)
+        indices = [list(names).index(name) for name in wanted]
+    else:
+        indices = everything[columns].reshape(-1).tolist()
+    if not indices:
+        return None
+    if isinstance(features, dict):
+        return {names[i]: features[names[i]] for i in indices}
+    if indices == everything.tolist():
+        return features
+    return TakeColumns(indices)(features)
+
+
+def _scaler(transformer, X, where):
+    n = X.shape[-1]
+    zeros, ones = np.zeros(n), np.ones(n)
+    clip = None
+    if isinstance(transformer, StandardScaler):
+        shift = transformer.mean_ if transformer.with_mean else zeros
+        scale = 1.0 / transformer.scale_ if transformer.with_std else ones
+        offset = zeros
+    elif isinstance(transformer, RobustScaler):
+        center, spread = transformer.center_, transformer.scale_
+        shift = zeros if center is None else center
+        scale = ones if spread is None else 1.0 / spread
+        offset = zeros
+    elif isinstance(transformer, MaxAbsScaler):
+        shift, scale, offset = zeros, 1.0 / transformer.scale_, zeros
+    else:  # MinMaxScaler: X * scale_ + min_, as scikit-learn computes it
+        shift, scale, offset = zeros, transformer.scale_, transformer.min_
+        clip = transformer.feature_range if transformer.clip else None
+    return Affine(shift, scale, offset, clip=clip)(X)
+
+
+def _imputer(imputer: SimpleImputer, X, where):
+    missing = imputer.missing_values
+    statistics = np.asarray(imputer.statistics_)
+    if not (isinstance(missing, float) and np.isnan(missing)):
+        raise NoKerasForm(
+            f"{where} is a SimpleImputer of missing_values={missing!r}; the Keras "
+            "form imputes NaN only."
+        )
+    try:
+        statistics = statistics.astype(float)  # object for strategy="constant"
+    except (TypeError, ValueError):
+        statistics = None
+    if imputer.add_indicator or statistics is None:
+        raise NoKerasForm(
+            f"{where} is a SimpleImputer with "
+            + ("add_indicator=True" if imputer.add_indicator else "text statistics")
+            + f", which has no Keras form. Supported: {SUPPORTED}."
+        )
+    empty = np.isnan(statistics)
+    filled = FillMissing(np.where(empty, 0.0, statistics))(X)
+    if empty.any() and not imputer.keep_empty_features:
+        # scikit-learn drops the columns that were empty in fit.
+        filled = TakeColumns(np.flatnonzero(~empty))(filled)
+    return filled
+
+
+_NUMERIC_FORMS = {
+    StandardScaler: _scaler,
+    MinMaxScaler: _scaler,
+    MaxAbsScaler: _scaler,
+    RobustScaler: _scaler,
+    SimpleImputer: _imputer,
+}
+
+
+def _one_hot(encoder: OneHotEncoder, features, where):
+    if encoder.handle_unknown == "error":
+        raise NoKerasForm(
+            f"{where} is a OneHotEncoder with handle_unknown='error', which a "
+            "graph cannot raise; use handle_unknown='ignore' or "
+            "'infrequent_if_exist' for a Keras form."
+        )
+    names = getattr(encoder, "feature_names_in_", None)
+    blocks = []
+    for j, categories in enumerate(encoder.categories_):
+        if isinstance(features, dict):
+            column = features[names[j]]
+        else:
+            column = TakeColumns([j])(features)
+        indicator = _indicator(column, categories, f"{where}, column {j}")
+        mapping, unknown = _encoder_rows(encoder, j)
+        blocks.append(IndicatorMap(mapping, unknown)(indicator))
+    return blocks[0] if len(blocks) == 1 else keras.layers.Concatenate()(blocks)
+
+
+def _indicator(column, categories, where):
+    """``(batch, n_categories)``: which known category each row holds."""
+    if categories.dtype.kind in "biuf":
+        if np.isnan(categories.astype(float)).any():
+            raise NoKerasForm(f"{where}: NaN is a category; it has no Keras form.")
+        if column.dtype == "string":
+            raise NoKerasForm(f"{where}: numeric categories of a text column.")
+        return EqualsAny(categories)(column)
+    if not all(isinstance(c, str) for c in categories):
+        raise NoKerasForm(
+            f"{where}: categories of mixed types or missing values "
+            f"({categories.tolist()[:5]}...) have no Keras form."
+        )
+    if column.dtype != "string":
+        raise NoKerasForm(f"{where}: text categories of a numeric column.")
+    lookup = keras.layers.StringLookup(
+        vocabulary=list(categories), num_oov_indices=1, output_mode="one_hot"
+    )
+    # Index 0 is the out-of-vocabulary bucket: an unknown category.
+    return TakeColumns(range(1, len(categories) + 1))(lookup(column))
+
+
+def _encoder_rows(encoder: OneHotEncoder, j: int):
+    """The encoder's output columns of input column ``j``: per category, unknown.
+
+    Read off ``encoder.transform`` of each known category (other columns at
+    their first category), so drop and infrequent categories are the
+    encoder's own.
+    """
+    categories = encoder.categories_
+    probe = np.empty((len(categories[j]), len(categories)), dtype=object)
+    for k, known in enumerate(categories):
+        probe[:, k] = categories[j] if k == j else known[0]
+    names = getattr(encoder, "feature_names_in_", None)
+    if names is not None:
+        import pandas as pd
+
+        probe = pd.DataFrame(probe, columns=names).astype(
+            {name: known.dtype for name, known in zip(names, categories, strict=True)}
+        )
+    else:
+        probe = probe.astype(np.result_type(*[c.dtype for c in categories]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        encoded = encoder.transform(probe)
+    encoded = np.asarray(encoded.toarray() if hasattr(encoded, "toarray") else encoded)
+    widths = [_output_width(encoder, k) for k in range(len(categories))]
+    start = sum(widths[:j])
+    mapping = encoded[:, start : start + widths[j]]
+    infrequent = _infrequent(encoder, j)
+    if encoder.handle_unknown != "ignore" and infrequent:
+        # An unknown category is encoded as the infrequent ones.
+        unknown = mapping[list(categories[j]).index(infrequent[0])]
+    else:
+        unknown = np.zeros(widths[j])
+    return mapping, unknown
+
+
+def _infrequent(encoder, j) -> list:
+    infrequent = getattr(encoder, "infrequent_categories_", None)
+    if infrequent is None or infrequent[j] is None:
+        return []
+    return list(infrequent[j])
+
+
+def _output_width(encoder, j) -> int:
+    """How many output columns input column ``j`` has."""
+    width = len(encoder.categories_[j])
+    infrequent = _infrequent(encoder, j)
+    if infrequent:
+        width -= len(infrequent) - 1
+    drop = encoder.drop_idx_
+    if drop is not None and drop[j] is not None:
+        width -= 1
+    return width
