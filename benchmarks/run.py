@@ -3,10 +3,12 @@
 The same members everywhere: two Keras MLPs (skstack's wrapper, so
 scikit-learn's stacking can use them) and a logistic regression, 5-fold, with a
 logistic-regression meta-learner, and skstack with its defaults (folds fused,
-its linear Keras meta-learner). Recorded per configuration: fit time,
-predict latency on 1 row and on 10,000 rows, peak resident memory of this
-process during the fit, and held-out accuracy; then the fit time of skstack and
-scikit-learn on synthetic data from 10,000 rows up.
+its linear Keras meta-learner); then scikit-learn's stack and skstack's
+default with each member written as ``make_pipeline(StandardScaler(), model)``.
+Recorded per configuration: fit time, predict latency on 1 row and on 10,000
+rows, peak resident memory of this process during the fit, and held-out
+accuracy; then the fit time of skstack and scikit-learn on synthetic data from
+10,000 rows up.
 
 Run: ``python -m benchmarks`` (``--quick`` for a small smoke run). Writes
 ``benchmarks/results/harness.{json,md,png}``.
@@ -30,15 +32,21 @@ from sklearn.datasets import load_digits, make_classification
 from sklearn.ensemble import StackingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skstack import KerasStackingClassifier
 from skstack.keras import KerasClassifier, dense_model
 
 RESULTS = Path(__file__).parent / "results"
 SEED = 0
+PIPELINE_PEER = "sklearn StackingClassifier, pipeline members"
+PIPELINE_DEFAULT = "skstack defaults, pipeline members"
 
 
-def members(epochs: int, batch_size: int):
+def members(epochs: int, batch_size: int, scaled: bool = False):
+    """The three members; ``scaled``: each ``make_pipeline(StandardScaler(), m)``."""
+
     def mlp(hidden, seed):
         return KerasClassifier(
             dense_model,
@@ -49,11 +57,14 @@ def members(epochs: int, batch_size: int):
             random_state=seed,
         )
 
-    return [
+    plain = [
         ("mlp_wide", mlp((64,), SEED)),
         ("mlp_deep", mlp((32, 32), SEED + 1)),
         ("logreg", LogisticRegression(max_iter=1000)),
     ]
+    if not scaled:
+        return plain
+    return [(name, make_pipeline(StandardScaler(), model)) for name, model in plain]
 
 
 def scikeras_members(epochs: int, batch_size: int):
@@ -85,9 +96,9 @@ def configurations(epochs: int, batch_size: int) -> dict:
     """Name -> a function making the unfitted stack (a new one per call)."""
     cv = StratifiedKFold(5, shuffle=True, random_state=SEED)
 
-    def sklearn_stack(n_jobs):
+    def sklearn_stack(n_jobs, scaled=False):
         return lambda: StackingClassifier(
-            members(epochs, batch_size),
+            members(epochs, batch_size, scaled),
             final_estimator=LogisticRegression(max_iter=1000),
             cv=cv,
             n_jobs=n_jobs,
@@ -104,11 +115,11 @@ def configurations(epochs: int, batch_size: int) -> dict:
             random_state=SEED,
         )
 
-    def skstack(n_jobs=None, logistic_meta=True, **params):
+    def skstack(n_jobs=None, logistic_meta=True, scaled=False, **params):
         # logistic_meta: scikit-learn's meta-learner; else skstack's default.
         final = LogisticRegression(max_iter=1000) if logistic_meta else None
         return lambda: KerasStackingClassifier(
-            members(epochs, batch_size),
+            members(epochs, batch_size, scaled),
             final_estimator=final,
             cv=cv,
             n_jobs=n_jobs,
@@ -135,6 +146,9 @@ def configurations(epochs: int, batch_size: int) -> dict:
         "skstack fuse_folds=False n_jobs=2, LogisticRegression meta": skstack(
             2, fuse_folds=False
         ),
+        # Each member its own make_pipeline(StandardScaler(), model).
+        PIPELINE_PEER: sklearn_stack(None, scaled=True),
+        PIPELINE_DEFAULT: skstack(logistic_meta=False, scaled=True),
     }
 
 
@@ -203,6 +217,7 @@ def measure(name, make, X_train, y_train, X_test, y_test, X_10k, repeats):
             )
         row["predict_10k_rows_ms"] = latency_ms(stack.predict_proba, X_10k, 3)
         if isinstance(stack, KerasStackingClassifier):
+            row["fused_members"] = list(stack.fused_members_)
             model = stack.to_keras()
             one = X_test[:1].astype("float32")
             # predict_on_batch runs the compiled graph; calling the model runs
@@ -267,6 +282,21 @@ def headline(rows: list[dict]) -> dict:
     if "fit_s" in today:
         ratios["fit_time_default_over_sklearn_scikeras"] = (
             default["fit_s"] / today["fit_s"]
+        )
+    pipeline_peer = by_name.get(PIPELINE_PEER)
+    pipeline_default = by_name.get(PIPELINE_DEFAULT)
+    if pipeline_peer and pipeline_default:
+        ratios["fit_time_default_over_sklearn, pipeline members"] = (
+            pipeline_default["fit_s"] / pipeline_peer["fit_s"]
+        )
+        ratios["predict_1_row_default_ms, pipeline members"] = pipeline_default[
+            "predict_1_row_ms"
+        ]
+        ratios["predict_1_row_default_over_sklearn, pipeline members"] = (
+            pipeline_default["predict_1_row_ms"] / pipeline_peer["predict_1_row_ms"]
+        )
+        ratios["accuracy_default_minus_sklearn, pipeline members"] = (
+            pipeline_default["accuracy"] - pipeline_peer["accuracy"]
         )
     unfused = by_name.get("skstack fuse_folds=False, LogisticRegression meta")
     same_meta = by_name.get("skstack, LogisticRegression meta")

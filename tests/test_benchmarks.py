@@ -21,6 +21,12 @@ def test_harness_quick_run_measures_every_configuration(tmp_path):
         assert 0 <= row["accuracy"] <= 1
     default = next(r for r in rows if r["configuration"] == "skstack defaults")
     assert default["to_keras_max_abs_diff"] < 1e-5
+    piped = next(
+        r for r in rows if r["configuration"] == "skstack defaults, pipeline members"
+    )
+    assert piped["fused_members"] == ["mlp_wide", "mlp_deep"]
+    assert piped["to_keras_max_abs_diff"] < 1e-5
+    assert "fit_time_default_over_sklearn, pipeline members" in record["headline"]
     assert record["headline"]["fit_time_default_over_sklearn"] > 0
     assert record["headline"]["predict_1_row_default_ms"] > 0
     assert (tmp_path / "harness.md").read_text().startswith("Measured with")
@@ -44,6 +50,10 @@ def test_realdata_quick_run_compares_the_default_stack(tmp_path):
         assert all(seconds > 0 for seconds in row["fit_s"].values())
         assert row["meta_candidates"]
     assert record["summary"]["fit_time_ratio_median"] > 0
+    for row in record["datasets_own_preprocessing"]:
+        assert set(row["score"]) == {"mlp", "hgb", "linear", "skstack", "sklearn"}
+        assert row["fused_members"] == ["mlp"]
+    assert record["summary_own_preprocessing"]["fit_time_ratio_median"] > 0
     assert (tmp_path / "realdata.md").read_text().startswith("Measured with")
 
 
