@@ -89,7 +89,7 @@ def _padded_input(stack, X, X_checked):
                 return None
             values = X[name].to_numpy()
             is_text = name in text
-            padded = np.zeros(size, dtype=object if is_text else np.float32)
+            padded = np.zeros(size, dtype=object if is_text else np.float64)
             padded[:n_rows] = values.astype(str) if is_text else values
             if is_text:
                 padded[n_rows:] = ""
@@ -100,7 +100,7 @@ def _padded_input(stack, X, X_checked):
         return None
     if np.isnan(X_checked).any():
         return None
-    padded = np.zeros((size, *X_checked.shape[1:]), dtype=np.float32)
+    padded = np.zeros((size, *X_checked.shape[1:]), dtype=np.float64)
     padded[:n_rows] = X_checked
     return padded
 

@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from skstack._columns import kept_probability_columns
 
 from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
-from ._transformers import SUPPORTED, NoKerasForm, matrix, transformed
+from ._transformers import PRECISION, SUPPORTED, NoKerasForm, matrix, transformed
 from ._wrappers import KerasClassifier, KerasRegressor
 
 _WRAPPERS = (KerasClassifier, KerasRegressor)
@@ -41,7 +41,9 @@ def stack_to_keras(stack) -> keras.Model:
         )
     if stack.passthrough:
         features = matrix(inputs, stack, "the passed-through X")
-        blocks.append(layers.Flatten(name="passthrough")(features))
+        blocks.append(
+            layers.Flatten(name="passthrough", dtype=keras.backend.floatx())(features)
+        )
     features = (
         blocks[0]
         if len(blocks) == 1
@@ -72,16 +74,17 @@ def _labelled(name, models):
 def _stack_inputs(stack, kept):
     """The graph's input: X as one tensor, or its named columns with text ones.
 
-    A stack fitted on a DataFrame with text columns takes a dict of
-    ``(batch, 1)`` columns, each named as in ``feature_names_in_`` (numbers as
-    float32, text as strings), as a serving client sends a record.
+    Numbers come in as float64 (preprocessing computes in float64, as
+    scikit-learn does). A stack fitted on a DataFrame with text columns takes
+    a dict of ``(batch, 1)`` columns, each named as in ``feature_names_in_``
+    (numbers, text as strings), as a serving client sends a record.
     """
     text = set(getattr(stack, "_text_columns_in", ()))
     if text:
         return {
             name: keras.Input(
                 shape=(1,),
-                dtype="string" if name in text else "float32",
+                dtype="string" if name in text else PRECISION,
                 name=name.replace("/", "_"),  # Keras refuses "/" in names
             )
             for name in stack.feature_names_in_
@@ -90,7 +93,7 @@ def _stack_inputs(stack, kept):
     first = first[0] if isinstance(first, list) else first
     shape = getattr(first, "X_shape_", None)
     shape = (stack.n_features_in_,) if shape is None else tuple(shape[1:])
-    return keras.Input(shape=shape, name="X")
+    return keras.Input(shape=shape, name="X", dtype=PRECISION)
 
 
 def _member_output(owner, name, member, classifier, inputs):
@@ -107,6 +110,8 @@ def _member_output(owner, name, member, classifier, inputs):
         inputs = matrix(inputs, member, what)
     except NoKerasForm as exc:
         raise TypeError(f"{owner}.to_keras(): {exc}") from exc
+    # The float64 features as the member's model takes them (Keras's floatx).
+    inputs = layers.Identity(dtype=keras.backend.floatx())(inputs)
     if isinstance(member, _WRAPPERS):
         return _copied_network(member, f"member_{name}")(inputs)
     if _is_linear(member, classifier):

@@ -4,7 +4,7 @@ A pipeline member (``make_pipeline(ColumnTransformer(...), KerasClassifier(...))
 predicts through one compiled graph only if its preprocessing has a Keras
 form. Features flow through the graph as a float tensor ``(batch, n)``, or,
 for a stack fitted on a DataFrame with text columns, as a dict of named
-``(batch, 1)`` columns (numbers as float32, text as strings). Each form is
+``(batch, 1)`` columns (numbers as float64, text as strings). Each form is
 built from the transformer's public fitted attributes; encoders' outputs are
 read off the encoder itself (its ``transform`` of each known category).
 """
@@ -28,6 +28,10 @@ from sklearn.preprocessing import (
 )
 
 from ._layers import Affine, EqualsAny, FillMissing, IndicatorMap, TakeColumns
+
+# Preprocessing computes in float64, as scikit-learn does: standardizing a
+# column of small spread in float32 would lose digits the network then sees.
+PRECISION = "float64"
 
 SUPPORTED = (
     "StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, SimpleImputer "
@@ -83,7 +87,11 @@ def matrix(features, transformer, where: str):
             "OneHotEncoder can take text in the Keras form."
         )
     columns = [features[name] for name in names]
-    return columns[0] if len(columns) == 1 else keras.layers.Concatenate()(columns)
+    return (
+        columns[0]
+        if len(columns) == 1
+        else keras.layers.Concatenate(dtype=PRECISION)(columns)
+    )
 
 
 def _column_transformer(transformer, features, where):
@@ -97,7 +105,11 @@ def _column_transformer(transformer, features, where):
         outputs.append(transformed(step, selected, f"{where}, transformer {name!r}"))
     if not outputs:
         raise NoKerasForm(f"{where} is a ColumnTransformer with no output.")
-    return outputs[0] if len(outputs) == 1 else keras.layers.Concatenate()(outputs)
+    return (
+        outputs[0]
+        if len(outputs) == 1
+        else keras.layers.Concatenate(dtype=PRECISION)(outputs)
+    )
 
 
 def _select(transformer, features, columns):
@@ -119,7 +131,7 @@ def _select(transformer, features, columns):
         return {names[i]: features[names[i]] for i in indices}
     if indices == everything.tolist():
         return features
-    return TakeColumns(indices)(features)
+    return TakeColumns(indices, dtype=PRECISION)(features)
 
 
 def _scaler(transformer, X, where):
@@ -140,7 +152,7 @@ def _scaler(transformer, X, where):
     else:  # MinMaxScaler: X * scale_ + min_, as scikit-learn computes it
         shift, scale, offset = zeros, transformer.scale_, transformer.min_
         clip = transformer.feature_range if transformer.clip else None
-    return Affine(shift, scale, offset, clip=clip)(X)
+    return Affine(shift, scale, offset, clip=clip, dtype=PRECISION)(X)
 
 
 def _imputer(imputer: SimpleImputer, X, where):
@@ -162,10 +174,10 @@ def _imputer(imputer: SimpleImputer, X, where):
             + f", which has no Keras form. Supported: {SUPPORTED}."
         )
     empty = np.isnan(statistics)
-    filled = FillMissing(np.where(empty, 0.0, statistics))(X)
+    filled = FillMissing(np.where(empty, 0.0, statistics), dtype=PRECISION)(X)
     if empty.any() and not imputer.keep_empty_features:
         # scikit-learn drops the columns that were empty in fit.
-        filled = TakeColumns(np.flatnonzero(~empty))(filled)
+        filled = TakeColumns(np.flatnonzero(~empty), dtype=PRECISION)(filled)
     return filled
 
 
@@ -191,11 +203,15 @@ def _one_hot(encoder: OneHotEncoder, features, where):
         if isinstance(features, dict):
             column = features[names[j]]
         else:
-            column = TakeColumns([j])(features)
+            column = TakeColumns([j], dtype=PRECISION)(features)
         indicator = _indicator(column, categories, f"{where}, column {j}")
         mapping, unknown = _encoder_rows(encoder, j)
-        blocks.append(IndicatorMap(mapping, unknown)(indicator))
-    return blocks[0] if len(blocks) == 1 else keras.layers.Concatenate()(blocks)
+        blocks.append(IndicatorMap(mapping, unknown, dtype=PRECISION)(indicator))
+    return (
+        blocks[0]
+        if len(blocks) == 1
+        else keras.layers.Concatenate(dtype=PRECISION)(blocks)
+    )
 
 
 def _indicator(column, categories, where):
@@ -205,7 +221,7 @@ def _indicator(column, categories, where):
             raise NoKerasForm(f"{where}: NaN is a category; it has no Keras form.")
         if column.dtype == "string":
             raise NoKerasForm(f"{where}: numeric categories of a text column.")
-        return EqualsAny(categories)(column)
+        return EqualsAny(categories, dtype=PRECISION)(column)
     if not all(isinstance(c, str) for c in categories):
         raise NoKerasForm(
             f"{where}: categories of mixed types or missing values "
@@ -217,7 +233,8 @@ def _indicator(column, categories, where):
         vocabulary=list(categories), num_oov_indices=1, output_mode="one_hot"
     )
     # Index 0 is the out-of-vocabulary bucket: an unknown category.
-    return TakeColumns(range(1, len(categories) + 1))(lookup(column))
+    ones = TakeColumns(range(1, len(categories) + 1), dtype=PRECISION)
+    return ones(lookup(column))
 
 
 def _encoder_rows(encoder: OneHotEncoder, j: int):

@@ -49,16 +49,16 @@ def _keras_output(transformer, X):
     if isinstance(X, pd.DataFrame):
         text = [c for c in X.columns if X[c].dtype.kind not in "biuf"]
         inputs = {
-            c: keras.Input((1,), dtype="string" if c in text else "float32", name=c)
+            c: keras.Input((1,), dtype="string" if c in text else "float64", name=c)
             for c in X.columns
         }
         feed = {
-            c: X[[c]].to_numpy().astype(object if c in text else "float32")
+            c: X[[c]].to_numpy().astype(object if c in text else "float64")
             for c in X.columns
         }
     else:
-        inputs = keras.Input((X.shape[1],))
-        feed = X.astype("float32")
+        inputs = keras.Input((X.shape[1],), dtype="float64")
+        feed = X
     model = keras.Model(inputs, transformed(transformer, inputs, "the transformer"))
     return model.predict_on_batch(feed)
 
@@ -105,8 +105,8 @@ def test_numeric_forms_equal_the_transformers(name):
     np.testing.assert_allclose(
         _keras_output(transformer, X_new),
         _dense(transformer.transform(X_new)),
-        rtol=1e-5,
-        atol=1e-5,
+        rtol=1e-12,
+        atol=1e-12,
     )
 
 
@@ -133,8 +133,8 @@ def test_a_column_transformer_on_text_and_numbers_equals_the_transformer():
     np.testing.assert_allclose(
         _keras_output(transformer, X_new),
         _dense(transformer.transform(X_new)),
-        rtol=1e-5,
-        atol=1e-5,
+        rtol=1e-12,
+        atol=1e-12,
     )
 
 
