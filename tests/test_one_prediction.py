@@ -89,6 +89,7 @@ ESTIMATORS = {
     "linear_meta_regressor": lambda: LinearMetaRegressor(),
     "ensemble_selection_classifier": lambda: EnsembleSelectionClassifier(),
     "ensemble_selection_regressor": lambda: EnsembleSelectionRegressor(),
+    "flatten": lambda: skstack.Flatten(),
 }
 
 

@@ -12,13 +12,13 @@ from sklearn.pipeline import Pipeline
 
 from skstack._columns import kept_probability_columns
 
+from ._layers import Affine, ProbabilityLogit
 from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
 from ._transformers import PRECISION, SUPPORTED, NoKerasForm, matrix, transformed
 from ._wrappers import KerasClassifier, KerasRegressor
 
 _WRAPPERS = (KerasClassifier, KerasRegressor)
-# Meta-learners whose fitted ``model_`` is their whole prediction.
-_KERAS_META_LEARNERS = (*_WRAPPERS, LinearMetaClassifier, LinearMetaRegressor)
+_LINEAR_META_LEARNERS = (LinearMetaClassifier, LinearMetaRegressor)
 
 
 def stack_to_keras(stack) -> keras.Model:
@@ -41,14 +41,8 @@ def stack_to_keras(stack) -> keras.Model:
         )
     if stack.passthrough:
         features = matrix(inputs, stack, "the passed-through X")
-        blocks.append(
-            layers.Flatten(name="passthrough", dtype=keras.backend.floatx())(features)
-        )
-    features = (
-        blocks[0]
-        if len(blocks) == 1
-        else layers.Concatenate(name="meta_features")(blocks)
-    )
+        blocks.append(layers.Flatten(name="passthrough", dtype=PRECISION)(features))
+    features = layers.Concatenate(name="meta_features", dtype=PRECISION)(blocks)
     outputs = _meta_output(stack, owner, features)
     return keras.Model(inputs, outputs, name="skstack_stack")
 
@@ -110,9 +104,9 @@ def _member_output(owner, name, member, classifier, inputs):
         inputs = matrix(inputs, member, what)
     except NoKerasForm as exc:
         raise TypeError(f"{owner}.to_keras(): {exc}") from exc
-    # The float64 features as the member's model takes them (Keras's floatx).
-    inputs = layers.Identity(dtype=keras.backend.floatx())(inputs)
     if isinstance(member, _WRAPPERS):
+        # The float64 features as the wrapper's model takes them (floatx).
+        inputs = layers.Identity(dtype=keras.backend.floatx())(inputs)
         return _copied_network(member, f"member_{name}")(inputs)
     if _is_linear(member, classifier):
         layer = _linear_layer(owner, what, member, classifier, f"member_{name}")
@@ -160,10 +154,13 @@ def _copied_network(wrapper, name):
     return network
 
 
-def _probabilities(output):
-    """Keras output as ``predict_proba`` columns: one sigmoid unit means [1-p, p]."""
+def _probabilities(output, dtype=None):
+    """Keras output as ``predict_proba`` columns: one sigmoid unit means [1-p, p].
+
+    ``dtype``: the computation's, by default the output's own.
+    """
     if output.shape[-1] == 1:
-        return layers.Concatenate()([1 - output, output])
+        return layers.Concatenate(dtype=dtype or output.dtype)([1 - output, output])
     return output
 
 
@@ -184,12 +181,15 @@ def _linear_layer(owner, what, estimator, classifier, name):
     activation = None
     if classifier:
         activation = "sigmoid" if coef.shape[0] == 1 else "softmax"
-    dense = layers.Dense(coef.shape[0], activation=activation, name=name)
+    # float64, as scikit-learn computes it.
+    dense = layers.Dense(
+        coef.shape[0], activation=activation, name=name, dtype=PRECISION
+    )
     dense.build((None, coef.shape[1]))
-    dense.set_weights([coef.T.astype("float32"), intercept.astype("float32")])
+    dense.set_weights([coef.T.astype(PRECISION), intercept.astype(PRECISION)])
 
     probe = np.random.RandomState(0).normal(size=(32, coef.shape[1]))
-    got = keras.ops.convert_to_numpy(dense(probe.astype("float32")))
+    got = keras.ops.convert_to_numpy(dense(probe))
     if classifier:
         got = np.hstack([1 - got, got]) if got.shape[1] == 1 else got
         expected = estimator.predict_proba(probe)
@@ -208,7 +208,10 @@ def _linear_layer(owner, what, estimator, classifier, name):
 def _meta_output(stack, owner, features):
     meta = stack.final_estimator_
     classifier = hasattr(stack, "classes_")
-    if isinstance(meta, _KERAS_META_LEARNERS):
+    if isinstance(meta, _LINEAR_META_LEARNERS):
+        output = _linear_meta_head(meta, classifier)(features)
+        return _probabilities(output) if classifier else output
+    if isinstance(meta, _WRAPPERS):
         output = _copied_network(meta, "meta_learner")(features)
         return _probabilities(output) if classifier else output
     if not _is_linear(meta, classifier):
@@ -221,3 +224,27 @@ def _meta_output(stack, owner, features):
     dense = _linear_layer(owner, "the meta-learner", meta, classifier, "meta_learner")
     output = dense(features)
     return _probabilities(output) if classifier else output
+
+
+def _linear_meta_head(meta, classifier) -> keras.Model:
+    """The linear meta-learner in float64, as its ``predict`` computes it.
+
+    Its ``model_`` holds float32 weights; here the logits of the probability
+    columns, the standardization and the linear layer are float64, so that a
+    member's probability near 0 or 1, where the logit is steep, gives the
+    graph what it gives the meta-learner.
+    """
+    n_features = len(meta.mean_)
+    inputs = keras.Input((n_features,), dtype=PRECISION)
+    x = inputs
+    if meta.proba_columns_.any():
+        x = ProbabilityLogit(meta.proba_columns_.tolist(), dtype=PRECISION)(x)
+    x = Affine(meta.mean_, 1.0 / meta.scale_, np.zeros(n_features), dtype=PRECISION)(x)
+    coef = np.atleast_2d(meta.coef_)
+    activation = None
+    if classifier:
+        activation = "softmax" if coef.shape[0] > 1 else "sigmoid"
+    dense = layers.Dense(coef.shape[0], activation=activation, dtype=PRECISION)
+    outputs = dense(x)
+    dense.set_weights([coef.T.astype(PRECISION), meta.intercept_.astype(PRECISION)])
+    return keras.Model(inputs, outputs, name="meta_learner")
