@@ -164,7 +164,9 @@ class _BaseStacking(
             X_checked, y = validate_data(self, X, y, **checks, **y_checks)
         if reset:
             self._sample_shape = X_checked.shape[1:]
-            self._text_columns_in = text_columns(X)
+            # Named text columns: the graph's inputs (``to_keras``).
+            named = hasattr(self, "feature_names_in_")
+            self._text_columns_in = text_columns(X) if named else []
         elif X_checked.shape[1:] != self._sample_shape:
             raise ValueError(
                 f"X has samples of shape {X_checked.shape[1:]}, but "
