@@ -41,7 +41,8 @@ def predict_small_batch(stack, X):
     output. Values equal the member-by-member path's to about 1e-12 (the
     graph computes in float64 around the members' float32 networks).
     """
-    check_is_fitted(stack, "final_estimator_")
+    if "final_estimator_" not in vars(stack):
+        check_is_fitted(stack, "final_estimator_")  # its error
     entry = _GRAPHS.get(stack)
     # Keyed to the stack, valid for the fit that made its meta-learner.
     if entry is not None and entry[0]() is not stack.final_estimator_:
