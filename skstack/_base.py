@@ -46,6 +46,7 @@ from ._routing import (
 from ._validation import (
     check_estimators,
     check_folds,
+    check_predicted_rows,
     check_sample_weight,
     text_columns,
 )
@@ -202,15 +203,18 @@ class _BaseStacking(
         if prefit:
             if self.random_state is not None:  # the only model fitted here
                 seed_estimator(final, check_random_state(self.random_state))
-            fitted, blocks, columns = self._predict_prefit(kept, methods, X)
+            fitted, blocks, columns, predicted = self._predict_prefit(kept, methods, X)
         else:
-            fitted, blocks, columns = self._cross_fit(
+            fitted, blocks, columns, predicted = self._cross_fit(
                 kept, methods, final, X, y, params.members, groups
             )
 
         X_meta = self._stack_features(blocks, X_checked)
+        # Rows no test part predicted (a time-ordered split, a holdout) are
+        # not the meta-learner's to learn from.
+        rows = None if predicted.all() else np.flatnonzero(predicted)
         try:
-            fit_on(final, X_meta, y, params.final)
+            fit_on(final, X_meta, y, params.final, rows)
         except Exception as exc:
             raise member_error(
                 exc, "final_estimator", "on the meta-features", X_meta
@@ -224,6 +228,7 @@ class _BaseStacking(
         self.stack_method_ = methods
         self.final_estimator_ = final
         self.oof_predictions_ = X_meta
+        self.oof_mask_ = predicted
         self._member_widths = [block.shape[1] for block in blocks]
         self._columns = columns
         return self
@@ -264,7 +269,8 @@ class _BaseStacking(
         self.fold_scores_ = {}
         self.refit_epochs_ = {}
         self.fused_members_ = []
-        return [member for _, member in kept], blocks, columns
+        predicted = np.ones(len(blocks[0]), dtype=bool)
+        return [member for _, member in kept], blocks, columns, predicted
 
     def _check_fold_options(self, prefit, methods, groups, n_samples) -> None:
         # The parameters' types and ranges are checked by fit_context.
@@ -305,8 +311,12 @@ class _BaseStacking(
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
         self._check_cv(cv, y)
         repeats = repeated_splits(self, cv, X, y, groups, self.n_repeats, rng)
+        predicted = np.zeros(len(y), dtype=bool)
         for splits in repeats:
-            check_folds(self, splits, len(y))
+            predicted |= check_folds(self, splits, len(y))
+        classes = getattr(self, "classes_", None)
+        multilabel = isinstance(classes, list)
+        check_predicted_rows(self, predicted, y, None if multilabel else classes)
         columns = self._meta_columns(prefit=False)
         fused = members_to_fuse(self, kept, members, member_params)
         plans = [
@@ -341,7 +351,7 @@ class _BaseStacking(
             [r.model for r in o.folds] if average else o.full for o in outcomes.values()
         ]
         blocks = [crossfit.meta_features(o, len(y)) for o in outcomes.values()]
-        return fitted, blocks, columns
+        return fitted, blocks, columns, predicted
 
     def _stack_features(self, blocks, X_checked):
         """Members' columns side by side, then the original features if asked."""

@@ -193,10 +193,15 @@ class CrossFit:
         }
 
     def meta_features(self, outcome: MemberOutcome, n_rows: int) -> np.ndarray:
-        """A member's out-of-fold columns, averaged over repeats."""
+        """A member's out-of-fold columns, averaged over the repeats predicting
+        each row; NaN for rows no test part holds."""
+        coverage = np.zeros(n_rows)
+        for _, test in self.folds:
+            coverage[test] += 1
         block = np.zeros((n_rows, outcome.folds[0].columns.shape[1]))
         for (_, test), result in zip(self.folds, outcome.folds, strict=True):
-            block[test] += result.columns / len(self.repeats)
+            block[test] += result.columns / coverage[test, None]
+        block[coverage == 0] = np.nan
         return block
 
     def fold_scores(self, outcome: MemberOutcome) -> np.ndarray:

@@ -17,8 +17,13 @@ SHARED_PARAMETERS = """\
     cv : int, cross-validation generator, iterable of splits or "prefit", default=5
         How out-of-fold predictions are made. An int gives
         ``StratifiedKFold`` for classifiers and ``KFold`` for regressors; the
-        splits are drawn once, so every member sees the same folds; their test
-        parts must hold each sample exactly once. ``"prefit"`` uses the
+        splits are drawn once, so every member sees the same folds. The test
+        parts must be disjoint but need not cover every sample: with a
+        ``TimeSeriesSplit`` each row is predicted by models trained on earlier
+        rows only, and a one-split holdout (``ShuffleSplit(n_splits=1)``,
+        ``PredefinedSplit``) trains the members once and the meta-learner on
+        the held-out rows (blending); the meta-learner is trained on the rows
+        that were predicted (``oof_mask_``). ``"prefit"`` uses the
         estimators as already fitted (not cloned, not refitted) and their
         predictions of X as meta-features: fit the stack on data the members
         have not seen.
@@ -97,8 +102,14 @@ SHARED_ATTRIBUTES = """\
     stack_method_ : dict of str
         The method giving each kept member's meta-features.
     oof_predictions_ : ndarray of shape (n_samples, n_meta_features)
-        The out-of-fold meta-features the meta-learner was trained on
-        (including the original features with ``passthrough``).
+        The out-of-fold meta-features (including the original features with
+        ``passthrough``); the meta-learner was trained on its rows where
+        ``oof_mask_`` is True. Rows no test part of ``cv`` holds (the first
+        rows of a ``TimeSeriesSplit``, the training rows of a holdout) have
+        no out-of-fold prediction: their meta-feature columns are NaN.
+    oof_mask_ : ndarray of bool of shape (n_samples,)
+        Which rows have out-of-fold predictions, the meta-learner's training
+        rows: all of them for a k-fold ``cv`` (and ``"prefit"``).
     splits_ : list of list of (ndarray, ndarray)
         The (train, test) indices of each fold, per repeat (empty with
         ``cv="prefit"``).

@@ -61,6 +61,9 @@ class _FittedStack:
         Unlike scikit-learn's stacking, these are the out-of-fold predictions the
         meta-learner was trained on (``oof_predictions_``), not the refitted
         members' predictions of their own training rows, which leak the target.
+        Rows that no test part of ``cv`` holds (a ``TimeSeriesSplit``'s first
+        rows, a holdout's training rows) have no out-of-fold prediction: their
+        meta-feature columns are NaN (``oof_mask_`` is False there).
 
         Parameters
         ----------
@@ -75,7 +78,8 @@ class _FittedStack:
         Returns
         -------
         X_meta : ndarray of shape (n_samples, n_meta_features)
-            A copy of ``oof_predictions_``.
+            A copy of ``oof_predictions_``, NaN on rows without an
+            out-of-fold prediction.
         """
         return self.fit(X, y, **fit_params).oof_predictions_.copy()
 
@@ -102,8 +106,10 @@ class _FittedStack:
                 "report() needs out-of-fold scores, which cv='prefit' does not make."
             )
         edges = np.cumsum([0, *self._member_widths])
+        # The rows with out-of-fold predictions (all, for a k-fold cv).
+        predicted = getattr(self, "oof_mask_", slice(None))
         blocks = [
-            self.oof_predictions_[:, start:stop]
+            self.oof_predictions_[predicted, start:stop]
             for start, stop in zip(edges[:-1], edges[1:], strict=True)
         ]
         if self.scoring is None:

@@ -6,6 +6,7 @@ Module-level functions, so loky and dask workers can unpickle them.
 from __future__ import annotations
 
 import copy
+import inspect
 import numbers
 from typing import NamedTuple
 
@@ -262,10 +263,14 @@ def repeated_splits(owner, cv, X, y, groups, n_repeats: int, rng) -> list[list]:
     One repeat uses ``cv`` as given (seeded from ``rng`` if it shuffles without
     a seed); more repeats reshuffle a copy of it with a new seed each.
     """
-    if n_repeats > 1 and not hasattr(cv, "shuffle"):
+    # A splitter without a ``shuffle`` parameter (TimeSeriesSplit, a holdout,
+    # a list of splits) would give every repeat the same splits.
+    reshuffles = "shuffle" in inspect.signature(type(cv).__init__).parameters
+    if n_repeats > 1 and not reshuffles:
         raise ValueError(
             f"{type(owner).__name__}: n_repeats={n_repeats} needs a splitter that "
-            f"shuffles (KFold, StratifiedKFold, GroupKFold), got {cv!r}."
+            f"shuffles (KFold, StratifiedKFold, GroupKFold), got {cv!r}, whose "
+            "splits cannot be redrawn."
         )
     repeats = []
     for repeat in range(n_repeats):

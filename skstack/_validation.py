@@ -213,28 +213,56 @@ def check_min_class_count(owner, cv, y_encoded: np.ndarray, classes) -> None:
         )
 
 
-def check_folds(owner, splits: list, n_samples: int) -> None:
-    """Require the folds' test parts to partition the samples, as out-of-fold needs."""
-    if len(splits) < 2:
-        raise ValueError(
-            f"{type(owner).__name__}: cv must give at least 2 folds, got {len(splits)}."
-        )
+def check_folds(owner, splits: list, n_samples: int) -> np.ndarray:
+    """Check one repeat's splits; return which samples its test parts predict.
+
+    The test parts must be disjoint; they need not cover every sample (a
+    time-ordered split or a holdout leaves some rows unpredicted).
+    """
+    name = type(owner).__name__
+    if len(splits) < 1:
+        raise ValueError(f"{name}: cv gave no split.")
     counts = np.zeros(n_samples, dtype=np.int64)
     for fold, (train, test) in enumerate(splits):
         if len(train) == 0 or len(test) == 0:
             raise ValueError(
-                f"{type(owner).__name__}: fold {fold} of cv has an empty "
+                f"{name}: fold {fold} of cv has an empty "
                 f"{'training' if len(train) == 0 else 'test'} part."
             )
         np.add.at(counts, test, 1)
-    if np.any(counts != 1):
-        missing = int(np.sum(counts == 0))
-        repeated = int(np.sum(counts > 1))
+    repeated = int(np.sum(counts > 1))
+    if repeated:
         raise ValueError(
-            f"{type(owner).__name__}: the test parts of cv must hold every sample "
-            f"exactly once to build out-of-fold predictions; {missing} samples are "
-            f"in no test part and {repeated} in more than one. Use a k-fold "
-            "splitter (KFold, StratifiedKFold, GroupKFold...)."
+            f"{name}: the test parts of cv overlap: {repeated} samples are in "
+            "more than one, so they would get two out-of-fold predictions. Use "
+            "a splitter whose test parts are disjoint (KFold, TimeSeriesSplit, "
+            "a holdout...)."
+        )
+    return counts == 1
+
+
+def check_predicted_rows(owner, predicted: np.ndarray, y, classes=None) -> None:
+    """Refuse out-of-fold rows too few for the meta-learner, before any fit.
+
+    ``classes``: a classifier's encoded classes, each of which must be among
+    the predicted rows (the meta-learner learns only the classes it sees).
+    """
+    name = type(owner).__name__
+    n_predicted = int(predicted.sum())
+    where = (
+        f"cv predicts {n_predicted} of the {len(predicted)} samples out of fold "
+        "(the meta-learner's training rows)"
+    )
+    if n_predicted < 2:
+        raise ValueError(f"{name}: {where}; the meta-learner needs at least 2.")
+    if classes is None:
+        return
+    missing = np.setdiff1d(np.arange(len(classes)), np.unique(y[predicted]))
+    if missing.size:
+        raise ValueError(
+            f"{name}: {where}, and they hold no sample of classes "
+            f"{np.asarray(classes)[missing].tolist()}, which the meta-learner "
+            "would then never predict. Use test parts that cover every class."
         )
 
 

@@ -78,10 +78,10 @@ def test_cv_accepts_an_iterable_of_splits(iris):
     np.testing.assert_allclose(stack.oof_predictions_[:, :3], expected)
 
 
-def test_cv_whose_test_parts_do_not_partition_the_samples_is_refused(iris):
+def test_cv_whose_test_parts_overlap_is_refused(iris):
     X, y = iris
     half = np.arange(75)
-    with pytest.raises(ValueError, match="every sample exactly once"):
+    with pytest.raises(ValueError, match="test parts of cv overlap: 75 samples"):
         _lr_stack(cv=[(half, half + 75), (half, half + 75)]).fit(X, y)
 
 
