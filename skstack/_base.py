@@ -38,6 +38,8 @@ from ._folds import (
     is_prefit,
     repeated_splits,
     seed_estimator,
+    time_ordered,
+    validate_on_last_rows,
 )
 from ._routing import (
     metadata_router,
@@ -318,6 +320,9 @@ class _BaseStacking(
         multilabel = isinstance(classes, list)
         check_predicted_rows(self, predicted, y, None if multilabel else classes)
         columns = self._meta_columns(prefit=False)
+        if time_ordered(repeats):
+            for member in members:
+                validate_on_last_rows(member)
         fused = members_to_fuse(self, kept, members, member_params)
         plans = [
             MemberPlan(

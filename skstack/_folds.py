@@ -243,6 +243,25 @@ def early_stopping_prefix(member) -> str | None:
     return None
 
 
+def time_ordered(repeats) -> bool:
+    """Whether every split trains on rows before the ones it tests (in order)."""
+    return all(
+        np.max(train) < np.min(test) for splits in repeats for train, test in splits
+    )
+
+
+def validate_on_last_rows(member) -> None:
+    """Make a member that stops early hold out the last rows of its training
+    window, not a random sample: on time-ordered folds, a random sample would
+    validate on rows interleaved with the ones it trains on."""
+    prefix = early_stopping_prefix(member)
+    if prefix is None:
+        return
+    key = f"{prefix}validation_rows"
+    if member.get_params(deep=bool(prefix)).get(key) == "random":
+        member.set_params(**{key: "last"})
+
+
 def best_epoch(model) -> int | None:
     """A fitted member's best epoch when its Keras model stopped early."""
     last = model.steps[-1][1] if isinstance(model, Pipeline) else model

@@ -145,3 +145,25 @@ def test_repeats_need_a_splitter_that_can_be_redrawn(series):
     )
     with pytest.raises(ValueError, match="n_repeats=2 needs a splitter that shuffles"):
         stack.fit(X, y)
+
+
+def test_early_stopping_validates_on_the_last_rows_of_each_window(series):
+    X, y = series
+    member = _mlp(early_stopping=True, validation_fraction=0.2, epochs=4)
+    stack = KerasStackingRegressor(
+        [("mlp", member)], cv=TimeSeriesSplit(3), fold_models="average"
+    ).fit(X, y)
+    for (train, _), fold_model in zip(
+        stack.splits_[0], stack.estimators_[0], strict=True
+    ):
+        n_held_out = int(round(0.2 * len(train)))
+        expected = np.arange(len(train) - n_held_out, len(train))
+        np.testing.assert_array_equal(fold_model.validation_rows_, expected)
+    assert member.validation_rows == "random"  # the user's member is unchanged
+    # A shuffled holdout is not time-ordered: random validation rows.
+    blend = KerasStackingRegressor(
+        [("mlp", member)],
+        cv=ShuffleSplit(n_splits=1, test_size=0.25, random_state=0),
+        fold_models="average",
+    ).fit(X, y)
+    assert blend.estimators_[0][0].validation_rows == "random"

@@ -66,7 +66,8 @@ def check_early_stopping(estimator) -> None:
 def validation_rows(estimator, y) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the rows to train on and of the rows to validate on.
 
-    ``y`` is the encoded target Keras trains on. Classifiers split stratified
+    ``y`` is the encoded target Keras trains on. With ``validation_rows="last"``
+    the last rows are held out (time-ordered data). Classifiers split stratified
     when every class can give a row to both parts; the split is seeded by the
     estimator's ``random_state``.
     """
@@ -84,6 +85,9 @@ def validation_rows(estimator, y) -> tuple[np.ndarray, np.ndarray]:
     rows = np.arange(n_rows)
     n_validation = max(1, int(round(estimator.validation_fraction * n_rows)))
     n_validation = min(n_validation, n_rows - 1)
+    if getattr(estimator, "validation_rows", "random") == "last":
+        # Time-ordered rows: validate on the most recent, train on the earlier.
+        return rows[:-n_validation], rows[-n_validation:]
     seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
     stratify = None
     if estimator._estimator_type == "classifier":

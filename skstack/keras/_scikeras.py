@@ -221,6 +221,7 @@ class _ScikerasFixes:
         "run_eagerly": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "validation_rows": [StrOptions({"random", "last"})],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 

@@ -75,6 +75,10 @@ _SHARED_PARAMETERS = """\
         fold, and the refit on all rows trains for the folds' mean best epoch.
     validation_fraction : float, default=0.1
         Fraction of the training rows held out for early stopping.
+    validation_rows : {"random", "last"}, default="random"
+        Which rows early stopping holds out: a random sample (stratified for
+        classifiers), or the last rows, for time-ordered data (a stack with a
+        time-ordered ``cv`` sets it on its members' clones).
     n_iter_no_change : int, default=5
         Epochs without improvement of the validation loss before stopping.
     **kwargs
@@ -172,6 +176,7 @@ class KerasClassifier(
         augmentation=None,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_rows="random",
         n_iter_no_change=5,
         **kwargs,
     ):
@@ -193,6 +198,7 @@ class KerasClassifier(
         self.augmentation = augmentation
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation_rows = validation_rows
         self.n_iter_no_change = n_iter_no_change
         store_builder_params(self, kwargs)
 
@@ -260,6 +266,7 @@ class KerasRegressor(
         augmentation=None,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_rows="random",
         n_iter_no_change=5,
         **kwargs,
     ):
@@ -280,5 +287,6 @@ class KerasRegressor(
         self.augmentation = augmentation
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation_rows = validation_rows
         self.n_iter_no_change = n_iter_no_change
         store_builder_params(self, kwargs)
