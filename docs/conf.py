@@ -100,6 +100,7 @@ def write_benchmark_tables(name: str) -> None:
 
 write_benchmark_tables("harness")
 write_benchmark_tables("realdata")
+write_benchmark_tables("time_series")
 
 
 def _skip_metadata_request_methods(app, what, name, obj, skip, options):

@@ -323,7 +323,9 @@ class _BaseStacking(
         if time_ordered(repeats):
             for member in members:
                 validate_on_last_rows(member)
-        fused = members_to_fuse(self, kept, members, member_params)
+        average = self.fold_models == "average"
+        n_copies = sum(len(splits) for splits in repeats) + (not average)
+        fused = members_to_fuse(self, kept, members, member_params, n_copies)
         plans = [
             MemberPlan(
                 name=name,
@@ -336,7 +338,6 @@ class _BaseStacking(
             )
             for i, ((name, _), member) in enumerate(zip(kept, members, strict=True))
         ]
-        average = self.fold_models == "average"
         # "auto" fits fold by fold a network found unfit for fusion once built.
         fall_back = self.fuse_folds == "auto"
         memory = self.memory

@@ -209,13 +209,15 @@ class CrossFit:
         return scores.reshape(len(self.repeats), -1)
 
 
-def members_to_fuse(stack, kept, members, member_params) -> list[bool]:
+def members_to_fuse(stack, kept, members, member_params, n_copies) -> list[bool]:
     """Which members train their folds as one graph, per ``fuse_folds``.
 
     ``"auto"`` fuses every member that can be; ``True`` also refuses a Keras
-    wrapper that cannot, naming why; other estimators are never fused.
+    wrapper that cannot, naming why; other estimators are never fused. With
+    one fit per member (``n_copies``: one holdout split, its model kept)
+    there is nothing to train together: no member is fused.
     """
-    if stack.fuse_folds != "auto" and not stack.fuse_folds:
+    if (stack.fuse_folds != "auto" and not stack.fuse_folds) or n_copies < 2:
         return [False] * len(members)
     strict = stack.fuse_folds != "auto"
     fused = []

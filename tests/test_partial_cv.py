@@ -85,8 +85,8 @@ def test_a_holdout_blend_trains_members_once_and_the_meta_learner_on_the_holdout
         final_estimator=LinearRegression(),
         cv=cv,
         fold_models="average",
-        fuse_folds=False,
     ).fit(X, y)
+    assert stack.fused_members_ == []  # one fit per member: nothing to fuse
     assert stack.oof_mask_.sum() == len(holdout)
     blended = []
     for (_, member), fitted in zip(members, stack.estimators_, strict=True):
