@@ -52,8 +52,32 @@ PACKAGES = (
 )
 # Packages whose own classes and functions the loader trusts by name.
 TRUSTED_PACKAGES = ("skstack", "scikeras")
+# scikit-learn's splitters, a stack's ``cv``: plain data (counts, seeds,
+# group labels), which skops does not trust by default as they are not
+# estimators.
+_SPLITTERS = (
+    "GroupKFold",
+    "GroupShuffleSplit",
+    "KFold",
+    "LeaveOneGroupOut",
+    "LeaveOneOut",
+    "LeavePGroupsOut",
+    "LeavePOut",
+    "PredefinedSplit",
+    "RepeatedKFold",
+    "RepeatedStratifiedKFold",
+    "ShuffleSplit",
+    "StratifiedGroupKFold",
+    "StratifiedKFold",
+    "StratifiedShuffleSplit",
+    "TimeSeriesSplit",
+)
 # Types skops does not trust by default that fitted stacks hold; plain data.
-TRUSTED_TYPES = ("numpy.dtype", "sklearn.utils._bunch.Bunch")
+TRUSTED_TYPES = (
+    "numpy.dtype",
+    "sklearn.utils._bunch.Bunch",
+    *(f"sklearn.model_selection._split.{name}" for name in _SPLITTERS),
+)
 
 
 def _versions() -> dict:

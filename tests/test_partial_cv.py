@@ -167,3 +167,40 @@ def test_early_stopping_validates_on_the_last_rows_of_each_window(series):
         fold_models="average",
     ).fit(X, y)
     assert blend.estimators_[0][0].validation_rows == "random"
+
+
+def test_time_ordered_stacks_cache_parallelize_route_and_round_trip(series, tmp_path):
+    import sklearn
+
+    import skstack
+
+    X, y = series
+    weights = np.linspace(1, 3, len(y))
+
+    def stack(**params):
+        members = [("ridge", Ridge()), ("small", Ridge(alpha=50))]
+        return KerasStackingRegressor(
+            members, final_estimator=LinearRegression(), cv=TimeSeriesSplit(3), **params
+        )
+
+    plain = stack().fit(X, y, sample_weight=weights)
+    cached = stack(memory=tmp_path / "cache")
+    for _ in range(2):  # the second fit reads every member fit from the cache
+        cached.fit(X, y, sample_weight=weights)
+        np.testing.assert_array_equal(cached.oof_predictions_, plain.oof_predictions_)
+    parallel = stack(n_jobs=2).fit(X, y, sample_weight=weights)
+    np.testing.assert_array_equal(parallel.oof_predictions_, plain.oof_predictions_)
+    with sklearn.config_context(enable_metadata_routing=True):
+        routed = stack()
+        for _, member in routed.estimators:
+            member.set_fit_request(sample_weight=True)
+        routed.final_estimator.set_fit_request(sample_weight=True)
+        routed.fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(routed.oof_predictions_, plain.oof_predictions_)
+    np.testing.assert_allclose(
+        routed.final_estimator_.coef_, plain.final_estimator_.coef_
+    )
+    skstack.save(plain, tmp_path / "stack.skstack")
+    loaded = skstack.load(tmp_path / "stack.skstack")
+    np.testing.assert_array_equal(loaded.oof_mask_, plain.oof_mask_)
+    np.testing.assert_array_equal(loaded.predict(X), plain.predict(X))
