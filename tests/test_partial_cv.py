@@ -200,6 +200,8 @@ def test_time_ordered_stacks_cache_parallelize_route_and_round_trip(series, tmp_
     np.testing.assert_allclose(
         routed.final_estimator_.coef_, plain.final_estimator_.coef_
     )
+    exported = plain.to_keras().predict_on_batch(X)
+    np.testing.assert_allclose(exported.ravel(), plain.predict(X), rtol=1e-9)
     skstack.save(plain, tmp_path / "stack.skstack")
     loaded = skstack.load(tmp_path / "stack.skstack")
     np.testing.assert_array_equal(loaded.oof_mask_, plain.oof_mask_)
