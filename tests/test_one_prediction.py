@@ -14,11 +14,13 @@ import sys
 import joblib
 import keras
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import skstack
 from skstack import KerasStackingClassifier, KerasStackingRegressor
@@ -44,6 +46,17 @@ def _block(n_features):
     return keras.Model(inputs, keras.layers.Dense(6, activation="relu")(inputs))
 
 
+def _encoded(model):
+    """A member for a table with a text column: scaled numbers, one-hot text."""
+    columns = ColumnTransformer(
+        [
+            ("numbers", StandardScaler(), ["a", "b", "c", "d"]),
+            ("text", OneHotEncoder(handle_unknown="ignore"), ["size"]),
+        ]
+    )
+    return make_pipeline(columns, model)
+
+
 def _mlp(cls, **params):
     return cls(dense_model, hidden=(8,), epochs=2, random_state=0, **params)
 
@@ -54,6 +67,14 @@ ESTIMATORS = {
             ("mlp", _mlp(KerasClassifier)),
             ("scaled_mlp", make_pipeline(StandardScaler(), _mlp(KerasClassifier))),
             ("lr", LogisticRegression()),
+        ],
+        cv=3,
+        random_state=0,
+    ),
+    "stack_text_columns": lambda: KerasStackingClassifier(
+        [
+            ("mlp", _encoded(_mlp(KerasClassifier))),
+            ("lr", _encoded(LogisticRegression())),
         ],
         cv=3,
         random_state=0,
@@ -99,6 +120,10 @@ def _data(name):
         X = StandardScaler().fit_transform(X)[:150]
         return X, (y[:150] - y.mean()) / y.std()
     X, y = load_iris(return_X_y=True)
+    if name == "stack_text_columns":
+        frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+        frame["size"] = np.where(X[:, 2] > 4, "large", "small")
+        return frame, y
     return StandardScaler().fit_transform(X), y
 
 
@@ -212,3 +237,13 @@ def test_a_fresh_process_gives_the_same_outputs(fitted, tmp_path):
     pairs = zip(got, expected, strict=True)
     mismatched = [line.split()[:3] for line, want in pairs if line != want]
     assert not mismatched
+
+
+def test_a_stack_on_text_columns_serves_a_few_rows_from_its_graph(fitted):
+    from skstack._graph import _GRAPHS
+
+    stack, X = fitted["stack_text_columns"]
+    proba = stack.predict_proba(X[:3])
+    assert _GRAPHS[stack][1] is not None  # named inputs, text included
+    expected = stack.final_estimator_.predict_proba(stack.transform(X[:3]))
+    np.testing.assert_allclose(proba, expected, rtol=1e-9, atol=1e-12)
