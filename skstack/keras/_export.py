@@ -12,7 +12,6 @@ from sklearn.pipeline import Pipeline
 
 from skstack._columns import kept_probability_columns
 
-from ._layers import Affine, ProbabilityLogit
 from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
 from ._transformers import PRECISION, SUPPORTED, NoKerasForm, matrix, transformed
 from ._wrappers import KerasClassifier, KerasRegressor
@@ -154,13 +153,13 @@ def _copied_network(wrapper, name):
     return network
 
 
-def _probabilities(output, dtype=None):
+def _probabilities(output):
     """Keras output as ``predict_proba`` columns: one sigmoid unit means [1-p, p].
 
-    ``dtype``: the computation's, by default the output's own.
+    In the output's own dtype (float64 from a linear meta-learner).
     """
     if output.shape[-1] == 1:
-        return layers.Concatenate(dtype=dtype or output.dtype)([1 - output, output])
+        return layers.Concatenate(dtype=output.dtype)([1 - output, output])
     return output
 
 
@@ -229,22 +228,11 @@ def _meta_output(stack, owner, features):
 def _linear_meta_head(meta, classifier) -> keras.Model:
     """The linear meta-learner in float64, as its ``predict`` computes it.
 
-    Its ``model_`` holds float32 weights; here the logits of the probability
-    columns, the standardization and the linear layer are float64, so that a
-    member's probability near 0 or 1, where the logit is steep, gives the
-    graph what it gives the meta-learner.
+    Its ``model_`` holds float32 weights; in float64 a member's probability
+    near 0 or 1, where the logit is steep, gives the graph what it gives the
+    meta-learner.
     """
-    n_features = len(meta.mean_)
-    inputs = keras.Input((n_features,), dtype=PRECISION)
-    x = inputs
-    if meta.proba_columns_.any():
-        x = ProbabilityLogit(meta.proba_columns_.tolist(), dtype=PRECISION)(x)
-    x = Affine(meta.mean_, 1.0 / meta.scale_, np.zeros(n_features), dtype=PRECISION)(x)
-    coef = np.atleast_2d(meta.coef_)
     activation = None
     if classifier:
-        activation = "softmax" if coef.shape[0] > 1 else "sigmoid"
-    dense = layers.Dense(coef.shape[0], activation=activation, dtype=PRECISION)
-    outputs = dense(x)
-    dense.set_weights([coef.T.astype(PRECISION), meta.intercept_.astype(PRECISION)])
-    return keras.Model(inputs, outputs, name="meta_learner")
+        activation = "softmax" if np.atleast_2d(meta.coef_).shape[0] > 1 else "sigmoid"
+    return meta._keras_model(len(meta.mean_), activation, dtype=PRECISION)

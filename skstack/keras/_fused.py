@@ -128,13 +128,13 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, copy_
     return copies, None
 
 
-def _own_rows_only(encoded, mask) -> np.ndarray:
+def _own_rows_only(features, mask) -> np.ndarray:
     """A copy's own features, dense, zero on the rows it does not train on.
 
     Those rows have weight 0 in its loss; zeroing them keeps even a value its
     network cannot take (NaN, inf) out of its arithmetic.
     """
-    own = encoded.toarray() if sparse.issparse(encoded) else np.array(encoded)
+    own = features.toarray() if sparse.issparse(features) else np.array(features)
     own[mask == 0] = 0
     return own
 

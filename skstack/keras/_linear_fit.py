@@ -79,19 +79,25 @@ class LinearMetaBase(BaseEstimator):
         coef = result.x[:size].reshape(n_units, n_features)
         return coef, result.x[size:], int(result.nit)
 
-    def _keras_model(self, n_features, activation):
-        """``model_``: the logit layer and one ``Dense`` with the scaling folded in."""
+    def _keras_model(self, n_features, activation, dtype="float32"):
+        """The logit layer and one ``Dense`` with the scaling folded in.
+
+        ``model_`` in float32; ``stack.to_keras()`` builds it in float64, as
+        ``predict`` computes.
+        """
         kernel = (self.coef_ / self.scale_).T
         bias = self.intercept_ - self.coef_ @ (self.mean_ / self.scale_)
-        inputs = keras.Input(shape=(n_features,), name="meta_features")
+        inputs = keras.Input(shape=(n_features,), name="meta_features", dtype=dtype)
         x = inputs
         if self.proba_columns_.any():
-            x = ProbabilityLogit(self.proba_columns_.tolist(), name="logit")(x)
+            x = ProbabilityLogit(
+                self.proba_columns_.tolist(), name="logit", dtype=dtype
+            )(x)
         dense = keras.layers.Dense(
-            kernel.shape[1], activation=activation, name="linear"
+            kernel.shape[1], activation=activation, name="linear", dtype=dtype
         )
         outputs = dense(x)
-        dense.set_weights([kernel.astype("float32"), bias.astype("float32")])
+        dense.set_weights([kernel.astype(dtype), bias.astype(dtype)])
         return keras.Model(inputs, outputs, name="linear_meta_learner")
 
     def _decision(self, X) -> np.ndarray:
