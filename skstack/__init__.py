@@ -8,15 +8,19 @@ their default Keras meta-learner).
 from ._persistence import load, save
 from ._preprocessing import Flatten
 from ._regressor import KerasStackingRegressor
+from ._serving import ExportResult, export, to_keras
 from ._stacking import KerasStackingClassifier
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ExportResult",
     "Flatten",
     "KerasStackingClassifier",
     "KerasStackingRegressor",
     "__version__",
+    "export",
     "load",
     "save",
+    "to_keras",
 ]

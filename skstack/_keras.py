@@ -22,6 +22,20 @@ def stack_to_keras(stack):
     return stack_to_keras(stack)
 
 
+def to_keras(estimator):
+    """A fitted estimator (stack, wrapper, pipeline...) as one Keras model."""
+    from .keras._export import to_keras
+
+    return to_keras(estimator)
+
+
+def export(estimator, path, format, X_check, opset):
+    """Write ``estimator``'s Keras form in ``format``, load it back and check it."""
+    from .keras._serving import export
+
+    return export(estimator, path, format, X_check, opset)
+
+
 def small_batch_graphs(stack):
     """Two models of the stack's graph: for one row, and for padded batches."""
     from .keras._export import small_batch_graphs

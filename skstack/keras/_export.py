@@ -1,4 +1,11 @@
-"""A fitted stack of Keras members as one Keras model (``stack.to_keras()``)."""
+"""Fitted estimators as one Keras model (``skstack.to_keras``, ``to_keras()``).
+
+A stack, a Keras wrapper (chains and fusions too), a linear scikit-learn
+model, a :class:`~skstack.features.KerasFeatureExtractor`, or a ``Pipeline``
+of transformers with a Keras form ending in any of them: raw features in,
+``predict_proba`` (classifiers), predictions (regressors) or features
+(transformers) out.
+"""
 
 from __future__ import annotations
 
@@ -8,42 +15,55 @@ import warnings
 import keras
 import numpy as np
 from keras import layers, ops
+from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 
 from skstack._columns import kept_probability_columns
 
+from ._augment import without_augmentation
 from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
-from ._transformers import PRECISION, SUPPORTED, NoKerasForm, matrix, transformed
+from ._transformers import (
+    PRECISION,
+    SUPPORTED,
+    ColumnInputs,
+    NoKerasForm,
+    matrix,
+    text_inputs,
+    transformed,
+)
 from ._wrappers import KerasClassifier, KerasRegressor
 
 _WRAPPERS = (KerasClassifier, KerasRegressor)
 _LINEAR_META_LEARNERS = (LinearMetaClassifier, LinearMetaRegressor)
 
+_EXPORTABLE = (
+    "a skstack stack, a skstack KerasClassifier/KerasRegressor (chains and "
+    "fusions included), a KerasFeatureExtractor or a linear scikit-learn "
+    "model (coef_, intercept_), alone or at the end of a Pipeline of " + SUPPORTED
+)
+
+
+def to_keras(estimator, named_inputs=None) -> keras.Model:
+    """Build the functional model of a fitted estimator; see ``skstack.to_keras``.
+
+    ``named_inputs``: one input per column; by default when the estimator
+    was fitted on a DataFrame (it has ``feature_names_in_``).
+    """
+    owner = _owner(estimator)
+    inputs = _inputs(estimator, named_inputs)
+    try:
+        outputs = estimator_output(owner, "the estimator", estimator, inputs)
+    except NoKerasForm as exc:
+        raise TypeError(f"{owner}: {exc}") from exc
+    if isinstance(inputs, ColumnInputs):
+        inputs = inputs.used()
+    name = "skstack_stack" if hasattr(estimator, "final_estimator_") else "skstack"
+    return keras.Model(inputs, outputs, name=name)
+
 
 def stack_to_keras(stack) -> keras.Model:
-    """Build the functional model of a fitted stack; see ``to_keras``."""
-    kept = stack._kept_members()
-    owner = type(stack).__name__
-    if isinstance(getattr(stack, "classes_", None), list):
-        raise TypeError(f"{owner}.to_keras() does not export multilabel stacks.")
-    inputs = _stack_inputs(stack, kept)
-    blocks = []
-    for name, member in kept:
-        models = member if isinstance(member, list) else [member]
-        method = stack.stack_method_[name]
-        columns = [
-            _member_columns(stack, owner, label, m, method, inputs)
-            for label, m in _labelled(name, models)
-        ]
-        blocks.append(
-            columns[0] if len(columns) == 1 else ops.mean(ops.stack(columns), axis=0)
-        )
-    if stack.passthrough:
-        features = matrix(inputs, stack, "the passed-through X")
-        blocks.append(layers.Flatten(name="passthrough", dtype=PRECISION)(features))
-    features = layers.Concatenate(name="meta_features", dtype=PRECISION)(blocks)
-    outputs = _meta_output(stack, owner, features)
-    return keras.Model(inputs, outputs, name="skstack_stack")
+    """The stack's functional model (``stack.to_keras()``)."""
+    return to_keras(stack)
 
 
 def small_batch_graphs(stack) -> tuple[keras.Model, keras.Model]:
@@ -51,10 +71,145 @@ def small_batch_graphs(stack) -> tuple[keras.Model, keras.Model]:
 
     Each model keeps its own compiled predict function, so one that is only
     ever called with one shape (a row; or a batch padded to a fixed size) is
-    traced once, and the same rows always run the same computation.
+    traced once, and the same rows always run the same computation. X comes
+    in as one tensor, or as named columns when it has text columns.
     """
-    graph = stack_to_keras(stack)
+    graph = to_keras(stack, named_inputs=bool(getattr(stack, "_text_columns_in", [])))
     return graph, keras.Model(graph.inputs, graph.outputs, name="skstack_padded")
+
+
+def _owner(estimator) -> str:
+    if hasattr(estimator, "final_estimator_"):
+        return f"{type(estimator).__name__}.to_keras()"
+    return f"skstack.to_keras({type(estimator).__name__})"
+
+
+def _inputs(estimator, named_inputs):
+    """The graph's input: X as one tensor, or its named columns.
+
+    Numbers come in as float64 (preprocessing computes in float64, as
+    scikit-learn does). Named columns are ``(batch, 1)`` each, named as in
+    ``feature_names_in_``, text as strings: a record as a serving client sends
+    it. Only the columns the estimator reads become inputs.
+    """
+    names = getattr(estimator, "feature_names_in_", None)
+    if named_inputs is None:
+        named_inputs = names is not None
+    if named_inputs:
+        return ColumnInputs(names, text_inputs(estimator))
+    shape = _sample_shape(estimator)
+    return keras.Input(shape=shape, name="X", dtype=PRECISION)
+
+
+def _sample_shape(estimator) -> tuple:
+    """The shape of one row of X, as fitted (images have more than one axis)."""
+    for attribute in ("_sample_shape", "X_shape_"):
+        shape = getattr(estimator, attribute, None)
+        if shape is not None:
+            return tuple(shape) if attribute == "_sample_shape" else tuple(shape[1:])
+    if isinstance(estimator, Pipeline) and estimator.steps:
+        first = estimator.steps[0][1]
+        if not isinstance(first, str) and first is not None:
+            return _sample_shape(first)
+    n_features = getattr(estimator, "n_features_in_", None)
+    if n_features is None:
+        raise TypeError(
+            f"{_owner(estimator)}: the estimator does not record the shape of X."
+        )
+    return (n_features,)
+
+
+def estimator_output(owner, where, estimator, features):
+    """The fitted estimator's output in the graph, from ``features``.
+
+    Probabilities for classifiers, as ``predict_proba``; predictions for
+    regressors, ``(batch, n_outputs)``; features for transformers.
+    """
+    if isinstance(estimator, Pipeline) and estimator.steps:
+        head, (last_name, last) = estimator[:-1], estimator.steps[-1]
+        features = transformed(head, features, where)
+        if last is None or isinstance(last, str):
+            return features  # a Pipeline of transformers ending in "passthrough"
+        return estimator_output(owner, f"{where}, step {last_name!r}", last, features)
+    if hasattr(estimator, "final_estimator_"):
+        return _stack_output(estimator, owner, features)
+    classifier = is_classifier(estimator)
+    if isinstance(estimator, _WRAPPERS):
+        if getattr(estimator, "target_type_", None) in (
+            "multilabel-indicator",
+            "multiclass-multioutput",
+        ):
+            raise TypeError(f"{owner}: {where} is multilabel, which has no export.")
+        X = matrix(features, estimator, where)
+        # The float64 features as the wrapper's model takes them (floatx).
+        X = layers.Identity(dtype=keras.backend.floatx())(X)
+        output = _copied_network(estimator, _layer_name(where))(X)
+        return _probabilities(output) if classifier else _flat(output)
+    if isinstance(estimator, _LINEAR_META_LEARNERS):
+        X = matrix(features, estimator, where)
+        activation = None
+        if classifier:
+            units = np.atleast_2d(estimator.coef_).shape[0]
+            activation = "softmax" if units > 1 else "sigmoid"
+        head = estimator._keras_model(X.shape[-1], activation, dtype=PRECISION)
+        output = head(X)
+        return _probabilities(output) if classifier else output
+    if _is_linear(estimator, classifier):
+        X = matrix(features, estimator, where)
+        layer = _linear_layer(owner, where, estimator, classifier, _layer_name(where))
+        output = layer(X)
+        return _probabilities(output) if classifier else output
+    if hasattr(estimator, "transform") and not hasattr(estimator, "predict"):
+        return transformed(estimator, features, where)
+    raise TypeError(
+        f"{owner}: {where} is a {type(estimator).__name__}, which has no Keras "
+        f"form. What has one: {_EXPORTABLE}."
+    )
+
+
+def _layer_name(where: str) -> str:
+    """A layer name from a place: "estimator 'mlp'" -> "member_mlp"."""
+    if where.startswith("estimator '") and where.count("'") == 2:
+        return "member_" + where.split("'")[1]
+    if where == "the meta-learner":
+        return "meta_learner"
+    return None
+
+
+def _flat(output):
+    return layers.Flatten()(output) if len(output.shape) > 2 else output
+
+
+def _stack_output(stack, owner, features):
+    """A stack's output: its members' meta-features into its meta-learner."""
+    if isinstance(getattr(stack, "classes_", None), list):
+        raise TypeError(f"{owner} does not export multilabel stacks.")
+    blocks = []
+    for name, member in stack._kept_members():
+        models = member if isinstance(member, list) else [member]
+        method = stack.stack_method_[name]
+        columns = [
+            _member_columns(stack, owner, label, model, method, features)
+            for label, model in _labelled(name, models)
+        ]
+        blocks.append(
+            columns[0] if len(columns) == 1 else ops.mean(ops.stack(columns), axis=0)
+        )
+    if stack.passthrough:
+        X = matrix(features, stack, "the passed-through X")
+        blocks.append(layers.Flatten(name="passthrough", dtype=PRECISION)(X))
+    meta_features = layers.Concatenate(name="meta_features", dtype=PRECISION)(blocks)
+    meta = stack.final_estimator_
+    if not isinstance(meta, _WRAPPERS + _LINEAR_META_LEARNERS) and not _is_linear(
+        meta, hasattr(stack, "classes_")
+    ):
+        raise TypeError(
+            f"{owner}: the meta-learner {type(meta).__name__} is neither a Keras "
+            "wrapper nor a linear scikit-learn model (coef_, intercept_"
+            + (", predict_proba" if hasattr(stack, "classes_") else "")
+            + ")."
+        )
+    return estimator_output(owner, "the meta-learner", meta, meta_features)
 
 
 def _labelled(name, models):
@@ -64,92 +219,40 @@ def _labelled(name, models):
     return [(f"{name}_fold{i}", model) for i, model in enumerate(models)]
 
 
-def _stack_inputs(stack, kept):
-    """The graph's input: X as one tensor, or its named columns with text ones.
-
-    Numbers come in as float64 (preprocessing computes in float64, as
-    scikit-learn does). A stack fitted on a DataFrame with text columns takes
-    a dict of ``(batch, 1)`` columns, each named as in ``feature_names_in_``
-    (numbers, text as strings), as a serving client sends a record.
-    """
-    text = set(getattr(stack, "_text_columns_in", ()))
-    if text:
-        return {
-            name: keras.Input(
-                shape=(1,),
-                dtype="string" if name in text else PRECISION,
-                name=name.replace("/", "_"),  # Keras refuses "/" in names
-            )
-            for name in stack.feature_names_in_
-        }
-    first = kept[0][1]
-    first = first[0] if isinstance(first, list) else first
-    shape = getattr(first, "X_shape_", None)
-    shape = (stack.n_features_in_,) if shape is None else tuple(shape[1:])
-    return keras.Input(shape=shape, name="X", dtype=PRECISION)
-
-
-def _member_output(owner, name, member, classifier, inputs):
-    """The member's predictions in the graph (a pipeline's preprocessing first)."""
-    what = f"estimator {name!r}"
-    if isinstance(member, Pipeline) and member.steps:
-        head, (_, last) = member[:-1], member.steps[-1]
-        try:
-            features = transformed(head, inputs, what)
-        except NoKerasForm as exc:
-            raise TypeError(f"{owner}.to_keras(): {exc}") from exc
-        return _member_output(owner, name, last, classifier, features)
-    try:
-        inputs = matrix(inputs, member, what)
-    except NoKerasForm as exc:
-        raise TypeError(f"{owner}.to_keras(): {exc}") from exc
-    if isinstance(member, _WRAPPERS):
-        # The float64 features as the wrapper's model takes them (floatx).
-        inputs = layers.Identity(dtype=keras.backend.floatx())(inputs)
-        return _copied_network(member, f"member_{name}")(inputs)
-    if _is_linear(member, classifier):
-        layer = _linear_layer(owner, what, member, classifier, f"member_{name}")
-        return layer(inputs)
-    raise TypeError(
-        f"{owner}.to_keras(): estimator {name!r} is a {type(member).__name__}: "
-        "neither a skstack KerasClassifier/KerasRegressor nor a linear "
-        "scikit-learn model (coef_, intercept_), so it has no Keras form. "
-        "Export works for stacks of Keras wrappers and linear models, alone or "
-        f"at the end of a Pipeline of {SUPPORTED}."
-    )
-
-
-def _member_columns(stack, owner, name, member, method, inputs):
+def _member_columns(stack, owner, name, member, method, features):
     """The member's meta-feature columns, computed in the graph."""
     classifier = hasattr(stack, "classes_")
-    output = _member_output(owner, name, member, classifier, inputs)
-    if not classifier:
-        return layers.Flatten()(output) if len(output.shape) > 2 else output
-    if method != "predict_proba":
+    if classifier and method != "predict_proba":
         raise ValueError(
-            f"{owner}.to_keras(): estimator {name!r} gives {method!r} meta-features; "
+            f"{owner}: estimator {name!r} gives {method!r} meta-features; "
             "only probabilities can be exported."
         )
+    output = estimator_output(owner, f"estimator {name!r}", member, features)
+    if not classifier:
+        return output
     if not np.array_equal(member.classes_, np.arange(len(stack.classes_))):
         raise ValueError(
-            f"{owner}.to_keras(): a model of estimator {name!r} was fitted on classes "
+            f"{owner}: a model of estimator {name!r} was fitted on classes "
             f"{member.classes_.tolist()}, not all of the stack's; its columns are "
             "realigned in numpy, which an exported graph cannot do."
         )
-    proba = _probabilities(output)
-    return proba[
+    return output[
         :, kept_probability_columns(len(stack.classes_), stack.drop_first_proba)
     ]
 
 
 def _copied_network(wrapper, name):
-    """A copy of the wrapper's trained network, so the stack's is never changed."""
+    """A copy of the wrapper's trained network, so the estimator's is never changed.
+
+    Without its augmentation layers, which only act in training.
+    """
     with warnings.catch_warnings():
         # Copying a compiled model warns that its optimizer state is not copied;
         # the export is for inference and has no optimizer.
         warnings.filterwarnings("ignore", "Skipping variable loading")
-        network = copy.deepcopy(wrapper.model_)
-    network.name = name
+        network = copy.deepcopy(without_augmentation(wrapper.model_))
+    if name is not None:
+        network.name = name
     return network
 
 
@@ -168,7 +271,7 @@ def _is_linear(estimator, classifier) -> bool:
     return linear and (not classifier or hasattr(estimator, "predict_proba"))
 
 
-def _linear_layer(owner, what, estimator, classifier, name):
+def _linear_layer(owner, where, estimator, classifier, name):
     """A ``Dense`` layer computing a linear model's probabilities or predictions.
 
     ``coef_`` alone does not say how a model turns scores into probabilities
@@ -196,43 +299,9 @@ def _linear_layer(owner, what, estimator, classifier, name):
         expected = np.asarray(estimator.predict(probe)).reshape(len(probe), -1)
     if not np.allclose(got, expected, rtol=1e-3, atol=1e-4):
         raise ValueError(
-            f"{owner}.to_keras(): {what}, a {type(estimator).__name__}, is not a "
+            f"{owner}: {where}, a {type(estimator).__name__}, is not a "
             "plain linear model with "
             + ("softmax/sigmoid" if classifier else "identity")
             + " output (a Dense layer from its coef_ does not reproduce it)."
         )
     return dense
-
-
-def _meta_output(stack, owner, features):
-    meta = stack.final_estimator_
-    classifier = hasattr(stack, "classes_")
-    if isinstance(meta, _LINEAR_META_LEARNERS):
-        output = _linear_meta_head(meta, classifier)(features)
-        return _probabilities(output) if classifier else output
-    if isinstance(meta, _WRAPPERS):
-        output = _copied_network(meta, "meta_learner")(features)
-        return _probabilities(output) if classifier else output
-    if not _is_linear(meta, classifier):
-        raise TypeError(
-            f"{owner}.to_keras(): the meta-learner {type(meta).__name__} is neither "
-            "a Keras wrapper nor a linear scikit-learn model (coef_, intercept_"
-            + (", predict_proba" if classifier else "")
-            + ")."
-        )
-    dense = _linear_layer(owner, "the meta-learner", meta, classifier, "meta_learner")
-    output = dense(features)
-    return _probabilities(output) if classifier else output
-
-
-def _linear_meta_head(meta, classifier) -> keras.Model:
-    """The linear meta-learner in float64, as its ``predict`` computes it.
-
-    Its ``model_`` holds float32 weights; in float64 a member's probability
-    near 0 or 1, where the logit is steep, gives the graph what it gives the
-    meta-learner.
-    """
-    activation = None
-    if classifier:
-        activation = "softmax" if np.atleast_2d(meta.coef_).shape[0] > 1 else "sigmoid"
-    return meta._keras_model(len(meta.mean_), activation, dtype=PRECISION)

@@ -108,7 +108,9 @@ class ProbabilityLogit(keras.layers.Layer):
     def call(self, inputs):
         mask = ops.convert_to_tensor(self.columns)
         clipped = ops.clip(inputs, self.epsilon, 1.0 - self.epsilon)
-        logits = ops.log(clipped) - ops.log1p(-clipped)
+        # log(1 - p), not log1p(-p): ONNX has no log1p, and on the clipped
+        # range the two differ by less than 1e-10.
+        logits = ops.log(clipped) - ops.log(1.0 - clipped)
         return ops.where(mask, logits, inputs)
 
     def compute_output_shape(self, input_shape):
@@ -202,8 +204,10 @@ class IndicatorMap(keras.layers.Layer):
         inputs = ops.cast(inputs, self.compute_dtype)  # lookups give integers
         mapping = ops.convert_to_tensor(self.mapping, dtype=inputs.dtype)
         unknown = ops.convert_to_tensor(self.unknown, dtype=inputs.dtype)
-        none = 1.0 - ops.sum(inputs, axis=1, keepdims=True)
-        return ops.matmul(inputs, mapping) + none * unknown
+        # ``where``, not arithmetic: an unknown output may be NaN (an
+        # OrdinalEncoder's unknown_value), which must not reach known rows.
+        none = ops.sum(inputs, axis=1, keepdims=True) < 0.5
+        return ops.where(none, unknown, ops.matmul(inputs, mapping))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], len(self.unknown))

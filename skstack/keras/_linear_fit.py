@@ -38,7 +38,8 @@ class LinearMetaBase(BaseEstimator):
         columns = self.proba_columns_
         if columns.any():
             clipped = np.clip(Z[:, columns], LOGIT_EPSILON, 1.0 - LOGIT_EPSILON)
-            Z[:, columns] = np.log(clipped) - np.log1p(-clipped)
+            # As ProbabilityLogit computes it in the exported graph.
+            Z[:, columns] = np.log(clipped) - np.log(1.0 - clipped)
         if weights is not None:
             self.mean_ = np.average(Z, axis=0, weights=weights)
             scale = np.sqrt(np.average((Z - self.mean_) ** 2, axis=0, weights=weights))

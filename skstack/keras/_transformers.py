@@ -12,6 +12,7 @@ read off the encoder itself (its ``transform`` of each known category).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import keras
 import numpy as np
@@ -23,10 +24,14 @@ from sklearn.preprocessing import (
     MaxAbsScaler,
     MinMaxScaler,
     OneHotEncoder,
+    OrdinalEncoder,
     RobustScaler,
     StandardScaler,
 )
 
+from skstack.features._extractor import KerasFeatureExtractor
+
+from ._augment import without_augmentation
 from ._layers import Affine, EqualsAny, FillMissing, IndicatorMap, TakeColumns
 
 # Preprocessing computes in float64, as scikit-learn does: standardizing a
@@ -36,8 +41,10 @@ PRECISION = "float64"
 SUPPORTED = (
     "StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, SimpleImputer "
     "(numbers, NaN as missing), OneHotEncoder (numbers or text; "
-    "handle_unknown='ignore' or 'infrequent_if_exist'), and Pipelines and "
-    "ColumnTransformers of them"
+    "handle_unknown='ignore' or 'infrequent_if_exist'), OrdinalEncoder "
+    "(numbers or text; handle_unknown='use_encoded_value'), "
+    "FunctionTransformer() (no function), KerasFeatureExtractor, and "
+    "Pipelines and ColumnTransformers of them"
 )
 
 
@@ -61,8 +68,10 @@ def transformed(transformer, features, where: str):
         return matrix(features, None, where)
     if isinstance(transformer, ColumnTransformer):
         return _column_transformer(transformer, features, where)
-    if isinstance(transformer, OneHotEncoder):
-        return _one_hot(transformer, features, where)
+    if isinstance(transformer, OneHotEncoder | OrdinalEncoder):
+        return _encoded(transformer, features, where)
+    if isinstance(transformer, KerasFeatureExtractor):
+        return _extracted(transformer, matrix(features, transformer, where))
     if isinstance(transformer, FunctionTransformer) and transformer.func is None:
         return matrix(features, transformer, where)  # "passthrough" once fitted
     for kind, form in _NUMERIC_FORMS.items():
@@ -74,9 +83,84 @@ def transformed(transformer, features, where: str):
     )
 
 
+class ColumnInputs(Mapping):
+    """The graph's named inputs, one ``(batch, 1)`` column each, made when used.
+
+    A column that no step reads (dropped by a ColumnTransformer) is no input
+    of the graph. Numbers are float64, ``text`` columns strings.
+    """
+
+    def __init__(self, names, text=()):
+        self._names = [str(name) for name in names]
+        self._text = set(text)
+        self._made: dict = {}
+
+    def __getitem__(self, name):
+        if name not in self._made:
+            if name not in self._names:
+                raise KeyError(name)
+            self._made[name] = keras.Input(
+                shape=(1,),
+                dtype="string" if name in self._text else PRECISION,
+                name=name.replace("/", "_"),  # Keras refuses "/" in names
+            )
+        return self._made[name]
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self):
+        return len(self._names)
+
+    def used(self) -> dict:
+        """The inputs the graph reads, in the fitted column order."""
+        return {name: self._made[name] for name in self._names if name in self._made}
+
+
+def text_inputs(estimator) -> set:
+    """Names of the input columns that ``estimator``'s encoders read as text."""
+    recorded = getattr(estimator, "_text_columns_in", None)  # a fitted stack
+    if recorded is not None:
+        return set(recorded)
+    return {
+        name
+        for name, known in column_categories(estimator).items()
+        if known.dtype.kind not in "biuf"
+    }
+
+
+def column_categories(estimator) -> dict:
+    """The categories the encoders of ``estimator`` know, by input column name."""
+    if isinstance(estimator, Pipeline):
+        return column_categories(estimator.steps[0][1]) if estimator.steps else {}
+    if isinstance(estimator, ColumnTransformer):
+        steps = [step for _, step, _ in getattr(estimator, "transformers_", [])]
+    elif hasattr(estimator, "final_estimator_"):  # a stack: its members'
+        steps = [
+            model
+            for _, member in estimator._kept_members()
+            for model in (member if isinstance(member, list) else [member])
+        ]
+    elif isinstance(estimator, OneHotEncoder | OrdinalEncoder):
+        names = getattr(estimator, "feature_names_in_", None)
+        if names is None:
+            return {}
+        return {
+            str(name): np.asarray(known)
+            for name, known in zip(names, estimator.categories_, strict=True)
+        }
+    else:
+        return {}
+    found = {}
+    for step in steps:
+        if not isinstance(step, str):
+            found.update(column_categories(step))
+    return found
+
+
 def matrix(features, transformer, where: str):
     """``features`` as one float tensor (dict columns in the fitted order)."""
-    if not isinstance(features, dict):
+    if not isinstance(features, Mapping):
         return features
     names = getattr(transformer, "feature_names_in_", None)
     names = list(features) if names is None else list(names)
@@ -92,6 +176,24 @@ def matrix(features, transformer, where: str):
         if len(columns) == 1
         else keras.layers.Concatenate(dtype=PRECISION)(columns)
     )
+
+
+def _extracted(extractor: KerasFeatureExtractor, X):
+    """A fitted extractor's features: its cut network, pooled or flattened."""
+    import copy
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipping variable loading")
+        network = copy.deepcopy(without_augmentation(extractor.extractor_))
+    features = network(keras.layers.Identity(dtype=keras.backend.floatx())(X))
+    axes = tuple(range(1, len(features.shape) - 1))
+    if axes and extractor.pooling == "avg":
+        features = keras.ops.mean(features, axis=axes)
+    elif axes and extractor.pooling == "max":
+        features = keras.ops.max(features, axis=axes)
+    elif axes:
+        features = keras.layers.Flatten()(features)
+    return keras.layers.Identity(dtype=PRECISION)(features)
 
 
 def _column_transformer(transformer, features, where):
@@ -127,7 +229,7 @@ def _select(transformer, features, columns):
         indices = everything[columns].reshape(-1).tolist()
     if not indices:
         return None
-    if isinstance(features, dict):
+    if isinstance(features, Mapping):
         return {names[i]: features[names[i]] for i in indices}
     if indices == everything.tolist():
         return features
@@ -190,22 +292,32 @@ _NUMERIC_FORMS = {
 }
 
 
-def _one_hot(encoder: OneHotEncoder, features, where):
-    if encoder.handle_unknown == "error":
+def _encoded(encoder: OneHotEncoder | OrdinalEncoder, features, where):
+    """A fitted one-hot or ordinal encoder: known categories to its own output."""
+    ordinal = isinstance(encoder, OrdinalEncoder)
+    usable = ("use_encoded_value",) if ordinal else ("ignore", "infrequent_if_exist")
+    if encoder.handle_unknown not in usable + ("warn",):
         raise NoKerasForm(
-            f"{where} is a OneHotEncoder with handle_unknown='error', which a "
-            "graph cannot raise; use handle_unknown='ignore' or "
-            "'infrequent_if_exist' for a Keras form."
+            f"{where} is a {type(encoder).__name__} with "
+            f"handle_unknown={encoder.handle_unknown!r}, which a graph cannot "
+            f"raise; use handle_unknown={usable[0]!r} for a Keras form."
         )
     names = getattr(encoder, "feature_names_in_", None)
+    widths = [
+        1 if ordinal else _output_width(encoder, k)
+        for k in range(len(encoder.categories_))
+    ]
+    encoded = _encoded_categories(encoder)
     blocks = []
     for j, categories in enumerate(encoder.categories_):
-        if isinstance(features, dict):
+        if isinstance(features, Mapping):
             column = features[names[j]]
         else:
             column = TakeColumns([j], dtype=PRECISION)(features)
         indicator = _indicator(column, categories, f"{where}, column {j}")
-        mapping, unknown = _encoder_rows(encoder, j)
+        start = sum(widths[:j])
+        mapping = encoded[j][:, start : start + widths[j]]
+        unknown = _unknown_output(encoder, j, mapping)
         blocks.append(IndicatorMap(mapping, unknown, dtype=PRECISION)(indicator))
     return (
         blocks[0]
@@ -237,40 +349,44 @@ def _indicator(column, categories, where):
     return ones(lookup(column))
 
 
-def _encoder_rows(encoder: OneHotEncoder, j: int):
-    """The encoder's output columns of input column ``j``: per category, unknown.
+def _encoded_categories(encoder) -> list[np.ndarray]:
+    """Per input column, the encoder's output for each of its known categories.
 
-    Read off ``encoder.transform`` of each known category (other columns at
-    their first category), so drop and infrequent categories are the
-    encoder's own.
+    Read off ``encoder.transform`` (other columns at their first category), so
+    drop, infrequent categories and ordinal codes are the encoder's own.
     """
     categories = encoder.categories_
-    probe = np.empty((len(categories[j]), len(categories)), dtype=object)
-    for k, known in enumerate(categories):
-        probe[:, k] = categories[j] if k == j else known[0]
     names = getattr(encoder, "feature_names_in_", None)
-    if names is not None:
-        import pandas as pd
+    outputs = []
+    for j in range(len(categories)):
+        probe = np.empty((len(categories[j]), len(categories)), dtype=object)
+        for k, known in enumerate(categories):
+            probe[:, k] = categories[j] if k == j else known[0]
+        if names is not None:
+            import pandas as pd
 
-        probe = pd.DataFrame(probe, columns=names).astype(
-            {name: known.dtype for name, known in zip(names, categories, strict=True)}
-        )
-    else:
-        probe = probe.astype(np.result_type(*[c.dtype for c in categories]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        encoded = encoder.transform(probe)
-    encoded = np.asarray(encoded.toarray() if hasattr(encoded, "toarray") else encoded)
-    widths = [_output_width(encoder, k) for k in range(len(categories))]
-    start = sum(widths[:j])
-    mapping = encoded[:, start : start + widths[j]]
+            dtypes = {n: c.dtype for n, c in zip(names, categories, strict=True)}
+            probe = pd.DataFrame(probe, columns=names).astype(dtypes)
+        else:
+            probe = probe.astype(np.result_type(*[c.dtype for c in categories]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            encoded = encoder.transform(probe)
+        if hasattr(encoded, "toarray"):
+            encoded = encoded.toarray()
+        outputs.append(np.asarray(encoded, dtype=np.float64))
+    return outputs
+
+
+def _unknown_output(encoder, j: int, mapping: np.ndarray) -> np.ndarray:
+    """What the encoder outputs for a category of column ``j`` it never saw."""
+    if isinstance(encoder, OrdinalEncoder):
+        return np.array([encoder.unknown_value], dtype=np.float64)
     infrequent = _infrequent(encoder, j)
     if encoder.handle_unknown != "ignore" and infrequent:
         # An unknown category is encoded as the infrequent ones.
-        unknown = mapping[list(categories[j]).index(infrequent[0])]
-    else:
-        unknown = np.zeros(widths[j])
-    return mapping, unknown
+        return mapping[list(encoder.categories_[j]).index(infrequent[0])]
+    return np.zeros(mapping.shape[1])
 
 
 def _infrequent(encoder, j) -> list:

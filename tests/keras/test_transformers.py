@@ -79,6 +79,12 @@ NUMERIC = {
     "one-hot, drop first": OneHotEncoder(
         categories=[[1.0, 2.0, 5.0]], drop="first", handle_unknown="ignore"
     ),
+    "ordinal of numbers": OrdinalEncoder(
+        handle_unknown="use_encoded_value", unknown_value=-1
+    ),
+    "ordinal, unknown as NaN": OrdinalEncoder(
+        handle_unknown="use_encoded_value", unknown_value=np.nan
+    ),
     "pipeline": make_pipeline(SimpleImputer(), StandardScaler(), MinMaxScaler()),
     "columns by index": ColumnTransformer(
         [
@@ -96,12 +102,12 @@ def test_numeric_forms_equal_the_transformers(name):
     X = _numbers()
     if name.startswith("imputer") or name == "pipeline":
         X[::5, 1] = np.nan
-    if name.startswith("one-hot"):
+    if name.startswith(("one-hot", "ordinal")):
         X = X[:, 3:]
     transformer.fit(X[:30])
     X_new = X[25:].copy()
-    if name.startswith("one-hot"):
-        X_new[0, 0] = 7.0  # unknown: all zeros
+    if name.startswith(("one-hot", "ordinal")):
+        X_new[0, 0] = 7.0  # unknown: all zeros, or unknown_value
     np.testing.assert_allclose(
         _keras_output(transformer, X_new),
         _dense(transformer.transform(X_new)),
@@ -123,6 +129,15 @@ def test_a_column_transformer_on_text_and_numbers_equals_the_transformer():
                 ["colour"],
             ),
             ("doors", OneHotEncoder(handle_unknown="ignore"), ["doors"]),
+            (
+                "colour code",
+                OrdinalEncoder(
+                    handle_unknown="use_encoded_value",
+                    unknown_value=-1,
+                    max_categories=3,
+                ),
+                ["colour"],
+            ),
         ],
         remainder=MinMaxScaler(),
     ).fit(X[:40])
@@ -142,7 +157,7 @@ def test_a_column_transformer_on_text_and_numbers_equals_the_transformer():
     "transformer, match",
     [
         (PolynomialFeatures(), "PolynomialFeatures, which has no Keras form"),
-        (OrdinalEncoder(), "OrdinalEncoder, which has no Keras form"),
+        (OrdinalEncoder(), "OrdinalEncoder with handle_unknown='error'"),
         (OneHotEncoder(), "handle_unknown='error'"),
         (SimpleImputer(missing_values=-1.0), "imputes NaN only"),
         (SimpleImputer(add_indicator=True), "add_indicator=True"),

@@ -1,0 +1,212 @@
+"""Writing a fitted estimator's Keras form to a serving format, and checking it.
+
+Each format is loaded back in its own runtime (Keras, TensorFlow,
+onnxruntime) and run on check rows before the file is put in place.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from ._export import to_keras
+from ._transformers import column_categories
+
+FORMATS = ("keras", "tf_saved_model", "onnx")
+# tf2onnx 1.17 writes opsets up to 18; 17 loads in onnxruntime >= 1.13.
+DEFAULT_OPSET = 17
+# Probabilities and predictions may differ by float32 rounding, no more.
+TOLERANCE = 1e-5
+_PROBE_ROWS = 256
+
+
+def export(estimator, path, format, X_check, opset):
+    """Write, load back, check; return the facts ``skstack.export`` reports."""
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {format!r}.")
+    path = Path(path)
+    if format == "keras" and path.suffix != ".keras":
+        raise ValueError(f"A Keras file's path must end in '.keras', got {path}.")
+    if format == "onnx":
+        _require_onnx()
+    model = to_keras(estimator)
+    named = isinstance(model.input, dict)
+    rows = _probe_rows(estimator, model) if X_check is None else X_check
+    feed = graph_feed(model, rows)
+    expected, method = _expected(estimator, rows)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".skstack-") as work:
+        written = Path(work) / path.name
+        _write(model, written, format, DEFAULT_OPSET if opset is None else opset)
+        run = _loaded(written, format)
+        got = np.asarray(run(feed), dtype=np.float64).reshape(expected.shape)
+        difference = float(np.max(np.abs(got - expected))) if got.size else 0.0
+        close = np.allclose(got, expected, rtol=TOLERANCE, atol=TOLERANCE)
+        if not close or not np.isfinite(difference):
+            raise ValueError(
+                f"skstack.export: the {format} file's outputs differ from the "
+                f"estimator's {method} on the check rows by up to {difference:.3g} "
+                f"(more than float32 rounding, {TOLERANCE}); nothing was written."
+            )
+        _replace(written, path)
+    inputs = (
+        {name: str(tensor.dtype) for name, tensor in model.input.items()}
+        if named
+        else {"X": str(model.input.dtype)}
+    )
+    return {
+        "path": path,
+        "format": format,
+        "inputs": inputs,
+        "output": method,
+        "n_checked": len(expected),
+        "max_abs_difference": difference,
+    }
+
+
+def graph_feed(model, X):
+    """Rows as the exported graph takes them: one float64 array, or named columns.
+
+    Named columns are ``(n, 1)`` arrays (float64 numbers, text as ``str``
+    objects) from a DataFrame or a dict of columns.
+    """
+    if not isinstance(model.input, dict):
+        return np.asarray(X, dtype=np.float64)
+    feed = {}
+    for name, tensor in model.input.items():
+        try:
+            column = X[name]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ValueError(
+                f"The exported model takes named columns {list(model.input)}; "
+                f"the rows have no column {name!r}."
+            ) from exc
+        column = np.asarray(column).reshape(-1, 1)
+        if tensor.dtype == "string":
+            feed[name] = column.astype(str).astype(object)
+        else:
+            feed[name] = column.astype(np.float64)
+    return feed
+
+
+def _expected(estimator, X):
+    """The estimator's probabilities, predictions or features of ``X``."""
+    for method in ("predict_proba", "predict", "transform"):
+        if method == "predict_proba" and not hasattr(estimator, "classes_"):
+            continue
+        if hasattr(estimator, method):
+            output = np.asarray(getattr(estimator, method)(X), dtype=np.float64)
+            return output.reshape(len(output), -1), method
+    raise TypeError(f"{type(estimator).__name__} neither predicts nor transforms.")
+
+
+def _probe_rows(estimator, model):
+    """Check rows when none are given: drawn numbers, known and unknown categories."""
+    random = np.random.RandomState(0)
+    if not isinstance(model.input, dict):
+        shape = (_PROBE_ROWS, *model.input.shape[1:])
+        return random.normal(size=shape)
+    import pandas as pd
+
+    categories = column_categories(estimator)
+    columns = {}
+    for name in estimator.feature_names_in_:
+        tensor = model.input.get(str(name))
+        known = categories.get(str(name))
+        if tensor is not None and tensor.dtype == "string":
+            choices = [str(c) for c in (known if known is not None else [])]
+            choices.append("(a category never seen)")
+            columns[name] = random.choice(choices, size=_PROBE_ROWS).astype(object)
+        elif known is not None and len(known):
+            values = np.append(known.astype(np.float64), known.max() + 1.0)
+            columns[name] = random.choice(values, size=_PROBE_ROWS)
+        else:
+            columns[name] = random.normal(size=_PROBE_ROWS)
+    return pd.DataFrame(columns)
+
+
+def _write(model, path: Path, format: str, opset: int) -> None:
+    if format == "keras":
+        model.save(path)
+        return
+    if format == "tf_saved_model":
+        model.export(str(path), format="tf_saved_model", verbose=False)
+        return
+    # Via a SavedModel: tf2onnx converts its lookup tables (text columns) to
+    # ONNX's CategoryMapper, which it cannot do from a traced function.
+    saved = path.with_name(path.name + ".savedmodel")
+    model.export(str(saved), format="tf_saved_model", verbose=False)
+    command = [
+        sys.executable,
+        "-m",
+        "tf2onnx.convert",
+        "--saved-model",
+        str(saved),
+        "--signature_def",
+        "serve",
+        "--opset",
+        str(opset),
+        "--output",
+        str(path),
+    ]
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(command, capture_output=True, text=True, env=environment)
+    if done.returncode != 0 or not path.exists():
+        tail = "\n".join(done.stderr.strip().splitlines()[-8:])
+        raise RuntimeError(f"skstack.export: tf2onnx failed to convert:\n{tail}")
+
+
+def _loaded(path: Path, format: str):
+    """The written file loaded in its own runtime, as a function of a feed."""
+    if format == "keras":
+        loaded = keras.saving.load_model(path)
+        return lambda feed: keras.ops.convert_to_numpy(loaded.predict_on_batch(feed))
+    if format == "tf_saved_model":
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(str(path))
+        return lambda feed: loaded.serve(feed).numpy()
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(
+        str(path), providers=["CPUExecutionProvider"]
+    )
+    names = [node.name for node in session.get_inputs()]
+
+    def run(feed):
+        if not isinstance(feed, dict):
+            return session.run(None, {names[0]: feed})[0]
+        by_input = {name.replace("/", "_"): values for name, values in feed.items()}
+        return session.run(None, {name: by_input[name] for name in names})[0]
+
+    return run
+
+
+def _replace(written: Path, path: Path) -> None:
+    """Put the checked file or folder at ``path``, replacing what was there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+    os.replace(written, path)
+
+
+def _require_onnx() -> None:
+    missing = [
+        name
+        for name in ("tf2onnx", "onnx", "onnxruntime")
+        if importlib.util.find_spec(name) is None
+    ]
+    if missing:
+        raise ImportError(
+            f"format='onnx' needs {', '.join(missing)}: pip install 'skstack[export]'."
+        )
