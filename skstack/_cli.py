@@ -1,4 +1,4 @@
-"""The ``skstack`` command line: ``skstack demo``."""
+"""The ``skstack`` command line: ``skstack demo``, ``skstack export``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,84 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--cv", type=int, default=5)
     demo.add_argument("--n-jobs", type=int, default=None)
     demo.add_argument("--random-state", type=int, default=0)
+    export = commands.add_parser(
+        "export",
+        help="write a saved estimator as a .keras file, a SavedModel or ONNX",
+        description="Load an estimator written by skstack.save, write its graph "
+        "in a serving format, load that back in its own runtime and check it "
+        "against the estimator (skstack.export).",
+    )
+    export.add_argument("model", help="the archive written by skstack.save")
+    export.add_argument("out", help="the file or folder to write")
+    export.add_argument(
+        "--format", choices=("keras", "tf_saved_model", "onnx"), default="onnx"
+    )
+    export.add_argument(
+        "--check-data",
+        help="rows to check the export on: a .csv file (columns by name) or a "
+        ".npy array; default: 256 drawn rows",
+    )
+    export.add_argument(
+        "--trust",
+        action="append",
+        default=None,
+        metavar="TYPE",
+        help="a type the archive may build beyond skstack's and scikit-learn's "
+        "(skstack.load's trusted); repeat for more",
+    )
     return parser
+
+
+def _read_rows(path: str, estimator):
+    """Check rows from a .csv (a DataFrame) or .npy file."""
+    import numpy as np
+
+    if path.endswith(".npy"):
+        return np.load(path, allow_pickle=False)
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    if hasattr(estimator, "feature_names_in_"):
+        return frame
+    return frame.to_numpy(dtype=np.float64)
+
+
+def export(model: str, out: str, format: str = "onnx", check_data=None, trust=None):
+    """Export an estimator saved with ``skstack.save``; print what was written.
+
+    Parameters
+    ----------
+    model : str
+        Path of the archive.
+    out : str
+        Where to write (see :func:`skstack.export`).
+    format : {"keras", "tf_saved_model", "onnx"}, default="onnx"
+        The serving format.
+    check_data : str, default=None
+        A .csv or .npy file of rows to check the export on.
+    trust : list of str, default=None
+        Further types the archive may build (``skstack.load``'s ``trusted``).
+
+    Returns
+    -------
+    result : skstack.ExportResult
+        What was written and the largest difference seen.
+    """
+    import skstack
+
+    estimator = skstack.load(model, trusted=trust)
+    rows = None if check_data is None else _read_rows(check_data, estimator)
+    result = skstack.export(estimator, out, format=format, X_check=rows)
+    inputs = ", ".join(f"{name}: {dtype}" for name, dtype in result.inputs.items())
+    print(f"wrote {result.path} ({result.format})")
+    print(f"inputs: {inputs}")
+    print(f"output: the estimator's {result.output}")
+    print(
+        f"checked on {result.n_checked} rows"
+        + (" (drawn)" if check_data is None else f" of {check_data}")
+        + f": max abs difference {result.max_abs_difference:.3g}"
+    )
+    return result
 
 
 def _member_oof_accuracy(stack, name: str, y_train) -> float:
@@ -147,4 +224,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.command == "demo":
         demo(args.dataset, args.epochs, args.cv, args.n_jobs, args.random_state)
+    elif args.command == "export":
+        export(args.model, args.out, args.format, args.check_data, args.trust)
     return 0

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import keras
@@ -46,7 +47,8 @@ def export(estimator, path, format, X_check, opset):
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".skstack-") as work:
         written = Path(work) / path.name
-        _write(model, written, format, DEFAULT_OPSET if opset is None else opset)
+        opset = DEFAULT_OPSET if opset is None else opset
+        _write(model, written, format, opset, method)
         run = _loaded(written, format)
         got = np.asarray(run(feed), dtype=np.float64).reshape(expected.shape)
         difference = float(np.max(np.abs(got - expected))) if got.size else 0.0
@@ -134,7 +136,7 @@ def _probe_rows(estimator, model):
     return pd.DataFrame(columns)
 
 
-def _write(model, path: Path, format: str, opset: int) -> None:
+def _write(model, path: Path, format: str, opset: int, output_name: str) -> None:
     if format == "keras":
         model.save(path)
         return
@@ -143,8 +145,23 @@ def _write(model, path: Path, format: str, opset: int) -> None:
         return
     # Via a SavedModel: tf2onnx converts its lookup tables (text columns) to
     # ONNX's CategoryMapper, which it cannot do from a traced function.
+    # TensorFlow rewrites input names (lower case, "_" for other characters),
+    # so the SavedModel's inputs are numbered, then renamed in the ONNX file.
+    named = isinstance(model.input, dict)
+    names = list(model.input) if named else ["X"]
+    numbered = [f"input_{i}" for i in range(len(names))]
+    inner = [model.input[n] for n in names] if named else [model.input]
+    inputs = {
+        name: keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=number)
+        for name, number, tensor in zip(names, numbered, inner, strict=True)
+    }
+    given = inputs if named else inputs["X"]
+    with warnings.catch_warnings():
+        # The dict's keys are the columns, its tensors numbered: on purpose.
+        warnings.filterwarnings("ignore", "When providing `inputs` as a dict")
+        renamed = keras.Model(given, model(given))
     saved = path.with_name(path.name + ".savedmodel")
-    model.export(str(saved), format="tf_saved_model", verbose=False)
+    renamed.export(str(saved), format="tf_saved_model", verbose=False)
     command = [
         sys.executable,
         "-m",
@@ -163,6 +180,25 @@ def _write(model, path: Path, format: str, opset: int) -> None:
     if done.returncode != 0 or not path.exists():
         tail = "\n".join(done.stderr.strip().splitlines()[-8:])
         raise RuntimeError(f"skstack.export: tf2onnx failed to convert:\n{tail}")
+    _rename_onnx(path, dict(zip(numbered, names, strict=True)), output_name)
+
+
+def _rename_onnx(path: Path, inputs: dict, output_name: str) -> None:
+    """Name the ONNX graph's inputs as the columns, its output as the method."""
+    import onnx
+
+    graph_model = onnx.load(str(path))
+    graph = graph_model.graph
+    renames = dict(inputs)
+    if len(graph.output) == 1:
+        renames[graph.output[0].name] = output_name
+    for value in list(graph.input) + list(graph.output):
+        value.name = renames.get(value.name, value.name)
+    for node in graph.node:
+        node.input[:] = [renames.get(name, name) for name in node.input]
+        node.output[:] = [renames.get(name, name) for name in node.output]
+    onnx.checker.check_model(graph_model)
+    onnx.save(graph_model, str(path))
 
 
 def _loaded(path: Path, format: str):
@@ -180,15 +216,9 @@ def _loaded(path: Path, format: str):
     session = onnxruntime.InferenceSession(
         str(path), providers=["CPUExecutionProvider"]
     )
-    names = [node.name for node in session.get_inputs()]
-
-    def run(feed):
-        if not isinstance(feed, dict):
-            return session.run(None, {names[0]: feed})[0]
-        by_input = {name.replace("/", "_"): values for name, values in feed.items()}
-        return session.run(None, {name: by_input[name] for name in names})[0]
-
-    return run
+    return lambda feed: session.run(
+        None, feed if isinstance(feed, dict) else {"X": feed}
+    )[0]
 
 
 def _replace(written: Path, path: Path) -> None:
