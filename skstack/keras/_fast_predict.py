@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+from scipy import sparse
 
 # Inputs of up to this many numbers (4 MB as float32) go straight through the
 # model; larger ones take Keras's batched path.
@@ -32,10 +33,19 @@ def pad_rows(encoded: np.ndarray, n_rows: int) -> np.ndarray:
     return padded
 
 
+def _dense_size(matrix) -> int:
+    return int(np.prod(matrix.shape, dtype=np.int64))
+
+
 class FastPredict:
     """Plugs into the ``_predict_encoded`` hook of the scikeras fixes."""
 
     def _predict_encoded(self, encoded):
+        if sparse.issparse(encoded) and _dense_size(encoded) <= FAST_PREDICT_MAX_VALUES:
+            # A few sparse rows (one-hot columns from a ColumnTransformer):
+            # dense, they take the fast path; Keras's sparse ``predict`` costs
+            # ~100 ms a call.
+            encoded = encoded.toarray()
         small = (
             isinstance(encoded, np.ndarray) and encoded.size <= FAST_PREDICT_MAX_VALUES
         )
