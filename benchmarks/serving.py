@@ -201,45 +201,49 @@ def run_pipeline(name, make, epochs, repeats, max_rows=None) -> dict:
 
 
 def write_markdown(path, command, rows) -> None:
+    sizes = list(rows[0]["latency_ms"]["skstack predict_proba"])
     lines = [
         "# Serving latency",
         "",
-        f"Command: `{command}`. Median wall time in ms; ratio to scikit-learn's",
-        "pipeline with its own StackingClassifier of the same members, in the",
-        "same process.",
+        f"Command: `{command}`. Median wall time in ms of one call; ratio to",
+        "scikit-learn's pipeline with its own StackingClassifier of the same",
+        "members, in the same process.",
         "",
+        "| pipeline | path | "
+        + " | ".join(f"{s} (ms)" for s in sizes)
+        + " | "
+        + " | ".join(f"{s} / scikit-learn" for s in sizes)
+        + " |",
+        "| --- | --- |" + " ---: |" * (2 * len(sizes)),
     ]
     for row in rows:
-        sizes = list(row["latency_ms"]["skstack predict_proba"])
-        lines += [
-            f"## {row['pipeline']} ({row['n_train']} train / {row['n_test']} test "
-            f"rows, {len(row['inputs'])} graph input(s))",
-            "",
-            "| path | "
-            + " | ".join(f"{s} ms" for s in sizes)
-            + " | "
-            + " | ".join(f"{s} / scikit-learn" for s in sizes)
-            + " |",
-            "| --- |" + " ---: |" * (2 * len(sizes)),
-        ]
         reference = row["latency_ms"]["scikit-learn predict_proba"]
         for label, times in row["latency_ms"].items():
             cells = [f"{times[s]:.3f}" for s in sizes]
             cells += [f"{times[s] / reference[s]:.3f}" for s in sizes]
-            lines.append(f"| {label} | " + " | ".join(cells) + " |")
-        accuracy = row["accuracy"]
+            lines.append(f"| {row['pipeline']} | {label} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "| pipeline | train / test rows | graph inputs | accuracy skstack | "
+        "accuracy scikit-learn | fit skstack (s) | fit scikit-learn (s) | "
+        "SavedModel max abs difference | ONNX max abs difference |",
+        "| --- |" + " ---: |" * 8,
+    ]
+    for row in rows:
+        accuracy, fit = row["accuracy"], row["fit_s"]
         difference = row["export_max_abs_difference"]
-        lines += [
-            "",
-            f"Held-out accuracy: skstack {accuracy['skstack']:.4f}, "
-            f"scikit-learn {accuracy['scikit-learn']:.4f}. Fit: skstack "
-            f"{row['fit_s']['skstack']:.1f} s, scikit-learn "
-            f"{row['fit_s']['scikit-learn']:.1f} s. Exports' largest difference "
-            f"from predict_proba: SavedModel {difference['tf_saved_model']:.2g}"
-            f", ONNX {difference['onnx']:.2g}.",
-            "",
+        cells = [
+            f"{row['n_train']} / {row['n_test']}",
+            str(len(row["inputs"])),
+            f"{accuracy['skstack']:.4f}",
+            f"{accuracy['scikit-learn']:.4f}",
+            f"{fit['skstack']:.1f}",
+            f"{fit['scikit-learn']:.1f}",
+            f"{difference['tf_saved_model']:.2g}",
+            f"{difference['onnx']:.2g}",
         ]
-    path.write_text("\n".join(lines))
+        lines.append(f"| {row['pipeline']} | " + " | ".join(cells) + " |")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def main(argv=None) -> dict:

@@ -101,6 +101,7 @@ def write_benchmark_tables(name: str) -> None:
 write_benchmark_tables("harness")
 write_benchmark_tables("realdata")
 write_benchmark_tables("time_series")
+write_benchmark_tables("serving")
 
 
 def _skip_metadata_request_methods(app, what, name, obj, skip, options):

@@ -342,15 +342,28 @@ def test_export_refuses_what_it_cannot_write(fitted, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_disagreeing_export_raises_and_writes_nothing(fitted, tmp_path):
+def test_check_rows_the_estimator_refuses_raise_before_anything_is_written(
+    fitted, tmp_path
+):
     model, X = fitted["two_stage_classifier"]
-    # NaN reaches the LogisticRegression's graph as NaN, while the estimator
-    # itself refuses it: no such check can pass.
     rows = X[:20].copy()
-    rows[0, 0] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
+    rows[0, 0] = np.inf  # the pipeline's StandardScaler refuses it
+    with pytest.raises(ValueError, match="infinity"):
         skstack.export(model, tmp_path / "m.keras", X_check=rows)
-    assert not (tmp_path / "m.keras").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_outputs_beyond_float32_rounding_are_refused():
+    from skstack.keras._serving import check_agreement
+
+    expected = np.random.RandomState(0).dirichlet(np.ones(3), size=50)
+    assert (
+        check_agreement(expected + 1e-7, expected, "the file", "predict_proba") < 2e-7
+    )
+    with pytest.raises(ValueError, match=r"differ .* by up to 0\.001 \(more than"):
+        check_agreement(expected + 1e-3, expected, "the file", "predict_proba")
+    with pytest.raises(ValueError, match=r"shape \(50, 2\)"):
+        check_agreement(expected[:, :2], expected, "the file", "predict_proba")
 
 
 def test_the_command_line_exports_a_saved_estimator(fitted, tmp_path, capsys):
@@ -379,3 +392,23 @@ def test_the_command_line_exports_a_saved_estimator(fitted, tmp_path, capsys):
     assert f"wrote {out} (onnx)" in printed
     assert "colour: string" in printed
     assert "checked on 1000 rows" in printed
+
+
+def test_confident_members_do_not_amplify_another_runtimes_rounding(iris, tmp_path):
+    # Members sure to 1e-6 give logits that float32 probabilities would round
+    # by ~1e-2; onnxruntime's float32 kernels round differently from
+    # TensorFlow's, so the stack's output must not hinge on that rounding.
+    X, y = iris
+    network = {"epochs": 60, "optimizer": "adam", "optimizer__learning_rate": 0.05}
+    members = [
+        ("wide", KerasClassifier(dense_model, hidden=(32,), random_state=0, **network)),
+        (
+            "deep",
+            KerasClassifier(dense_model, hidden=(16, 16), random_state=1, **network),
+        ),
+    ]
+    stack = KerasStackingClassifier(members, cv=3, random_state=0).fit(X, y)
+    rest = 1.0 - stack.named_estimators_["wide"].predict_proba(X).max(axis=1)
+    assert rest.min() < 1e-5
+    result = skstack.export(stack, tmp_path / "stack.onnx", format="onnx", X_check=X)
+    assert result.max_abs_difference < 1e-6

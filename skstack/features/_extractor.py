@@ -171,6 +171,33 @@ class KerasFeatureExtractor(TransformerMixin, BaseEstimator):
             )
         return self._extract(X)
 
+    def _keras_form(self, X):
+        """The features of the graph's tensor ``X``, as ``transform`` gives them.
+
+        The hook of ``skstack.to_keras``: a copy of the cut network, pooled or
+        flattened, output in float64.
+        """
+        import copy
+        import warnings
+
+        import keras
+
+        from skstack.keras._augment import without_augmentation
+
+        with warnings.catch_warnings():
+            # A compiled model's copy warns that its optimizer is not copied.
+            warnings.filterwarnings("ignore", "Skipping variable loading")
+            network = copy.deepcopy(without_augmentation(self.extractor_))
+        features = network(keras.layers.Identity(dtype=keras.backend.floatx())(X))
+        axes = tuple(range(1, len(features.shape) - 1))
+        if axes and self.pooling == "avg":
+            features = keras.ops.mean(features, axis=axes)
+        elif axes and self.pooling == "max":
+            features = keras.ops.max(features, axis=axes)
+        elif axes:
+            features = keras.layers.Flatten()(features)
+        return keras.layers.Identity(dtype="float64")(features)
+
     def get_feature_names_out(self, input_features=None):
         """Names ``<layer>_0, <layer>_1, ...`` of the extracted features.
 

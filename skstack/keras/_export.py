@@ -22,6 +22,7 @@ from skstack._columns import kept_probability_columns
 
 from ._augment import without_augmentation
 from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
+from ._precise_output import exportable_network
 from ._transformers import (
     PRECISION,
     SUPPORTED,
@@ -244,16 +245,15 @@ def _member_columns(stack, owner, name, member, method, features):
 def _copied_network(wrapper, name):
     """A copy of the wrapper's trained network, so the estimator's is never changed.
 
-    Without its augmentation layers, which only act in training.
+    As the wrapper predicts: without its augmentation layers (which only act
+    in training), a softmax/sigmoid output layer in float64.
     """
     with warnings.catch_warnings():
         # Copying a compiled model warns that its optimizer state is not copied;
         # the export is for inference and has no optimizer.
         warnings.filterwarnings("ignore", "Skipping variable loading")
         network = copy.deepcopy(without_augmentation(wrapper.model_))
-    if name is not None:
-        network.name = name
-    return network
+    return exportable_network(network, name)
 
 
 def _probabilities(output):

@@ -15,6 +15,8 @@ import keras
 import numpy as np
 from scipy import sparse
 
+from ._precise_output import prediction_network
+
 # Inputs of up to this many numbers (4 MB as float32) go straight through the
 # model; larger ones take Keras's batched path.
 FAST_PREDICT_MAX_VALUES = 1_000_000
@@ -41,6 +43,9 @@ class FastPredict:
     """Plugs into the ``_predict_encoded`` hook of the scikeras fixes."""
 
     def _predict_encoded(self, encoded):
+        # Every path runs the prediction network: a classifier's probabilities
+        # in float64 from its float32 hidden features (see _precise_output).
+        network = prediction_network(self.model_)
         if sparse.issparse(encoded) and _dense_size(encoded) <= FAST_PREDICT_MAX_VALUES:
             # A few sparse rows (one-hot columns from a ColumnTransformer):
             # dense, they take the fast path; Keras's sparse ``predict`` costs
@@ -49,7 +54,13 @@ class FastPredict:
         small = (
             isinstance(encoded, np.ndarray) and encoded.size <= FAST_PREDICT_MAX_VALUES
         )
-        if not small or len(encoded) == 0:
+        if not small:
+            if network is self.model_ or not isinstance(encoded, np.ndarray):
+                return super()._predict_encoded(encoded)
+            # Keras's batched predict, as scikeras's, of the prediction network.
+            batch_size = self._predict_batch_size(len(encoded))
+            return network.predict(encoded, batch_size=batch_size, verbose=0)
+        if len(encoded) == 0:
             return super()._predict_encoded(encoded)
         n_rows = len(encoded)
         row_values = encoded.size // n_rows
@@ -58,10 +69,8 @@ class FastPredict:
             and row_values <= COMPILED_PREDICT_MAX_ROW_VALUES
         ):
             # A few rows (serving): one compiled call of a fixed shape.
-            outputs = self.model_.predict_on_batch(
-                pad_rows(encoded, COMPILED_PREDICT_ROWS)
-            )
+            outputs = network.predict_on_batch(pad_rows(encoded, COMPILED_PREDICT_ROWS))
             return keras.tree.map_structure(lambda out: out[:n_rows], outputs)
         # More rows: eagerly (a few ms), no tracing.
-        outputs = self.model_(encoded, training=False)
+        outputs = network(encoded, training=False)
         return keras.tree.map_structure(keras.ops.convert_to_numpy, outputs)

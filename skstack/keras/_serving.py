@@ -50,15 +50,8 @@ def export(estimator, path, format, X_check, opset):
         opset = DEFAULT_OPSET if opset is None else opset
         _write(model, written, format, opset, method)
         run = _loaded(written, format)
-        got = np.asarray(run(feed), dtype=np.float64).reshape(expected.shape)
-        difference = float(np.max(np.abs(got - expected))) if got.size else 0.0
-        close = np.allclose(got, expected, rtol=TOLERANCE, atol=TOLERANCE)
-        if not close or not np.isfinite(difference):
-            raise ValueError(
-                f"skstack.export: the {format} file's outputs differ from the "
-                f"estimator's {method} on the check rows by up to {difference:.3g} "
-                f"(more than float32 rounding, {TOLERANCE}); nothing was written."
-            )
+        got = np.asarray(run(feed), dtype=np.float64)
+        difference = check_agreement(got, expected, f"the {format} file", method)
         _replace(written, path)
     inputs = (
         {name: str(tensor.dtype) for name, tensor in model.input.items()}
@@ -73,6 +66,26 @@ def export(estimator, path, format, X_check, opset):
         "n_checked": len(expected),
         "max_abs_difference": difference,
     }
+
+
+def check_agreement(got, expected, what: str, method: str) -> float:
+    """The largest difference of ``got`` from ``expected``; raises beyond rounding."""
+    got = np.asarray(got, dtype=np.float64)
+    if got.shape != expected.shape:
+        got = got.reshape(expected.shape) if got.size == expected.size else got
+    if got.shape != expected.shape:
+        raise ValueError(
+            f"skstack.export: {what} outputs shape {got.shape}, the estimator's "
+            f"{method} {expected.shape}; nothing was written."
+        )
+    difference = float(np.max(np.abs(got - expected))) if got.size else 0.0
+    if not np.allclose(got, expected, rtol=TOLERANCE, atol=TOLERANCE):
+        raise ValueError(
+            f"skstack.export: {what}'s outputs differ from the estimator's "
+            f"{method} on the check rows by up to {difference:.3g} (more than "
+            f"float32 rounding, {TOLERANCE}); nothing was written."
+        )
+    return difference
 
 
 def graph_feed(model, X):

@@ -29,9 +29,6 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from skstack.features._extractor import KerasFeatureExtractor
-
-from ._augment import without_augmentation
 from ._layers import Affine, EqualsAny, FillMissing, IndicatorMap, TakeColumns
 
 # Preprocessing computes in float64, as scikit-learn does: standardizing a
@@ -70,8 +67,9 @@ def transformed(transformer, features, where: str):
         return _column_transformer(transformer, features, where)
     if isinstance(transformer, OneHotEncoder | OrdinalEncoder):
         return _encoded(transformer, features, where)
-    if isinstance(transformer, KerasFeatureExtractor):
-        return _extracted(transformer, matrix(features, transformer, where))
+    if hasattr(type(transformer), "_keras_form"):
+        # A transformer built on Keras (KerasFeatureExtractor) gives its own.
+        return transformer._keras_form(matrix(features, transformer, where))
     if isinstance(transformer, FunctionTransformer) and transformer.func is None:
         return matrix(features, transformer, where)  # "passthrough" once fitted
     for kind, form in _NUMERIC_FORMS.items():
@@ -176,24 +174,6 @@ def matrix(features, transformer, where: str):
         if len(columns) == 1
         else keras.layers.Concatenate(dtype=PRECISION)(columns)
     )
-
-
-def _extracted(extractor: KerasFeatureExtractor, X):
-    """A fitted extractor's features: its cut network, pooled or flattened."""
-    import copy
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Skipping variable loading")
-        network = copy.deepcopy(without_augmentation(extractor.extractor_))
-    features = network(keras.layers.Identity(dtype=keras.backend.floatx())(X))
-    axes = tuple(range(1, len(features.shape) - 1))
-    if axes and extractor.pooling == "avg":
-        features = keras.ops.mean(features, axis=axes)
-    elif axes and extractor.pooling == "max":
-        features = keras.ops.max(features, axis=axes)
-    elif axes:
-        features = keras.layers.Flatten()(features)
-    return keras.layers.Identity(dtype=PRECISION)(features)
 
 
 def _column_transformer(transformer, features, where):

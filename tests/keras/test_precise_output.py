@@ -1,0 +1,70 @@
+"""The last layer in float64: probabilities whose logits hold in any runtime."""
+
+import keras
+import numpy as np
+import pytest
+
+from skstack.keras import KerasClassifier, dense_model
+from skstack.keras._precise_output import output_dense, prediction_network
+
+
+@pytest.fixture(scope="module")
+def confident(iris):
+    """A network sure of most rows: 1 - p down to ~1e-6 and below."""
+    X, y = iris
+    model = KerasClassifier(
+        dense_model,
+        hidden=(32,),
+        epochs=60,
+        optimizer="adam",
+        optimizer__learning_rate=0.05,
+        random_state=0,
+    ).fit(X, y)
+    return model, X
+
+
+def test_probabilities_near_one_keep_their_float64_digits(confident):
+    model, X = confident
+    proba = model.predict_proba(X)
+    assert proba.dtype == np.float64
+    rest = 1.0 - proba.max(axis=1)
+    assert rest.min() < 1e-5  # the case: a float32 softmax rounds these
+    # A float32 probability near 1 is a multiple of 2**-24; these are not.
+    steps = rest[rest < 1e-4] * 2**24
+    assert not np.allclose(steps, np.round(steps))
+    # The float32 network's own output, to float32 rounding.
+    np.testing.assert_allclose(
+        proba, keras.ops.convert_to_numpy(model.model_(X)), rtol=0, atol=2e-7
+    )
+
+
+def test_every_path_gives_the_same_probabilities(confident):
+    model, X = confident
+    rows = np.vstack([X] * 8)  # eager path: more than 64 rows
+    one = np.vstack([model.predict_proba(X[i : i + 1]) for i in range(5)])
+    np.testing.assert_allclose(model.predict_proba(rows)[:5], one, rtol=0, atol=1e-12)
+    big = model.predict_proba(np.vstack([X] * 2000))  # Keras's batched predict
+    np.testing.assert_allclose(big[:5], one, rtol=0, atol=1e-12)
+
+
+def test_the_prediction_network_follows_further_training(iris):
+    X, y = iris
+    model = KerasClassifier(dense_model, hidden=(8,), epochs=1, random_state=0)
+    model.fit(X, y)
+    before = model.predict_proba(X[:3])
+    model.partial_fit(X, y)
+    after = model.predict_proba(X[:3])
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(
+        after, keras.ops.convert_to_numpy(model.model_(X[:3])), atol=2e-7
+    )
+
+
+def test_other_networks_keep_their_own_output():
+    inputs = keras.Input((3,))
+    hidden = keras.layers.Dense(4)(inputs)
+    softmax_layer = keras.Model(inputs, keras.layers.Softmax()(hidden))
+    linear = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    for network in (softmax_layer, linear):
+        assert output_dense(network) is None
+        assert prediction_network(network) is network
