@@ -42,15 +42,23 @@ def _dense_size(matrix) -> int:
 class FastPredict:
     """Plugs into the ``_predict_encoded`` hook of the scikeras fixes."""
 
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        if (
+            not reset
+            and sparse.issparse(X)
+            and _dense_size(X) <= FAST_PREDICT_MAX_VALUES
+        ):
+            # Small sparse input to predict (one-hot columns from a
+            # ColumnTransformer) is made dense here, from CSR: scikeras would
+            # turn it into LIL (~10 ms for 1000 rows) and Keras's sparse
+            # ``predict`` costs ~100 ms a call.
+            X = X.tocsr().toarray()
+        return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
+
     def _predict_encoded(self, encoded):
         # Every path runs the prediction network: a classifier's probabilities
         # in float64 from its float32 hidden features (see _precise_output).
         network = prediction_network(self.model_)
-        if sparse.issparse(encoded) and _dense_size(encoded) <= FAST_PREDICT_MAX_VALUES:
-            # A few sparse rows (one-hot columns from a ColumnTransformer):
-            # dense, they take the fast path; Keras's sparse ``predict`` costs
-            # ~100 ms a call.
-            encoded = encoded.toarray()
         small = (
             isinstance(encoded, np.ndarray) and encoded.size <= FAST_PREDICT_MAX_VALUES
         )
