@@ -16,7 +16,8 @@ Each skstack pipeline is exported with ``skstack.export`` to a SavedModel and
 to ONNX (checked on the held-out rows). Latency is the median wall time of
 ``predict_proba`` (in process: skstack's and scikit-learn's pipelines), of
 the SavedModel's ``serve`` (TensorFlow) and of ``InferenceSession.run``
-(onnxruntime, default session options), on 1 row and on 1,000 rows. Held-out
+(onnxruntime, default session options), on 1 row and on 1,000 rows, the four
+taking turns call by call so that none runs on a warmer machine. Held-out
 accuracy of both pipelines and the largest difference of each export from
 skstack's ``predict_proba`` are reported too.
 
@@ -32,6 +33,7 @@ import json
 import statistics
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from sklearn.compose import make_column_selector, make_column_transformer
@@ -90,14 +92,17 @@ def _lending_club(epochs, max_rows):
 PIPELINES = {"digits": _digits, "lending_club": _lending_club}
 
 
-def _median_ms(call, repeats) -> float:
-    call()  # warm-up: builds and traces what the first call builds
-    times = []
+def _interleaved_medians_ms(calls: dict, repeats: int) -> dict:
+    """Median ms of each call, the calls taking turns so none runs warmer."""
+    for call in calls.values():
+        call()  # warm-up: builds and traces what the first call builds
+    times = {label: [] for label in calls}
     for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+        for label, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[label].append(time.perf_counter() - start)
+    return {label: 1e3 * statistics.median(t) for label, t in times.items()}
 
 
 def _rows(X, start, n):
@@ -129,15 +134,6 @@ def run_pipeline(name, make, epochs, repeats, max_rows=None) -> dict:
 
     batch = _rows(X_test, 0, BATCH)
     row = _rows(X_test, 0, 1)
-    latency = {}
-    for label, model in (("skstack", ours), ("scikit-learn", theirs)):
-        latency[f"{label} predict_proba"] = {
-            "1 row": _median_ms(lambda m=model: m.predict_proba(row), repeats),
-            f"{BATCH} rows": _median_ms(
-                lambda m=model: m.predict_proba(batch), max(repeats // 10, 3)
-            ),
-        }
-    difference = {}
     with tempfile.TemporaryDirectory() as folder:
         saved = skstack.export(
             ours, Path(folder) / "saved", format="tf_saved_model", X_check=X_test
@@ -165,17 +161,28 @@ def run_pipeline(name, make, epochs, repeats, max_rows=None) -> dict:
                 return tf.constant(feed)
             return {k: tf.constant(v) for k, v in feed.items()}
 
+        calls = {"skstack predict_proba": ours.predict_proba}
+        calls["scikit-learn predict_proba"] = theirs.predict_proba
+        one = {label: (call, row) for label, call in calls.items()}
+        many = {label: (call, batch) for label, call in calls.items()}
         for label, run, convert in (
             ("SavedModel serve", loaded.serve, tf_feed),
             ("onnxruntime", lambda feed: session.run(None, feed), as_feed),
         ):
-            one, many = convert(row), convert(batch)
-            latency[label] = {
-                "1 row": _median_ms(lambda f=one, r=run: r(f), repeats),
-                f"{BATCH} rows": _median_ms(
-                    lambda f=many, r=run: r(f), max(repeats // 10, 3)
-                ),
-            }
+            one[label], many[label] = (run, convert(row)), (run, convert(batch))
+        medians = {
+            size: _interleaved_medians_ms(
+                {label: partial(call, rows) for label, (call, rows) in given.items()},
+                n_repeats,
+            )
+            for size, given, n_repeats in (
+                ("1 row", one, repeats),
+                (f"{BATCH} rows", many, max(repeats // 10, 3)),
+            )
+        }
+        latency = {
+            label: {size: medians[size][label] for size in medians} for label in one
+        }
     accuracy = {
         "skstack": float(ours.score(X_test, y_test)),
         "scikit-learn": float(theirs.score(X_test, y_test)),

@@ -32,6 +32,7 @@ from skstack.compose import (
     KerasChainClassifier,
     KerasChainRegressor,
     KerasFusionClassifier,
+    KerasFusionRegressor,
 )
 from skstack.features import KerasFeatureExtractor
 from skstack.keras import KerasClassifier, KerasRegressor, dense_model
@@ -157,10 +158,60 @@ def _two_stage_classifier():
     return model, rng.normal(size=(N_CHECK, 6))
 
 
+def _table_regressor():
+    """The other encoder options, into a regression stack's default meta-learner."""
+    preprocessing = ColumnTransformer(
+        [
+            ("age", MinMaxScaler(feature_range=(-1, 1), clip=True), ["age"]),
+            (
+                "doors",
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+                ["doors"],
+            ),
+            (
+                "grade",
+                OneHotEncoder(drop="first", handle_unknown="ignore"),
+                ["grade"],
+            ),
+        ],
+        remainder=make_pipeline(SimpleImputer(), StandardScaler()),
+    )
+    members = [
+        ("mlp", KerasRegressor(dense_model, hidden=(16,), epochs=5, random_state=0)),
+        ("ridge", Ridge()),
+        (
+            "fusion",
+            KerasFusionRegressor(
+                [("a", _fusion_member), ("b", _fusion_member)],
+                merge="weighted",
+                epochs=3,
+                random_state=0,
+            ),
+        ),
+    ]
+    X = _table(400, 4).drop(columns=["colour"])
+    y = X["age"] / 10 - (X["grade"] == "b") + X["doors"] / 2
+    model = make_pipeline(
+        preprocessing, KerasStackingRegressor(members, cv=3, random_state=0)
+    ).fit(X, y)
+    return model, _table(N_CHECK, 5, unknown=True).drop(columns=["colour"])
+
+
+def _binary_network():
+    """A wrapper alone (one sigmoid unit) on a numeric DataFrame: named inputs."""
+    X = _table(400, 6)[["size", "age", "weight"]].fillna(0.0)
+    y = (X["age"] > 40).astype(int).to_numpy()
+    network = KerasClassifier(dense_model, hidden=(8,), epochs=10, random_state=0)
+    model = make_pipeline(StandardScaler(), network).fit(X, y)
+    return model, _table(N_CHECK, 7)[["size", "age", "weight"]].fillna(0.0)
+
+
 MODELS = {
     "mixed_classifier": _mixed_classifier,
     "array_regressor": _array_regressor,
     "two_stage_classifier": _two_stage_classifier,
+    "table_regressor": _table_regressor,
+    "binary_network": _binary_network,
 }
 
 
