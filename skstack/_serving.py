@@ -15,9 +15,9 @@ from . import _keras
 
 @dataclass(frozen=True)
 class ExportResult:
-    """What :func:`export` wrote and how it was checked.
+    """What :func:`export` wrote and how it was checked (its fields).
 
-    Attributes
+    Parameters
     ----------
     path : pathlib.Path
         The file (``.keras``, ``.onnx``) or folder (SavedModel) written.
@@ -33,6 +33,19 @@ class ExportResult:
         Rows run through the loaded file and the estimator.
     max_abs_difference : float
         The largest difference between the two on those rows.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> import skstack
+    >>> X, y = np.arange(20.0).reshape(10, 2), np.arange(10.0)
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> result = skstack.export(Ridge().fit(X, y), folder / "ridge.keras")
+    >>> result.format, result.inputs, result.output, result.n_checked
+    ('keras', {'X': 'float64'}, 'predict', 256)
     """
 
     path: Path
@@ -147,6 +160,20 @@ def export(estimator, path, *, format="keras", X_check=None, opset=None):
     See Also
     --------
     to_keras : The graph itself.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> import skstack
+    >>> X, y = np.arange(20.0).reshape(10, 2), np.arange(10) % 2
+    >>> model = LogisticRegression().fit(X, y)
+    >>> path = Path(tempfile.mkdtemp()) / "model.keras"
+    >>> result = skstack.export(model, path, X_check=X)
+    >>> path.exists(), result.max_abs_difference < 1e-12
+    (True, True)
     """
     check_is_fitted(estimator)
     facts = _keras.export(estimator, path, format, X_check, opset)

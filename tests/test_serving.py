@@ -463,3 +463,21 @@ def test_confident_members_do_not_amplify_another_runtimes_rounding(iris, tmp_pa
     assert rest.min() < 1e-5
     result = skstack.export(stack, tmp_path / "stack.onnx", format="onnx", X_check=X)
     assert result.max_abs_difference < 1e-6
+
+
+def test_two_fused_pipeline_members_get_networks_of_their_own_names(iris):
+    # Each member's fused copies are named copy_0, copy_1...: the graph names
+    # the networks by member and step, so two such members do not collide.
+    X, y = iris
+    members = [
+        (name, make_pipeline(StandardScaler(), KerasClassifier(dense_model, epochs=1)))
+        for name in ("first", "second")
+    ]
+    stack = KerasStackingClassifier(members, cv=2, random_state=0).fit(X, y)
+    assert stack.fused_members_ == ["first", "second"]
+    graph = skstack.to_keras(stack)
+    names = {layer.name for layer in graph.layers}
+    assert {"member_first_kerasclassifier", "member_second_kerasclassifier"} <= names
+    np.testing.assert_allclose(
+        graph.predict_on_batch(X), stack.predict_proba(X), rtol=0, atol=1e-6
+    )

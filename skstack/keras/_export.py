@@ -168,13 +168,19 @@ def estimator_output(owner, where, estimator, features):
     )
 
 
-def _layer_name(where: str) -> str:
-    """A layer name from a place: "estimator 'mlp'" -> "member_mlp"."""
-    if where.startswith("estimator '") and where.count("'") == 2:
-        return "member_" + where.split("'")[1]
+def _layer_name(where: str) -> str | None:
+    """A unique network name from a place in the estimator, or None (Keras's).
+
+    "estimator 'mlp'" -> "member_mlp"; "estimator 'mlp', step 'net'" ->
+    "member_mlp_net"; "the meta-learner" -> "meta_learner".
+    """
     if where == "the meta-learner":
         return "meta_learner"
-    return None
+    names = where.split("'")[1::2]
+    if not names:
+        return None
+    prefix = "member_" if where.startswith("estimator '") else ""
+    return prefix + "_".join(names)
 
 
 def _flat(output):

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from scipy import sparse
 
-from ._precise_output import prediction_network
+from ._precise_output import float64_head, hidden_and_head
 
 # Inputs of up to this many numbers (4 MB as float32) go straight through the
 # model; larger ones take Keras's batched path.
@@ -56,16 +56,24 @@ class FastPredict:
         return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
 
     def _predict_encoded(self, encoded):
-        # Every path runs the prediction network: a classifier's probabilities
-        # in float64 from its float32 hidden features (see _precise_output).
-        network = prediction_network(self.model_)
+        # A classifier's last softmax/sigmoid layer is applied in float64 to
+        # the float32 hidden features its body gives (see _precise_output).
+        parts = hidden_and_head(self.model_)
+        if parts is None:
+            return self._run_network(self.model_, encoded)
+        body, dense = parts
+        hidden = self._run_network(body, encoded)
+        return None if hidden is None else float64_head(hidden, dense)
+
+    def _run_network(self, network, encoded):
+        """``network``'s outputs, by the path the input's size picks; or None."""
         small = (
             isinstance(encoded, np.ndarray) and encoded.size <= FAST_PREDICT_MAX_VALUES
         )
         if not small:
             if network is self.model_ or not isinstance(encoded, np.ndarray):
                 return super()._predict_encoded(encoded)
-            # Keras's batched predict, as scikeras's, of the prediction network.
+            # Keras's batched predict, as scikeras's, of the body.
             batch_size = self._predict_batch_size(len(encoded))
             return network.predict(encoded, batch_size=batch_size, verbose=0)
         if len(encoded) == 0:

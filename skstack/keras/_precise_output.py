@@ -11,18 +11,19 @@ probabilities whose logits are exact to ~1e-6 in any runtime.
 
 from __future__ import annotations
 
-import weakref
-
 import keras
-from keras import ops
+import numpy as np
+from scipy.special import expit, softmax
 
 from ._augment import without_augmentation
 
 PRECISION = "float64"
 _ACTIVATIONS = (keras.activations.softmax, keras.activations.sigmoid)
-# Each fitted network's prediction network, built at its first prediction.
-# Outside the estimator, so predicting changes no attribute.
-_PREDICTION_NETWORKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Where a network keeps its (body, dense), found at its first prediction: on
+# the Keras network, not on the estimator, whose attributes predicting leaves
+# as they were.
+_CACHE = "_skstack_hidden_and_head"
+_MISSING = object()
 
 
 def output_dense(model):
@@ -50,46 +51,43 @@ def output_dense(model):
     return body, dense
 
 
-class Float64Output(keras.layers.Layer):
-    """A ``Dense`` layer's output computed in float64 from its live weights."""
+def hidden_and_head(model):
+    """``(body, dense)`` for predicting ``model``, or None; found once per network.
 
-    def __init__(self, dense, **kwargs):
-        super().__init__(dtype=PRECISION, **kwargs)
-        self.dense = dense
-
-    def call(self, hidden):
-        hidden = ops.cast(hidden, PRECISION)
-        outputs = ops.matmul(hidden, ops.cast(self.dense.kernel, PRECISION))
-        if self.dense.use_bias:
-            outputs = outputs + ops.cast(self.dense.bias, PRECISION)
-        return self.dense.activation(outputs)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.dense.units)
-
-
-def prediction_network(model) -> keras.Model:
-    """``model`` for predictions: its last softmax/sigmoid layer in float64.
-
-    Built once per network and cached outside it; it reads the network's own
-    weights, so it follows further training.
+    ``body`` gives the float32 hidden features; :func:`float64_head` then
+    applies ``dense`` in float64. ``body`` is a model over the network's own
+    graph (no layer is called again); ``dense``'s weights are read at each
+    call, so predictions follow further training.
     """
-    network = _PREDICTION_NETWORKS.get(model)
-    if network is None:
-        parts = output_dense(model)
-        network = model
-        if parts is not None:
-            body, dense = parts
-            inputs = keras.Input(
-                shape=model.inputs[0].shape[1:], dtype=model.inputs[0].dtype
-            )
-            network = keras.Model(inputs, Float64Output(dense)(body(inputs)))
-        _PREDICTION_NETWORKS[model] = network
-    return network
+    found = model.__dict__.get(_CACHE, _MISSING)
+    if found is _MISSING:
+        found = output_dense(model)
+        # Kept on the network itself, past Keras's attribute tracking (which
+        # would make the body part of the network): it dies with the network
+        # in one garbage collection. Kept in a weak-keyed dict, it waited for
+        # the next one, and a stack's fold models stayed alive until then.
+        object.__setattr__(model, _CACHE, found)
+    return found
+
+
+def float64_head(hidden, dense) -> np.ndarray:
+    """``dense`` applied in float64 to the float32 ``hidden`` features.
+
+    Sums by ``einsum`` (no BLAS, whose thread count may change the rounding),
+    so the same rows give the same bits in every process.
+    """
+    hidden = np.asarray(hidden, dtype=np.float64)
+    kernel = keras.ops.convert_to_numpy(dense.kernel).astype(np.float64)
+    outputs = np.einsum("ij,jk->ik", hidden, kernel)
+    if dense.use_bias:
+        outputs += keras.ops.convert_to_numpy(dense.bias).astype(np.float64)
+    if dense.activation is keras.activations.sigmoid:
+        return expit(outputs)
+    return softmax(outputs, axis=-1)
 
 
 def exportable_network(model, name) -> keras.Model:
-    """A standalone copy of ``prediction_network(model)``, of standard layers.
+    """``model`` as it predicts (:func:`float64_head`), of standard layers.
 
     ``model`` is already a copy; its last layer becomes a float64 ``Dense``
     with the same weights, which Keras saves and tf2onnx converts.

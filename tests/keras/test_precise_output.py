@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from skstack.keras import KerasClassifier, dense_model
-from skstack.keras._precise_output import output_dense, prediction_network
+from skstack.keras._precise_output import hidden_and_head, output_dense
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_every_path_gives_the_same_probabilities(confident):
     np.testing.assert_allclose(big[:5], one, rtol=0, atol=1e-12)
 
 
-def test_the_prediction_network_follows_further_training(iris):
+def test_predictions_follow_further_training(iris):
     X, y = iris
     model = KerasClassifier(dense_model, hidden=(8,), epochs=1, random_state=0)
     model.fit(X, y)
@@ -67,4 +67,21 @@ def test_other_networks_keep_their_own_output():
     linear = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     for network in (softmax_layer, linear):
         assert output_dense(network) is None
-        assert prediction_network(network) is network
+        assert hidden_and_head(network) is None
+
+
+def test_nothing_outlives_a_network_it_predicted_with(iris):
+    # The cache entry and the body die with the network: fold models of a
+    # stack must be released (tests/test_memory.py counts them).
+    import gc
+    import weakref
+
+    X, y = iris
+    model = KerasClassifier(dense_model, hidden=(4,), epochs=1, random_state=0)
+    model.fit(X, y).predict_proba(X)  # eager path
+    model.predict_proba(X[:2])  # compiled path
+    network = weakref.ref(model.model_)
+    body = weakref.ref(hidden_and_head(model.model_)[0])
+    del model
+    gc.collect()
+    assert network() is None and body() is None
