@@ -61,7 +61,7 @@ def predict_small_batch(stack, X):
     if sparse.issparse(X):
         # A few sparse rows (one-hot columns from a ColumnTransformer in front
         # of the stack) are small dense: they take the graph too.
-        if X.ndim != 2 or X.shape[1] > _SMALL_BATCH_MAX_ROW_VALUES:
+        if X.shape[1] > _SMALL_BATCH_MAX_ROW_VALUES:
             return None
         X = X.toarray()
     X_checked, _, _ = stack._validate_input(X, reset=False)

@@ -16,8 +16,8 @@ import numpy as np
 from scipy.special import expit, softmax
 
 from ._augment import without_augmentation
+from ._transformers import PRECISION
 
-PRECISION = "float64"
 _ACTIVATIONS = (keras.activations.softmax, keras.activations.sigmoid)
 # Where a network keeps its (body, dense), found at its first prediction: on
 # the Keras network, not on the estimator, whose attributes predicting leaves
