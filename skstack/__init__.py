@@ -5,11 +5,10 @@ not import Keras or TensorFlow (the stacking estimators import it when they fit
 their default Keras meta-learner).
 """
 
-from ._persistence import load, save
 from ._preprocessing import Flatten
-from ._regressor import KerasStackingRegressor
 from ._serving import ExportResult, export, to_keras
-from ._stacking import KerasStackingClassifier
+from .ensemble import KerasStackingClassifier, KerasStackingRegressor
+from .persistence import load, save
 
 __version__ = "0.1.0.dev0"
 

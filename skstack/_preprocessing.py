@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._compat import fit_context
+from .utils._compat import fit_context
 
 
 class Flatten(TransformerMixin, BaseEstimator):

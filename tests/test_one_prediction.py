@@ -240,7 +240,7 @@ def test_a_fresh_process_gives_the_same_outputs(fitted, tmp_path):
 
 
 def test_a_stack_on_text_columns_serves_a_few_rows_from_its_graph(fitted):
-    from skstack._graph import _GRAPHS
+    from skstack.ensemble._graph import _GRAPHS
 
     stack, X = fitted["stack_text_columns"]
     proba = stack.predict_proba(X[:3])
@@ -253,7 +253,7 @@ def test_a_few_sparse_rows_take_the_graph_and_the_compiled_path():
     # One-hot columns of a ColumnTransformer reach the stack as sparse rows.
     from scipy import sparse
 
-    from skstack._graph import _GRAPHS
+    from skstack.ensemble._graph import _GRAPHS
 
     X, y = load_iris(return_X_y=True)
     X = sparse.csr_matrix(np.where(X > 3.0, X, 0.0))

@@ -88,7 +88,7 @@ def test_archive_holds_keras_files_and_a_manifest(saved):
     ]
     assert (
         manifest["versions"]["scikit-learn"]
-        == skstack._persistence._versions()["scikit-learn"]
+        == skstack.persistence._archive._versions()["scikit-learn"]
     )
     assert set(manifest["sha256"]) == names - {"manifest.json"}
 
@@ -148,9 +148,9 @@ def _archive_with(obj, path):
     manifest = {
         "format": "skstack-archive",
         "format_version": 1,
-        "versions": skstack._persistence._versions(),
+        "versions": skstack.persistence._archive._versions(),
         "keras_models": [],
-        "sha256": {"estimator.skops": skstack._persistence._sha256(data)},
+        "sha256": {"estimator.skops": skstack.persistence._archive._sha256(data)},
     }
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("manifest.json", json.dumps(manifest))
@@ -173,11 +173,13 @@ def test_an_unknown_type_is_refused_even_with_correct_hashes(tmp_path):
 
 
 def test_names_in_a_trusted_package_must_be_what_they_say(tmp_path):
-    # skstack._folds imports ``os``: reaching it through a trusted package's
+    # skstack.ensemble._tasks imports ``os``: reaching it through a trusted package's
     # namespace does not make it trusted.
-    assert not skstack._persistence._is_trusted("skstack._folds.os")
-    assert not skstack._persistence._is_trusted("skstack._folds.clone")
-    assert skstack._persistence._is_trusted("skstack.keras._builders.dense_model")
+    assert not skstack.persistence._archive._is_trusted("skstack.ensemble._tasks.os")
+    assert not skstack.persistence._archive._is_trusted("skstack.ensemble._tasks.clone")
+    assert skstack.persistence._archive._is_trusted(
+        "skstack.keras._builders.dense_model"
+    )
 
 
 def _own_network(meta, hidden=(), lambda_layer=False):
@@ -342,4 +344,4 @@ def test_load_never_imports_a_module_the_archive_names(tmp_path, module, name):
     with pytest.raises(UntrustedTypesError, match=f"{module}.{name}"):
         skstack.load(tmp_path / "crafted.skstack")
     assert "skstack.__main__" not in sys.modules  # it would run the program
-    assert not skstack._persistence._is_trusted("skstack.__main__.main")
+    assert not skstack.persistence._archive._is_trusted("skstack.__main__.main")

@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
 
 from skstack import KerasStackingClassifier, KerasStackingRegressor
-from skstack._pipeline_folds import fit_pipeline_folds
+from skstack.ensemble._pipeline_folds import fit_pipeline_folds
 from skstack.keras import KerasClassifier, KerasRegressor, dense_model
 
 

@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from skstack import Flatten, KerasStackingClassifier, KerasStackingRegressor
-from skstack._graph import _GRAPHS
+from skstack.ensemble._graph import _GRAPHS
 from skstack.keras import (
     KerasClassifier,
     KerasRegressor,

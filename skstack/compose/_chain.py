@@ -6,11 +6,11 @@ from numbers import Integral, Real
 
 import keras
 
-from skstack._compat import Interval, StrOptions
-from skstack._validation import state_restored_on_error
 from skstack.keras import KerasClassifier, KerasRegressor
 from skstack.keras._builders import compile_model, output_head
 from skstack.keras._models import load_member
+from skstack.utils._compat import Interval, StrOptions
+from skstack.utils._validation import state_restored_on_error
 
 from ._stages import (
     TRAINING_PARAMETERS,

@@ -7,12 +7,12 @@ from numbers import Integral
 import keras
 import numpy as np
 
-from skstack._compat import Interval, StrOptions
-from skstack._validation import check_named_pairs
 from skstack.keras import KerasClassifier, KerasRegressor
 from skstack.keras._builders import compile_model
 from skstack.keras._layers import AttentionMerge, TakeColumns, WeightedSum
 from skstack.keras._models import cut_at_layer, load_member
+from skstack.utils._compat import Interval, StrOptions
+from skstack.utils._validation import check_named_pairs
 
 from ._stages import (
     TRAINING_PARAMETERS,

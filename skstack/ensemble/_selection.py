@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import Interval, fit_context
+from ..utils._compat import Interval, fit_context
 
 
 class _BaseEnsembleSelection(BaseEstimator):

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import Interval, StrOptions, fit_context
+from ..utils._compat import Interval, StrOptions, fit_context
 
 
 def _load_network(model):

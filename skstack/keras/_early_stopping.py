@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from skstack._compat import safe_indexing
+from skstack.utils._compat import safe_indexing
 
 
 class EarlyStopping:

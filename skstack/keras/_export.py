@@ -18,7 +18,7 @@ from keras import layers, ops
 from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 
-from skstack._columns import kept_probability_columns
+from skstack.ensemble._columns import kept_probability_columns
 
 from ._augment import without_augmentation
 from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor

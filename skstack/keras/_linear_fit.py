@@ -14,7 +14,7 @@ from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skstack._validation import check_sample_weight
+from skstack.utils._validation import check_sample_weight
 
 from ._layers import LOGIT_EPSILON, ProbabilityLogit
 

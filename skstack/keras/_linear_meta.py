@@ -21,8 +21,8 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from skstack._compat import Interval, StrOptions, fit_context
-from skstack._validation import state_restored_on_error
+from skstack.utils._compat import Interval, StrOptions, fit_context
+from skstack.utils._validation import state_restored_on_error
 
 from ._linear_fit import LinearMetaBase, cross_entropy, row_weights, squared_error
 

@@ -23,8 +23,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, RegressorTags, check_random_state
 from sklearn.utils.validation import column_or_1d
 
-from skstack._compat import Interval, StrOptions, fit_context
-from skstack._validation import state_restored_on_error
+from skstack.utils._compat import Interval, StrOptions, fit_context
+from skstack.utils._validation import state_restored_on_error
 
 __all__ = [
     "ScikerasClassifierFixes",

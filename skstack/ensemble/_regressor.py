@@ -6,13 +6,17 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils import get_tags
 
+from .._keras import make_meta_learner
+from ..utils._compat import fit_context
+from ..utils._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS, SHARED_TAIL
+from ..utils._validation import (
+    check_stack_method,
+    numeric_target,
+    state_restored_on_error,
+)
 from ._base import _BaseStacking
 from ._columns import MetaColumns
-from ._compat import fit_context
-from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS, SHARED_TAIL
-from ._keras import make_meta_learner
 from ._routing import refuse_unroutable, routed_predict_params
-from ._validation import check_stack_method, numeric_target, state_restored_on_error
 
 
 class KerasStackingRegressor(RegressorMixin, _BaseStacking):

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from .exceptions import UnseenLabelWarning
+from ..exceptions import UnseenLabelWarning
 
 __all__ = [
     "check_estimators",

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._cache import cached_call
-from ._folds import (
+from ._pool import cached_call, run_tasks
+from ._tasks import (
     FoldResult,
     fit_full,
     fit_predict_fold,
@@ -24,7 +24,6 @@ from ._folds import (
     has_fused_training,
     refit_without_stopping,
 )
-from ._pool import run_tasks
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,17 +20,23 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch, check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
 
-from ._columns import MetaColumns
-from ._compat import (
-    HasMethods,
-    Interval,
-    StrOptions,
+from ..utils._compat import HasMethods, Interval, StrOptions, _BaseComposition
+from ..utils._errors import member_error
+from ..utils._validation import (
+    check_estimators,
+    check_folds,
+    check_predicted_rows,
+    check_sample_weight,
+    text_columns,
 )
-from ._composition import _NamedMembers
+from ._columns import MetaColumns
 from ._crossfit import CrossFit, MemberPlan, members_to_fuse
-from ._errors import member_error
 from ._fitted import _FittedStack
-from ._folds import (
+from ._routing import (
+    metadata_router,
+    routed_fit_params,
+)
+from ._tasks import (
     DROP,
     early_stopping_prefix,
     fit_on,
@@ -41,17 +47,46 @@ from ._folds import (
     time_ordered,
     validate_on_last_rows,
 )
-from ._routing import (
-    metadata_router,
-    routed_fit_params,
-)
-from ._validation import (
-    check_estimators,
-    check_folds,
-    check_predicted_rows,
-    check_sample_weight,
-    text_columns,
-)
+
+
+class _NamedMembers(_BaseComposition):
+    """``get_params``/``set_params`` over the ``estimators`` list, by name."""
+
+    @property
+    def named_estimators(self) -> Bunch:
+        """The ``estimators`` parameter as a Bunch, by name."""
+        return Bunch(**dict(self.estimators))
+
+    def get_params(self, deep=True):
+        """Get parameters, with each member's as ``name__param`` when ``deep``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Include the members and their parameters.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        return self._get_params("estimators", deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters; ``name=estimator`` or ``name="drop"`` replaces a member.
+
+        Parameters
+        ----------
+        **params : dict
+            Stack parameters, members by name, and ``name__param`` of members.
+
+        Returns
+        -------
+        self : object
+            This estimator.
+        """
+        self._set_params("estimators", **params)
+        return self
 
 
 class _BaseStacking(

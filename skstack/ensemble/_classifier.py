@@ -14,18 +14,18 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._base import _BaseStacking
-from ._columns import MetaColumns, positive_probabilities
-from ._compat import StrOptions, fit_context
-from ._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS, SHARED_TAIL
-from ._keras import make_meta_learner
-from ._routing import refuse_unroutable, routed_predict_params
-from ._validation import (
+from .._keras import make_meta_learner
+from ..utils._compat import StrOptions, fit_context
+from ..utils._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS, SHARED_TAIL
+from ..utils._validation import (
     check_min_class_count,
     check_stack_method,
     state_restored_on_error,
     warn_unseen_labels,
 )
+from ._base import _BaseStacking
+from ._columns import MetaColumns, positive_probabilities
+from ._routing import refuse_unroutable, routed_predict_params
 
 
 def _final_has(attr: str):
@@ -342,7 +342,3 @@ or dict, default="auto"
         if not self._is_multilabel():
             warn_unseen_labels(self, y)
         return super().score(X, y, sample_weight=sample_weight)
-
-
-# Stacks pickled before the regressor had its own module name it here.
-from ._regressor import KerasStackingRegressor  # noqa: E402, F401

@@ -6,11 +6,11 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from ._errors import member_error
-from ._folds import is_drop
+from .._keras import stack_to_keras
+from ..utils._errors import member_error
 from ._graph import predict_small_batch
-from ._keras import stack_to_keras
 from ._report import StackReport, member_correlation
+from ._tasks import is_drop
 
 
 class _FittedStack:

@@ -28,13 +28,11 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
-from ._keras import keras_saving
-
-# KerasModelSlot is named here too: archives written before it moved say so.
+from .._keras import keras_saving
+from ..exceptions import ArchiveError, UntrustedTypesError, VersionMismatchWarning
 from ._model_slots import KerasModelSlot, find_models, put_models_back
-from .exceptions import ArchiveError, UntrustedTypesError, VersionMismatchWarning
 
-__all__ = ["KerasModelSlot", "load", "save"]
+__all__ = ["load", "save"]
 
 FORMAT = "skstack-archive"
 FORMAT_VERSION = 1

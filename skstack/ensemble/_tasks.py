@@ -15,14 +15,14 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
-from ._compat import params_of_rows, safe_indexing
-from ._errors import member_error
+from ..exceptions import FoldFusionError
+from ..utils._compat import params_of_rows, safe_indexing
+from ..utils._errors import member_error
 from ._pipeline_folds import (
     fit_pipeline_folds,
     is_fusable_pipeline,
     pipeline_fusion_blocker,
 )
-from .exceptions import FoldFusionError
 
 DROP = "drop"
 

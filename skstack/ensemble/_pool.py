@@ -8,8 +8,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 
 from joblib import Parallel, cpu_count, delayed, effective_n_jobs
+
+from ..exceptions import CacheEntryWarning
 
 
 def limit_tensorflow_threads(parent_pid: int, threads: int) -> None:
@@ -89,3 +92,25 @@ def _run_pool(tasks, n_jobs, verbose, label) -> list:
 # process died under a task, named rather than imported so the core needs
 # neither.
 _LOST_WORKER_ERRORS = {"TerminatedWorkerError", "KilledWorker", "FutureCancelledError"}
+
+
+def cached_call(memory, function, arguments: tuple):
+    """``function(*arguments)``, from ``memory``'s cache when it holds it.
+
+    A result that is cached but cannot be read (a truncated or foreign file)
+    is computed again, replacing it, with a :class:`CacheEntryWarning`.
+    """
+    cached = memory.cache(function)
+    if not cached.check_call_in_cache(*arguments):
+        return cached.call(*arguments)[0]  # computed, and stored
+    try:
+        return cached.call_and_shelve(*arguments).get()
+    except Exception as exc:  # noqa: BLE001 - any unreadable entry is refitted
+        warnings.warn(
+            f"skstack: a cached result of {function.__name__} in "
+            f"{memory.location!r} could not be read ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); it is fitted again and the entry replaced.",
+            CacheEntryWarning,
+            stacklevel=2,
+        )
+        return cached.call(*arguments)[0]

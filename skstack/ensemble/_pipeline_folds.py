@@ -13,7 +13,7 @@ from __future__ import annotations
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from ._compat import safe_indexing
+from ..utils._compat import safe_indexing
 
 
 def is_fusable_pipeline(member) -> bool:

@@ -18,9 +18,9 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 
-from ._compat import raise_for_params, routing_enabled
-from ._folds import is_drop, is_prefit, weight_kwargs
-from .exceptions import SampleWeightIgnoredWarning
+from ..exceptions import SampleWeightIgnoredWarning
+from ..utils._compat import raise_for_params, routing_enabled
+from ._tasks import is_drop, is_prefit, weight_kwargs
 
 
 def refuse_unroutable(stack, fit_params) -> None:

@@ -1,0 +1,5 @@
+"""Saving and loading fitted estimators: :func:`skstack.save`, :func:`skstack.load`."""
+
+from ._archive import load, save
+
+__all__ = ["load", "save"]
