@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .utils._compat import fit_context
+from .utils._compat import _fit_context
 
 
 class Flatten(TransformerMixin, BaseEstimator):
@@ -34,7 +34,7 @@ class Flatten(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {}
 
-    @fit_context(prefer_skip_nested_validation=True)
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Record the shape of one sample.
 

@@ -177,9 +177,7 @@ def test_names_in_a_trusted_package_must_be_what_they_say(tmp_path):
     # namespace does not make it trusted.
     assert not skstack.persistence._archive._is_trusted("skstack.ensemble._tasks.os")
     assert not skstack.persistence._archive._is_trusted("skstack.ensemble._tasks.clone")
-    assert skstack.persistence._archive._is_trusted(
-        "skstack.keras._builders.dense_model"
-    )
+    assert skstack.persistence._archive._is_trusted("skstack.keras._dense.dense_model")
 
 
 def _own_network(meta, hidden=(), lambda_layer=False):

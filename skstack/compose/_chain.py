@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import keras
 
 from skstack.keras import KerasClassifier, KerasRegressor
-from skstack.keras._builders import compile_model, output_head
+from skstack.keras._dense import compile_model, output_head
 from skstack.keras._models import load_member
 from skstack.utils._compat import Interval, StrOptions
 from skstack.utils._validation import state_restored_on_error
@@ -21,7 +21,7 @@ from ._stages import (
     named_wrapper,
 )
 
-# The chain's own parameters, checked with the wrapper's by ``fit_context``.
+# The chain's own parameters, checked with the wrapper's by ``_fit_context``.
 _CHAIN_CONSTRAINTS = {
     "stages": [list, tuple],
     "adapter": [None, StrOptions({"flatten", "reshape", "dense"})],

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from skstack.keras import KerasClassifier, KerasRegressor
-from skstack.keras._builders import compile_model
+from skstack.keras._dense import compile_model
 from skstack.keras._layers import AttentionMerge, TakeColumns, WeightedSum
 from skstack.keras._models import cut_at_layer, load_member
 from skstack.utils._compat import Interval, StrOptions
@@ -32,7 +32,7 @@ _ELEMENTWISE = {
 }
 MERGES = ("concat", *_ELEMENTWISE)
 
-# The fusion's own parameters, checked with the wrapper's by ``fit_context``.
+# The fusion's own parameters, checked with the wrapper's by ``_fit_context``.
 _FUSION_CONSTRAINTS = {
     "members": [list, tuple],
     "layer": [Integral, str],

@@ -6,7 +6,7 @@ import math
 
 import keras
 
-from skstack.keras._builders import output_head
+from skstack.keras._dense import output_head
 
 TRAINING_PARAMETERS = """\
     optimizer : str or keras.optimizers.Optimizer, default="adam"

@@ -1,8 +1,8 @@
 """The stacking engine: folds, out-of-fold predictions, fitting the members.
 
 Keras-free: Keras members are ordinary scikit-learn estimators here. The public
-classes in ``_stacking.py`` add what is specific to classification or regression,
-including the Keras meta-learner used by default.
+classes in ``_classifier.py`` and ``_regressor.py`` add what is specific to
+classification or regression, including the default meta-learner.
 """
 
 from __future__ import annotations
@@ -15,38 +15,21 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import MetaEstimatorMixin, TransformerMixin, clone, is_classifier
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import check_scoring
-from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch, check_random_state, get_tags
-from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._compat import HasMethods, Interval, StrOptions, _BaseComposition
 from ..utils._errors import member_error
 from ..utils._validation import (
     check_estimators,
-    check_folds,
-    check_predicted_rows,
     check_sample_weight,
     text_columns,
 )
 from ._columns import MetaColumns
-from ._crossfit import CrossFit, MemberPlan, members_to_fuse
+from ._crossfit import DROP, is_drop, is_prefit, plan_cross_fit, seed_estimator
 from ._fitted import _FittedStack
-from ._routing import (
-    metadata_router,
-    routed_fit_params,
-)
-from ._tasks import (
-    DROP,
-    early_stopping_prefix,
-    fit_on,
-    is_drop,
-    is_prefit,
-    repeated_splits,
-    seed_estimator,
-    time_ordered,
-    validate_on_last_rows,
-)
+from ._routing import metadata_router, routed_fit_params
+from ._tasks import fit_on, run_tasks
 
 
 class _NamedMembers(_BaseComposition):
@@ -242,9 +225,10 @@ class _BaseStacking(
                 seed_estimator(final, check_random_state(self.random_state))
             fitted, blocks, columns, predicted = self._predict_prefit(kept, methods, X)
         else:
-            fitted, blocks, columns, predicted = self._cross_fit(
-                kept, methods, final, X, y, params.members, groups
+            fitted, blocks, plans, predicted = self._cross_fit(
+                kept, methods, final, X, y, params
             )
+            columns = next(iter(plans.values())).columns
 
         X_meta = self._stack_features(blocks, X_checked)
         # Rows no test part predicted (a time-ordered split, a holdout) are
@@ -310,7 +294,7 @@ class _BaseStacking(
         return [member for _, member in kept], blocks, columns, predicted
 
     def _check_fold_options(self, prefit, methods, groups, n_samples) -> None:
-        # The parameters' types and ranges are checked by fit_context.
+        # The parameters' types and ranges are checked by _fit_context.
         name = type(self).__name__
         if prefit and (self.fold_models == "average" or self.n_repeats > 1):
             raise ValueError(
@@ -331,68 +315,36 @@ class _BaseStacking(
                 "samples."
             )
 
-    def _cross_fit(self, kept, methods, final, X, y, member_params, groups):
+    def _cross_fit(self, kept, methods, final, X, y, params):
         """Out-of-fold predictions and the models for prediction, in one task pool.
 
         Tasks are (member, repeat, fold) fits, plus one full-data fit per member
         with ``fold_models="refit"``; with ``"average"`` the fold models are kept
         instead and predict together (see ``_crossfit.py``).
         """
-        members = [clone(member) for _, member in kept]
-        rng = None
-        if self.random_state is not None:
-            rng = check_random_state(self.random_state)
-            for member in members:
-                seed_estimator(member, rng)
-            seed_estimator(final, rng)
-        cv = check_cv(self.cv, y, classifier=is_classifier(self))
-        self._check_cv(cv, y)
-        repeats = repeated_splits(self, cv, X, y, groups, self.n_repeats, rng)
-        predicted = np.zeros(len(y), dtype=bool)
-        for splits in repeats:
-            predicted |= check_folds(self, splits, len(y))
-        classes = getattr(self, "classes_", None)
-        multilabel = isinstance(classes, list)
-        check_predicted_rows(self, predicted, y, None if multilabel else classes)
-        columns = self._meta_columns(prefit=False)
-        if time_ordered(repeats):
-            for member in members:
-                validate_on_last_rows(member)
-        average = self.fold_models == "average"
-        n_copies = sum(len(splits) for splits in repeats) + (not average)
-        fused = members_to_fuse(self, kept, members, member_params, n_copies)
-        plans = [
-            MemberPlan(
-                name=name,
-                estimator=member,
-                method=methods[name],
-                fit_params=member_params[name],
-                scorer=check_scoring(member, self.scoring),
-                fused=fused[i],
-                stopping=early_stopping_prefix(member),
-            )
-            for i, ((name, _), member) in enumerate(zip(kept, members, strict=True))
-        ]
-        # "auto" fits fold by fold a network found unfit for fusion once built.
-        fall_back = self.fuse_folds == "auto"
-        memory = self.memory
-        if memory is not None:  # a path (str or Path) or a joblib.Memory
-            is_path = isinstance(memory, os.PathLike)
-            memory = check_memory(os.fspath(memory) if is_path else memory)
-        crossfit = CrossFit(plans, repeats, columns, average, fall_back, memory)
-        outcomes = crossfit.run(X, y, self.n_jobs, self.verbose)
+        crossfit, predicted = plan_cross_fit(self, kept, methods, final, X, y, params)
+        tasks = crossfit.plan()
+        calls = [crossfit.call(task, X, y) for task in tasks]
+        results = run_tasks(calls, self.n_jobs, self.verbose, "stacking fits")
+        outcomes = crossfit.assemble(tasks, results)
+        # Members that stop early: their full fit, for the folds' best epoch.
+        stopped = crossfit.stopped_tasks(outcomes)
+        calls = [crossfit.call(task, X, y) for task in stopped]
+        results = run_tasks(calls, self.n_jobs, self.verbose, "refits")
+        crossfit.assemble(stopped, results, outcomes)
 
         self.fused_members_ = [name for name, o in outcomes.items() if o.fused]
         self.refit_epochs_ = crossfit.refit_epochs(outcomes)
         self.fold_scores_ = {
             name: crossfit.fold_scores(o) for name, o in outcomes.items()
         }
-        self.splits_ = repeats
+        self.splits_ = crossfit.repeats
+        average = crossfit.average
         fitted = [
             [r.model for r in o.folds] if average else o.full for o in outcomes.values()
         ]
         blocks = [crossfit.meta_features(o, len(y)) for o in outcomes.values()]
-        return fitted, blocks, columns, predicted
+        return fitted, blocks, crossfit.members, predicted
 
     def _stack_features(self, blocks, X_checked):
         """Members' columns side by side, then the original features if asked."""

@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._keras import make_meta_learner
-from ..utils._compat import StrOptions, fit_context
+from ..utils._compat import StrOptions, _fit_context
 from ..utils._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS, SHARED_TAIL
 from ..utils._validation import (
     check_min_class_count,
@@ -184,7 +184,7 @@ or dict, default="auto"
             return  # split by KFold: no class counts to check
         check_min_class_count(self, cv, y, self.classes_)
 
-    @fit_context(prefer_skip_nested_validation=False)
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, groups=None, **fit_params):
         """Fit the base estimators and the meta-learner on their out-of-fold output.
 

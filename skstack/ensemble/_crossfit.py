@@ -1,60 +1,50 @@
-"""Cross-fitting as data: a plan of named fit tasks, run in one pool, assembled.
+"""Cross-fitting as data: a plan of named fit tasks, and its results assembled.
 
 A stack's fits are (member, repeat, fold) fits, each predicting its held-out
-rows, plus one fit per member on all rows for prediction (``"refit"``); a
-member whose folds train as one Keras graph has one ``"fused"`` task instead.
-Members that stop early have their full fit planned once their fold models'
-best epochs are known.
+rows, plus one fit per member on all rows for prediction (``"full"``); a member
+whose folds train as one Keras graph has one ``"fused"`` task instead. Members
+that stop early have their full fit planned once their fold models' best epochs
+are known. The stack runs the plan (``_base.py``); the tasks are in
+``_tasks.py``.
 """
 
 from __future__ import annotations
 
+import copy
+import inspect
+import numbers
+import os
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.base import clone, is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_memory
 
-from ._pool import cached_call, run_tasks
+from ..utils._validation import check_folds, check_predicted_rows
 from ._tasks import (
+    TASK_FUNCTIONS,
+    FitTask,
     FoldResult,
-    fit_full,
-    fit_predict_fold,
-    fit_predict_fused,
-    fold_label,
-    fusion_blocker,
-    has_fused_training,
-    refit_without_stopping,
+    MemberPlan,
+    cached_call,
+    is_fusable_pipeline,
+    pipeline_fusion_blocker,
 )
 
-
-@dataclass(frozen=True, eq=False)
-class FitTask:
-    """One fit of the plan.
-
-    ``kind`` is ``"fold"`` (fit on ``train``, predict ``test``), ``"full"``
-    (fit on all rows), ``"fused"`` (every fold, and the full fit unless
-    averaging, as one Keras graph) or ``"stopped_full"`` (all rows, for the
-    mean best epoch of the fold models).
-    """
-
-    member: str
-    kind: str
-    repeat: int = 0
-    fold: int = 0
-    train: np.ndarray | None = None
-    test: np.ndarray | None = None
+DROP = "drop"
 
 
-@dataclass(frozen=True, eq=False)
-class MemberPlan:
-    """What every fit of one member needs."""
+def is_prefit(cv) -> bool:
+    """Whether ``cv`` says the members are used as already fitted."""
+    return isinstance(cv, str) and cv == "prefit"
 
-    name: str
-    estimator: object  # the seeded, unfitted clone
-    method: str  # the stack method giving its meta-features
-    fit_params: dict
-    scorer: object
-    fused: bool
-    stopping: str | None  # parameter prefix of its early stopping, or None
+
+def is_drop(member) -> bool:
+    return isinstance(member, str) and member == DROP
 
 
 @dataclass
@@ -67,115 +57,73 @@ class MemberOutcome:
 
 
 class CrossFit:
-    """Plans, runs and assembles the fits of one stack's members.
+    """The fits of one stack's members: planned, then assembled.
 
     Parameters
     ----------
     members : list of MemberPlan
     repeats : list of list of (train, test)
         The splits of each repeat.
-    columns : MetaColumns
-        Turns predictions into meta-feature columns.
     average : bool
         Keep the fold models for prediction (``fold_models="average"``)
         instead of fitting on all rows.
-    fall_back : bool
-        A network found unfit for fusion once built is fitted fold by fold.
     memory : joblib.Memory or None
         Where fit results are cached (``memory`` of the stacks).
     """
 
-    def __init__(self, members, repeats, columns, average, fall_back, memory=None):
+    def __init__(self, members, repeats, average, memory=None):
         self.members = {member.name: member for member in members}
         self.repeats = repeats
-        self.columns = columns
         self.average = average
-        self.fall_back = fall_back
         self.memory = memory
 
     @property
     def folds(self) -> list[tuple]:
         return [pair for splits in self.repeats for pair in splits]
 
-    def where(self, task: FitTask) -> str:
-        """Where a fold fit happened, for error messages."""
-        n_splits = len(self.repeats[task.repeat])
-        label = fold_label(task.fold, n_splits, task.repeat, len(self.repeats))
-        return (
-            label + f" (fit on {len(task.train)} samples, predicting {len(task.test)})"
-        )
-
     def plan(self) -> list[FitTask]:
         """Every fit whose inputs are known before any fit ran."""
         tasks = []
         for member in self.members.values():
+            folds = self.fold_tasks(member.name)
             if member.fused:
-                tasks.append(FitTask(member.name, "fused"))
+                tasks.append(FitTask(member.name, "fused", folds=tuple(folds)))
                 continue
             if not self.average and member.stopping is None:
                 tasks.append(FitTask(member.name, "full"))
-            tasks.extend(self.fold_tasks(member.name))
+            tasks.extend(folds)
         return tasks
 
     def fold_tasks(self, name: str) -> list[FitTask]:
         """A member's (repeat, fold) fits, in fold order."""
-        return [
-            FitTask(name, "fold", repeat, fold, train, test)
-            for repeat, splits in enumerate(self.repeats)
-            for fold, (train, test) in enumerate(splits)
-        ]
+        tasks = []
+        for repeat, splits in enumerate(self.repeats):
+            for fold, (train, test) in enumerate(splits):
+                label = fold_label(fold, len(splits), repeat, len(self.repeats))
+                where = f"{label} (fit on {len(train)} samples, predicting {len(test)})"
+                tasks.append(FitTask(name, "fold", repeat, fold, train, test, where))
+        return tasks
 
-    def call(self, task: FitTask, X, y, epochs=None) -> tuple:
+    def stopped_tasks(self, outcomes) -> list[FitTask]:
+        """The full fits of members that stop early, for their folds' best epoch."""
+        epochs = self.refit_epochs(outcomes)
+        return [FitTask(name, "stopped_full", epochs=epochs[name]) for name in epochs]
+
+    def call(self, task: FitTask, X, y) -> tuple:
         """The (function, arguments) a worker runs for ``task``, cached if asked."""
-        function, arguments = self._fit_call(task, X, y, epochs)
+        function = TASK_FUNCTIONS[task.kind]
+        arguments = (self.members[task.member], task, X, y)
         if self.memory is None:
             return function, arguments
         return cached_call, (self.memory, function, arguments)
 
-    def _fit_call(self, task: FitTask, X, y, epochs) -> tuple:
-        member = self.members[task.member]
-        estimator, params, name = member.estimator, member.fit_params, member.name
-        if task.kind == "full":
-            return fit_full, (estimator, X, y, params, name)
-        if task.kind == "stopped_full":
-            arguments = (estimator, member.stopping, epochs, X, y, params, name)
-            return refit_without_stopping, arguments
-        predicting = (member.method, self.columns, name)
-        if task.kind == "fold":
-            arguments = (estimator, X, y, params, task.train, task.test, *predicting)
-            where = self.where(task)
-            return fit_predict_fold, (*arguments, where, self.average, member.scorer)
-        wheres = [self.where(fold_task) for fold_task in self.fold_tasks(name)]
-        arguments = (estimator, X, y, params, self.folds, not self.average)
-        arguments += (*predicting, self.average, member.scorer, wheres, self.fall_back)
-        return fit_predict_fused, arguments
-
-    def run(self, X, y, n_jobs, verbose) -> dict[str, MemberOutcome]:
-        """Run the plan, then the full fits of members that stop early."""
-        tasks = self.plan()
-        calls = [self.call(task, X, y) for task in tasks]
-        results = run_tasks(calls, n_jobs, verbose, "stacking fits")
-        outcomes = self.assemble(tasks, results)
-
-        stopped = [
-            FitTask(member.name, "stopped_full")
-            for member in self.members.values()
-            if member.stopping is not None and not self.average
-        ]
-        epochs = self.refit_epochs(outcomes)
-        calls = [self.call(task, X, y, epochs[task.member]) for task in stopped]
-        for task, model in zip(
-            stopped, run_tasks(calls, n_jobs, verbose, "refits"), strict=True
-        ):
-            outcomes[task.member].full = model
-        return outcomes
-
-    def assemble(self, tasks, results) -> dict[str, MemberOutcome]:
+    def assemble(self, tasks, results, outcomes=None) -> dict[str, MemberOutcome]:
         """Each member's fold results (in fold order) and full model."""
-        outcomes = {name: MemberOutcome(folds=[]) for name in self.members}
+        if outcomes is None:
+            outcomes = {name: MemberOutcome(folds=[]) for name in self.members}
         for task, result in zip(tasks, results, strict=True):
             outcome = outcomes[task.member]
-            if task.kind == "full":
+            if task.kind in ("full", "stopped_full"):
                 outcome.full = result
             elif task.kind == "fused":
                 outcome.folds, outcome.full, outcome.fused = result
@@ -208,6 +156,60 @@ class CrossFit:
         return scores.reshape(len(self.repeats), -1)
 
 
+def plan_cross_fit(stack, kept, methods, final, X, y, params) -> CrossFit:
+    """The stack's cross-fitting plan: seeded members, splits, fused or not.
+
+    Seeds every unset ``random_state`` of the members and of ``final`` from
+    the stack's ``random_state``, draws the splits once for all members and
+    checks them.
+    """
+    members = [clone(member) for _, member in kept]
+    rng = None
+    if stack.random_state is not None:
+        rng = check_random_state(stack.random_state)
+        for member in members:
+            seed_estimator(member, rng)
+        seed_estimator(final, rng)
+    cv = check_cv(stack.cv, y, classifier=is_classifier(stack))
+    stack._check_cv(cv, y)
+    groups = params.split.get("groups")
+    repeats = repeated_splits(stack, cv, X, y, groups, rng)
+    predicted = np.zeros(len(y), dtype=bool)
+    for splits in repeats:
+        predicted |= check_folds(stack, splits, len(y))
+    classes = getattr(stack, "classes_", None)
+    multilabel = isinstance(classes, list)
+    check_predicted_rows(stack, predicted, y, None if multilabel else classes)
+    if time_ordered(repeats):
+        for member in members:
+            validate_on_last_rows(member)
+    average = stack.fold_models == "average"
+    n_copies = sum(len(splits) for splits in repeats) + (not average)
+    fused = members_to_fuse(stack, kept, members, params.members, n_copies)
+    columns = stack._meta_columns(prefit=False)
+    plans = [
+        MemberPlan(
+            name=name,
+            estimator=member,
+            method=methods[name],
+            fit_params=params.members[name],
+            scorer=check_scoring(member, stack.scoring),
+            columns=columns,
+            fused=fused[i],
+            stopping=early_stopping_prefix(member),
+            keep_fold_models=average,
+            # "auto" fits fold by fold a network found unfit for fusion once built.
+            fall_back=stack.fuse_folds == "auto",
+        )
+        for i, ((name, _), member) in enumerate(zip(kept, members, strict=True))
+    ]
+    memory = stack.memory
+    if memory is not None:  # a path (str or Path) or a joblib.Memory
+        is_path = isinstance(memory, os.PathLike)
+        memory = check_memory(os.fspath(memory) if is_path else memory)
+    return CrossFit(plans, repeats, average, memory), predicted
+
+
 def members_to_fuse(stack, kept, members, member_params, n_copies) -> list[bool]:
     """Which members train their folds as one graph, per ``fuse_folds``.
 
@@ -230,3 +232,135 @@ def members_to_fuse(stack, kept, members, member_params, n_copies) -> list[bool]
             )
         fused.append(reason is None)
     return fused
+
+
+def fold_label(fold, n_splits, repeat, n_repeats) -> str:
+    """Where a fit happened, for error messages: "on fold 2 of 5, repeat 1"."""
+    label = f"on fold {fold} of {n_splits}"
+    return label + (f", repeat {repeat}" if n_repeats > 1 else "")
+
+
+def fusion_blocker(member, fit_params=None) -> str | None:
+    """Why ``member``'s fold models cannot train as one Keras graph, or None.
+
+    The one place the stack asks. The member decides what depends on it
+    (``fold_fusion_blocker`` of skstack's Keras wrappers: their parameters,
+    and, once built, ``FoldFusionError`` from ``fit_folds``); fused training
+    takes no fit parameter but ``sample_weight``; any other estimator has no
+    fused training.
+    """
+    if is_fusable_pipeline(member):
+        return pipeline_fusion_blocker(member, fit_params)
+    blocker = getattr(member, "fold_fusion_blocker", None)
+    if not callable(blocker):
+        return (
+            "it is neither a skstack KerasClassifier/KerasRegressor nor a "
+            "Pipeline ending in one"
+        )
+    metadata = sorted(set(fit_params or {}) - {"sample_weight"})
+    if metadata:
+        return f"it is given fit metadata {metadata}"
+    return blocker()
+
+
+def is_keras_wrapper(member) -> bool:
+    """Whether ``member`` is one of skstack's Keras wrappers (it can be fused)."""
+    return callable(getattr(member, "fold_fusion_blocker", None))
+
+
+def has_fused_training(member) -> bool:
+    """Whether ``member`` is a Keras wrapper or a Pipeline ending in one."""
+    return is_keras_wrapper(member) or is_fusable_pipeline(member)
+
+
+def early_stopping_prefix(member) -> str | None:
+    """The parameter prefix of the Keras model in ``member`` that stops early.
+
+    ``""`` for the member itself, ``"<step>__"`` for a pipeline's last step,
+    None when nothing stops early (scikit-learn estimators with an
+    ``early_stopping`` parameter stop within their own fit and have no
+    ``epochs``).
+    """
+    candidates = [("", member)]
+    if isinstance(member, Pipeline):
+        step, last = member.steps[-1]
+        candidates.append((f"{step}__", last))
+    for prefix, estimator in candidates:
+        params = getattr(estimator, "get_params", dict)(deep=False)
+        if params.get("early_stopping") is True and "epochs" in params:
+            return prefix
+    return None
+
+
+def time_ordered(repeats) -> bool:
+    """Whether every split trains on rows before the ones it tests (in order)."""
+    return all(
+        np.max(train) < np.min(test) for splits in repeats for train, test in splits
+    )
+
+
+def validate_on_last_rows(member) -> None:
+    """Make a member that stops early hold out the last rows of its training
+    window, not a random sample: on time-ordered folds, a random sample would
+    validate on rows interleaved with the ones it trains on."""
+    prefix = early_stopping_prefix(member)
+    if prefix is None:
+        return
+    key = f"{prefix}validation_rows"
+    if member.get_params(deep=bool(prefix)).get(key) == "random":
+        member.set_params(**{key: "last"})
+
+
+def repeated_splits(owner, cv, X, y, groups, rng) -> list[list]:
+    """The (train, test) pairs of each repeat, drawn once for every member.
+
+    One repeat uses ``cv`` as given (seeded from ``rng`` if it shuffles without
+    a seed); more repeats reshuffle a copy of it with a new seed each.
+    """
+    # A splitter without a ``shuffle`` parameter (TimeSeriesSplit, a holdout,
+    # a list of splits) would give every repeat the same splits.
+    n_repeats = owner.n_repeats
+    reshuffles = "shuffle" in inspect.signature(type(cv).__init__).parameters
+    if n_repeats > 1 and not reshuffles:
+        raise ValueError(
+            f"{type(owner).__name__}: n_repeats={n_repeats} needs a splitter that "
+            f"shuffles (KFold, StratifiedKFold, GroupKFold), got {cv!r}, whose "
+            "splits cannot be redrawn."
+        )
+    repeats = []
+    for repeat in range(n_repeats):
+        splitter = cv
+        unseeded = getattr(cv, "shuffle", False) and cv.random_state is None
+        if n_repeats > 1 or (unseeded and rng is not None):
+            splitter = copy.deepcopy(cv)
+            splitter.shuffle = True
+            if rng is not None:
+                splitter.random_state = int(rng.randint(np.iinfo(np.int32).max))
+            elif isinstance(cv.random_state, numbers.Integral):
+                splitter.random_state = int(cv.random_state) + repeat
+            elif isinstance(cv.random_state, np.random.RandomState):
+                # Drawn from the user's generator: a copy of it would give
+                # every repeat the same shuffle.
+                seed = cv.random_state.randint(np.iinfo(np.int32).max)
+                splitter.random_state = int(seed)
+        try:
+            repeats.append(list(splitter.split(X, y, groups)))
+        except ValueError as exc:
+            raise ValueError(
+                f"{type(owner).__name__}: cv={cv!r} cannot split the {len(y)} "
+                f"training samples: {exc}"
+            ) from exc
+    return repeats
+
+
+def seed_estimator(estimator, rng) -> None:
+    """Give every unset ``random_state`` in ``estimator`` (nested too) a seed."""
+    params = estimator.get_params(deep=True)
+    seeds = {
+        key: int(rng.randint(np.iinfo(np.int32).max))
+        for key in sorted(params)
+        if (key == "random_state" or key.endswith("__random_state"))
+        and params[key] is None
+    }
+    if seeds:
+        estimator.set_params(**seeds)

@@ -8,9 +8,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._keras import stack_to_keras
 from ..utils._errors import member_error
+from ._crossfit import is_drop
 from ._graph import predict_small_batch
 from ._report import StackReport, member_correlation
-from ._tasks import is_drop
 
 
 class _FittedStack:

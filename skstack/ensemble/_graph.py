@@ -12,7 +12,7 @@ from scipy import sparse
 from sklearn.utils.validation import check_is_fitted
 
 from .._keras import small_batch_graphs
-from ._tasks import has_fused_training
+from ._crossfit import has_fused_training
 
 # Predictions of at most this many rows take the stack's compiled graph: one
 # row as it is, more padded to this many rows. Each shape has its own model, so

@@ -7,7 +7,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils import get_tags
 
 from .._keras import make_meta_learner
-from ..utils._compat import fit_context
+from ..utils._compat import _fit_context
 from ..utils._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS, SHARED_TAIL
 from ..utils._validation import (
     check_stack_method,
@@ -109,7 +109,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
     def _meta_columns(self, prefit):
         return MetaColumns(n_outputs=self._n_outputs)
 
-    @fit_context(prefer_skip_nested_validation=False)
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, groups=None, **fit_params):
         """Fit the base estimators and the meta-learner on their out-of-fold output.
 

@@ -11,16 +11,18 @@ import warnings
 
 from sklearn.base import is_classifier
 from sklearn.model_selection import check_cv
+from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
     process_routing,
 )
+from sklearn.utils.validation import has_fit_parameter
 
 from ..exceptions import SampleWeightIgnoredWarning
-from ..utils._compat import raise_for_params, routing_enabled
-from ._tasks import is_drop, is_prefit, weight_kwargs
+from ..utils._compat import _raise_for_params, _routing_enabled
+from ._crossfit import is_drop, is_prefit
 
 
 def refuse_unroutable(stack, fit_params) -> None:
@@ -28,8 +30,8 @@ def refuse_unroutable(stack, fit_params) -> None:
 
     Checked first, as scikit-learn's stacking does.
     """
-    if not routing_enabled():
-        raise_for_params(fit_params, stack, "fit")
+    if not _routing_enabled():
+        _raise_for_params(fit_params, stack, "fit")
 
 
 def routed_fit_params(stack, kept, final, weights, groups, fit_params) -> Bunch:
@@ -40,7 +42,7 @@ def routed_fit_params(stack, kept, final, weights, groups, fit_params) -> Bunch:
     ``sample_weight`` goes to everything that accepts it (a warning names
     the others), ``groups`` to the splitter, nothing else is accepted.
     """
-    if routing_enabled():
+    if _routing_enabled():
         metadata = {"sample_weight": weights, "groups": groups, **fit_params}
         metadata = {key: value for key, value in metadata.items() if value is not None}
         routed = process_routing(stack, "fit", **metadata)
@@ -84,7 +86,7 @@ def metadata_router(stack):
 
 def routed_predict_params(stack, predict_params) -> dict:
     """The meta-learner's ``predict`` parameters (routed, when routing is on)."""
-    if predict_params and routing_enabled():
+    if predict_params and _routing_enabled():
         routed = process_routing(stack, "predict", **predict_params)
         return routed.final_estimator.predict
     return predict_params
@@ -101,5 +103,19 @@ def warn_ignored_weights(stack, kept, final, weights) -> None:
             f"{type(stack).__name__}: {ignoring} do not accept sample_weight in "
             "fit and are fitted without it.",
             SampleWeightIgnoredWarning,
-            stacklevel=6,  # the caller of fit (through fit_context)
+            stacklevel=6,  # the caller of fit (through _fit_context)
         )
+
+
+def weight_kwargs(member, sample_weight) -> dict | None:
+    """``fit`` keyword arguments that pass sample_weight, or None if it cannot."""
+    if sample_weight is None:
+        return {}
+    if has_fit_parameter(member, "sample_weight"):
+        return {"sample_weight": sample_weight}
+    if isinstance(member, Pipeline):
+        step_name, last = member.steps[-1]
+        if not is_drop(last) and last not in (None, "passthrough"):
+            if has_fit_parameter(last, "sample_weight"):
+                return {f"{step_name}__sample_weight": sample_weight}
+    return None

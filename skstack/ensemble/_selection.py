@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._compat import Interval, fit_context
+from ..utils._compat import Interval, _fit_context
 
 
 class _BaseEnsembleSelection(BaseEstimator):
@@ -99,7 +99,7 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
     1.0
     """
 
-    @fit_context(prefer_skip_nested_validation=True)
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Select members greedily by the log loss of their averaged probabilities.
 
@@ -201,7 +201,7 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
     array([0.5, 0.5, 0. ])
     """
 
-    @fit_context(prefer_skip_nested_validation=True)
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Select members greedily by the squared error of their average.
 

@@ -1,218 +1,73 @@
-"""The fit tasks of stacking: one (member, fold) fit each, and the folds.
+"""The fits a stack's workers run, and the pool that runs them.
 
-Module-level functions, so loky and dask workers can unpickle them.
+Each task function takes the member's :class:`MemberPlan` and one
+:class:`FitTask`, then X and y: module-level functions of picklable
+arguments, so loky and dask workers can run them and ``joblib.Memory`` can key
+their results (the ``memory`` of the stacks) by the member with its
+parameters and seed, the fold's rows, X, y and the fit parameters.
 """
 
 from __future__ import annotations
 
-import copy
-import inspect
-import numbers
+import contextlib
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
+from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import has_fit_parameter
 
-from ..exceptions import FoldFusionError
-from ..utils._compat import params_of_rows, safe_indexing
+from ..exceptions import CacheEntryWarning, FoldFusionError
+from ..utils._compat import _check_method_params, _safe_indexing
 from ..utils._errors import member_error
-from ._pipeline_folds import (
-    fit_pipeline_folds,
-    is_fusable_pipeline,
-    pipeline_fusion_blocker,
-)
-
-DROP = "drop"
 
 
-def is_prefit(cv) -> bool:
-    """Whether ``cv`` says the members are used as already fitted."""
-    return isinstance(cv, str) and cv == "prefit"
+@dataclass(frozen=True, eq=False)
+class MemberPlan:
+    """What every fit of one member needs.
 
-
-def is_drop(member) -> bool:
-    return isinstance(member, str) and member == DROP
-
-
-def weight_kwargs(member, sample_weight) -> dict | None:
-    """``fit`` keyword arguments that pass sample_weight, or None if it cannot."""
-    if sample_weight is None:
-        return {}
-    if has_fit_parameter(member, "sample_weight"):
-        return {"sample_weight": sample_weight}
-    if isinstance(member, Pipeline):
-        step_name, last = member.steps[-1]
-        if not is_drop(last) and last not in (None, "passthrough"):
-            if has_fit_parameter(last, "sample_weight"):
-                return {f"{step_name}__sample_weight": sample_weight}
-    return None
-
-
-def fit_on(member, X, y, fit_params, rows=None):
-    """Fit ``member`` on the given rows (all if None) with its fit parameters.
-
-    ``fit_params`` are the member's own (``sample_weight``, routed metadata),
-    for all rows: those aligned with the samples are cut to ``rows``.
+    ``columns`` turns its predictions into meta-feature columns;
+    ``keep_fold_models`` keeps each fold model (``fold_models="average"``),
+    which then also replace the fit on all rows; ``fall_back`` fits fold by
+    fold a network found unfit for fused training once built.
     """
-    if rows is not None:
-        fit_params = params_of_rows(X, fit_params, rows)
-        X = safe_indexing(X, rows)
-        y = safe_indexing(y, rows)
-    # The fitted object itself: a ``fit`` that forgets ``return self`` still fits.
-    member.fit(X, y, **fit_params)
-    return member
+
+    name: str
+    estimator: object  # the seeded, unfitted clone
+    method: str  # the stack method giving its meta-features
+    fit_params: dict
+    scorer: object
+    columns: object
+    fused: bool = False
+    stopping: str | None = None  # parameter prefix of its early stopping
+    keep_fold_models: bool = False
+    fall_back: bool = True
 
 
-def fit_full(member, X, y, fit_params, name):
-    """Fit a clone of ``member`` on all rows: the model used for prediction."""
-    try:
-        return fit_on(clone(member), X, y, fit_params)
-    except Exception as exc:
-        where = f"on the full training data ({len(y)} samples)"
-        raise member_error(exc, name, where, X) from exc
+@dataclass(frozen=True, eq=False)
+class FitTask:
+    """One fit of the plan.
 
-
-def fit_predict_fold(
-    member,
-    X,
-    y,
-    fit_params,
-    train,
-    test,
-    method,
-    columns,
-    name,
-    where,
-    keep,
-    scorer,
-):
-    """Fit a clone on ``train``; predict and score ``test``.
-
-    Returns the meta-feature columns of ``test``, the fold's score, the fold
-    model (None unless ``keep``) and its best epoch if it stopped early.
+    ``kind`` is ``"fold"`` (fit on ``train``, predict ``test``), ``"full"``
+    (fit on all rows), ``"fused"`` (every fold of ``folds``, and the full fit
+    unless fold models are kept, as one Keras graph) or ``"stopped_full"``
+    (all rows for ``epochs``, the mean best epoch of the fold models).
+    ``where`` says which fit it is in error messages.
     """
-    try:
-        fold_model = fit_on(clone(member), X, y, fit_params, train)
-        arguments = (X, y, test, method, columns, name, scorer, keep)
-        return held_out_result(fold_model, *arguments)
-    except Exception as exc:
-        raise member_error(exc, name, where, X) from exc
 
-
-def held_out_result(fold_model, X, y, test, method, columns, name, scorer, keep):
-    """A fold model's meta-feature columns and score on its held-out rows."""
-    X_test = safe_indexing(X, test)
-    prediction = getattr(fold_model, method)(X_test)
-    return FoldResult(
-        columns(prediction, fold_model, method, name),
-        float(scorer(fold_model, X_test, safe_indexing(y, test))),
-        fold_model if keep else None,
-        best_epoch(fold_model),
-    )
-
-
-def fold_label(fold, n_splits, repeat, n_repeats) -> str:
-    """Where a fit happened, for error messages: "on fold 2 of 5, repeat 1"."""
-    label = f"on fold {fold} of {n_splits}"
-    return label + (f", repeat {repeat}" if n_repeats > 1 else "")
-
-
-def fusion_blocker(member, fit_params=None) -> str | None:
-    """Why ``member``'s fold models cannot train as one Keras graph, or None.
-
-    The one place the stack asks. The member decides what depends on it
-    (``fold_fusion_blocker`` of skstack's Keras wrappers: their parameters,
-    and, once built, ``FoldFusionError`` from ``fit_folds``); fused training
-    takes no fit parameter but ``sample_weight``; any other estimator has no
-    fused training.
-    """
-    if is_fusable_pipeline(member):
-        return pipeline_fusion_blocker(member, fit_params)
-    blocker = getattr(member, "fold_fusion_blocker", None)
-    if not callable(blocker):
-        return (
-            "it is neither a skstack KerasClassifier/KerasRegressor nor a "
-            "Pipeline ending in one"
-        )
-    metadata = sorted(set(fit_params or {}) - {"sample_weight"})
-    if metadata:
-        return f"it is given fit metadata {metadata}"
-    return blocker()
-
-
-def is_keras_wrapper(member) -> bool:
-    """Whether ``member`` is one of skstack's Keras wrappers (it can be fused)."""
-    return callable(getattr(member, "fold_fusion_blocker", None))
-
-
-def has_fused_training(member) -> bool:
-    """Whether ``member`` is a Keras wrapper or a Pipeline ending in one."""
-    return is_keras_wrapper(member) or is_fusable_pipeline(member)
-
-
-def fit_predict_fused(
-    member,
-    X,
-    y,
-    fit_params,
-    folds,
-    refit,
-    method,
-    columns,
-    name,
-    keep,
-    scorer,
-    fold_wheres,
-    fall_back,
-):
-    """Train all fold models of ``member`` (and its refit) as one Keras graph.
-
-    Returns the fold results, in the order of ``folds``, the refit model and
-    whether the folds were fused. A network found unfit for fusion once built
-    (``FoldFusionError``) is fitted fold by fold instead when ``fall_back``.
-    """
-    where = f"in fused training of its {len(folds)} fold models"
-    try:
-        if is_fusable_pipeline(member):
-            fold_models, full = fit_pipeline_folds(
-                member, X, y, folds, fit_params, refit
-            )
-        else:
-            weights = fit_params.get("sample_weight")  # its only fit parameter
-            fold_models, full = member.fit_folds(
-                X, y, folds, sample_weight=weights, refit=refit
-            )
-        results = [
-            held_out_result(model, X, y, test, method, columns, name, scorer, keep)
-            for (_, test), model in zip(folds, fold_models, strict=True)
-        ]
-        return results, full, True
-    except FoldFusionError as exc:
-        if not fall_back:
-            raise member_error(exc, name, where, X) from exc
-    except Exception as exc:
-        raise member_error(exc, name, where, X) from exc
-    results = [
-        fit_predict_fold(
-            member,
-            X,
-            y,
-            fit_params,
-            train,
-            test,
-            method,
-            columns,
-            name,
-            fold_where,
-            keep,
-            scorer,
-        )
-        for (train, test), fold_where in zip(folds, fold_wheres, strict=True)
-    ]
-    full = fit_full(member, X, y, fit_params, name) if refit else None
-    return results, full, False
+    member: str
+    kind: str
+    repeat: int = 0
+    fold: int = 0
+    train: np.ndarray | None = None
+    test: np.ndarray | None = None
+    where: str = ""
+    folds: tuple = field(default=())
+    epochs: int | None = None
 
 
 class FoldResult(NamedTuple):
@@ -224,42 +79,60 @@ class FoldResult(NamedTuple):
     best_epoch: int | None
 
 
-def early_stopping_prefix(member) -> str | None:
-    """The parameter prefix of the Keras model in ``member`` that stops early.
+def fit_on(member, X, y, fit_params, rows=None):
+    """Fit ``member`` on the given rows (all if None) with its fit parameters.
 
-    ``""`` for the member itself, ``"<step>__"`` for a pipeline's last step,
-    None when nothing stops early (scikit-learn estimators with an
-    ``early_stopping`` parameter stop within their own fit and have no
-    ``epochs``).
+    ``fit_params`` are the member's own (``sample_weight``, routed metadata),
+    for all rows: those aligned with the samples are cut to ``rows``.
     """
-    candidates = [("", member)]
-    if isinstance(member, Pipeline):
-        step, last = member.steps[-1]
-        candidates.append((f"{step}__", last))
-    for prefix, estimator in candidates:
-        params = getattr(estimator, "get_params", dict)(deep=False)
-        if params.get("early_stopping") is True and "epochs" in params:
-            return prefix
-    return None
+    if rows is not None:
+        fit_params = _check_method_params(X, fit_params, rows)
+        X = _safe_indexing(X, rows)
+        y = _safe_indexing(y, rows)
+    # The fitted object itself: a ``fit`` that forgets ``return self`` still fits.
+    member.fit(X, y, **fit_params)
+    return member
 
 
-def time_ordered(repeats) -> bool:
-    """Whether every split trains on rows before the ones it tests (in order)."""
-    return all(
-        np.max(train) < np.min(test) for splits in repeats for train, test in splits
+def fit_full(plan: MemberPlan, task: FitTask, X, y):
+    """Fit a clone of the member on all rows: the model used for prediction."""
+    member = clone(plan.estimator)
+    if task.kind == "stopped_full":
+        # Early stopping off, for the fold models' mean best epoch.
+        prefix = plan.stopping
+        member.set_params(
+            **{f"{prefix}epochs": task.epochs, f"{prefix}early_stopping": False}
+        )
+    try:
+        return fit_on(member, X, y, plan.fit_params)
+    except Exception as exc:
+        where = f"on the full training data ({len(y)} samples)"
+        raise member_error(exc, plan.name, where, X) from exc
+
+
+def fit_predict_fold(plan: MemberPlan, task: FitTask, X, y) -> FoldResult:
+    """Fit a clone on the fold's training rows; predict and score its test rows.
+
+    Returns the meta-feature columns of the test rows, the fold's score, the
+    fold model (None unless kept) and its best epoch if it stopped early.
+    """
+    try:
+        fold_model = fit_on(clone(plan.estimator), X, y, plan.fit_params, task.train)
+        return held_out_result(plan, fold_model, X, y, task.test)
+    except Exception as exc:
+        raise member_error(exc, plan.name, task.where, X) from exc
+
+
+def held_out_result(plan: MemberPlan, fold_model, X, y, test) -> FoldResult:
+    """A fold model's meta-feature columns and score on its held-out rows."""
+    X_test = _safe_indexing(X, test)
+    prediction = getattr(fold_model, plan.method)(X_test)
+    return FoldResult(
+        plan.columns(prediction, fold_model, plan.method, plan.name),
+        float(plan.scorer(fold_model, X_test, _safe_indexing(y, test))),
+        fold_model if plan.keep_fold_models else None,
+        best_epoch(fold_model),
     )
-
-
-def validate_on_last_rows(member) -> None:
-    """Make a member that stops early hold out the last rows of its training
-    window, not a random sample: on time-ordered folds, a random sample would
-    validate on rows interleaved with the ones it trains on."""
-    prefix = early_stopping_prefix(member)
-    if prefix is None:
-        return
-    key = f"{prefix}validation_rows"
-    if member.get_params(deep=bool(prefix)).get(key) == "random":
-        member.set_params(**{key: "last"})
 
 
 def best_epoch(model) -> int | None:
@@ -268,63 +141,217 @@ def best_epoch(model) -> int | None:
     return getattr(last, "best_epoch_", None)
 
 
-def refit_without_stopping(member, prefix, epochs, X, y, fit_params, name):
-    """Fit ``member`` on all rows for ``epochs``, early stopping switched off."""
-    member = clone(member).set_params(
-        **{f"{prefix}epochs": epochs, f"{prefix}early_stopping": False}
-    )
-    return fit_full(member, X, y, fit_params, name)
+def fit_predict_fused(plan: MemberPlan, task: FitTask, X, y) -> tuple:
+    """Train all fold models of the member (and its refit) as one Keras graph.
 
-
-def repeated_splits(owner, cv, X, y, groups, n_repeats: int, rng) -> list[list]:
-    """The (train, test) pairs of each repeat, drawn once for every member.
-
-    One repeat uses ``cv`` as given (seeded from ``rng`` if it shuffles without
-    a seed); more repeats reshuffle a copy of it with a new seed each.
+    Returns the fold results, in the order of ``task.folds``, the refit model
+    (None when fold models are kept) and whether the folds were fused. A
+    network found unfit for fusion once built (``FoldFusionError``) is fitted
+    fold by fold instead when the plan falls back.
     """
-    # A splitter without a ``shuffle`` parameter (TimeSeriesSplit, a holdout,
-    # a list of splits) would give every repeat the same splits.
-    reshuffles = "shuffle" in inspect.signature(type(cv).__init__).parameters
-    if n_repeats > 1 and not reshuffles:
-        raise ValueError(
-            f"{type(owner).__name__}: n_repeats={n_repeats} needs a splitter that "
-            f"shuffles (KFold, StratifiedKFold, GroupKFold), got {cv!r}, whose "
-            "splits cannot be redrawn."
-        )
-    repeats = []
-    for repeat in range(n_repeats):
-        splitter = cv
-        unseeded = getattr(cv, "shuffle", False) and cv.random_state is None
-        if n_repeats > 1 or (unseeded and rng is not None):
-            splitter = copy.deepcopy(cv)
-            splitter.shuffle = True
-            if rng is not None:
-                splitter.random_state = int(rng.randint(np.iinfo(np.int32).max))
-            elif isinstance(cv.random_state, numbers.Integral):
-                splitter.random_state = int(cv.random_state) + repeat
-            elif isinstance(cv.random_state, np.random.RandomState):
-                # Drawn from the user's generator: a copy of it would give
-                # every repeat the same shuffle.
-                seed = cv.random_state.randint(np.iinfo(np.int32).max)
-                splitter.random_state = int(seed)
-        try:
-            repeats.append(list(splitter.split(X, y, groups)))
-        except ValueError as exc:
-            raise ValueError(
-                f"{type(owner).__name__}: cv={cv!r} cannot split the {len(y)} "
-                f"training samples: {exc}"
+    splits = [(fold.train, fold.test) for fold in task.folds]
+    refit = not plan.keep_fold_models
+    member, fit_params = plan.estimator, plan.fit_params
+    where = f"in fused training of its {len(splits)} fold models"
+    try:
+        if is_fusable_pipeline(member):
+            fold_models, full = fit_pipeline_folds(
+                member, X, y, splits, fit_params, refit
+            )
+        else:
+            weights = fit_params.get("sample_weight")  # its only fit parameter
+            fold_models, full = member.fit_folds(
+                X, y, splits, sample_weight=weights, refit=refit
+            )
+        results = [
+            held_out_result(plan, model, X, y, test)
+            for (_, test), model in zip(splits, fold_models, strict=True)
+        ]
+        return results, full, True
+    except FoldFusionError as exc:
+        if not plan.fall_back:
+            raise member_error(exc, plan.name, where, X) from exc
+    except Exception as exc:
+        raise member_error(exc, plan.name, where, X) from exc
+    results = [fit_predict_fold(plan, fold, X, y) for fold in task.folds]
+    full = fit_full(plan, FitTask(plan.name, "full"), X, y) if refit else None
+    return results, full, False
+
+
+# The function that runs each kind of task.
+TASK_FUNCTIONS = {
+    "fold": fit_predict_fold,
+    "full": fit_full,
+    "stopped_full": fit_full,
+    "fused": fit_predict_fused,
+}
+
+
+# Fold fusion of pipelines that end in a Keras wrapper: each copy's
+# preprocessing is fitted on that copy's training rows alone (cheap
+# scikit-learn fits), each copy of the network receives its own transformed
+# rows, and the refit copy uses all rows, so copy k never sees fold k's
+# held-out rows, as when the pipeline is fitted fold by fold.
+
+
+def is_fusable_pipeline(member) -> bool:
+    """Whether ``member`` is a Pipeline whose last step can train fused."""
+    if not isinstance(member, Pipeline) or not member.steps:
+        return False
+    return callable(getattr(member.steps[-1][1], "fold_fusion_blocker", None))
+
+
+def pipeline_fusion_blocker(pipeline: Pipeline, fit_params) -> str | None:
+    """Why ``pipeline``'s fold models cannot train as one graph, or None."""
+    step, wrapper = pipeline.steps[-1]
+    weight_key = f"{step}__sample_weight"
+    metadata = sorted(set(fit_params or {}) - {weight_key})
+    if metadata:
+        return f"it is given fit parameters {metadata}"
+    reason = wrapper.fold_fusion_blocker()
+    return None if reason is None else f"its step {step!r}: {reason}"
+
+
+def fit_pipeline_folds(pipeline: Pipeline, X, y, splits, fit_params, refit):
+    """Fit one copy of ``pipeline`` per split (and one on all rows), fused.
+
+    Returns the fitted fold pipelines, in the order of ``splits``, and the
+    pipeline fitted on all rows (None unless ``refit``).
+    """
+    step, wrapper = pipeline.steps[-1]
+    rows = [train for train, _ in splits] + ([None] if refit else [])
+    heads, copy_X = [], []
+    for train in rows:
+        head = clone(pipeline)[:-1]
+        if not head.steps:  # the wrapper alone
+            copy_X.append(X)
+        elif train is None:
+            copy_X.append(head.fit_transform(X, y))
+        else:
+            head.fit(_safe_indexing(X, train), _safe_indexing(y, train))
+            # Every row, for the input's shape; the network's loss weighs
+            # only the training rows, and the others are zeroed before use.
+            copy_X.append(head.transform(X))
+        heads.append(head)
+    fold_models, full = wrapper.fit_folds(
+        copy_X[0],
+        y,
+        splits,
+        sample_weight=(fit_params or {}).get(f"{step}__sample_weight"),
+        refit=refit,
+        copy_X=copy_X,
+    )
+    networks = [*fold_models, full] if refit else list(fold_models)
+    pipelines = [
+        _fitted_pipeline(pipeline, head, step, network)
+        for head, network in zip(heads, networks, strict=True)
+    ]
+    return (pipelines[:-1], pipelines[-1]) if refit else (pipelines, None)
+
+
+def _fitted_pipeline(pipeline, head, step, network) -> Pipeline:
+    """A clone of ``pipeline`` holding the fitted steps of one copy."""
+    fitted = clone(pipeline)
+    fitted.steps = [*head.steps, (step, network)]
+    return fitted
+
+
+def limit_tensorflow_threads(parent_pid: int, threads: int) -> None:
+    """Size TensorFlow's thread pools in a worker process, once, before first use.
+
+    Each TensorFlow process otherwise starts as many compute threads as the
+    machine has cores, so n workers run n times too many. joblib limits BLAS
+    and OpenMP threads in its workers but not TensorFlow's, whose pools can only
+    be sized before its runtime starts; in a worker that already started it,
+    this does nothing. Nothing happens in the parent process (``n_jobs=1`` or
+    the threading backend), or before TensorFlow is imported by a task.
+    """
+    tf = sys.modules.get("tensorflow")
+    if tf is None or os.getpid() == parent_pid:
+        return
+    with contextlib.suppress(RuntimeError):  # raised once the runtime started
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def _run_in_worker(limits, index, function, *args):
+    limit_tensorflow_threads(*limits)
+    return index, function(*args)
+
+
+def run_tasks(tasks, n_jobs, verbose, label) -> list:
+    """Run ``(function, args)`` tasks in one joblib pool, in order of the list.
+
+    Worker processes share the cores: each sizes TensorFlow's thread pools to
+    its share. With ``verbose``, a progress bar counts fits as they finish.
+    A worker process dying under a task (killed, out of memory) makes the pool
+    run once more, since the seeds are fixed in the tasks the results are the
+    same; a second death raises an error saying so.
+    """
+    if not tasks:
+        return []
+    try:
+        return _run_pool(tasks, n_jobs, verbose, label)
+    except Exception as exc:
+        if type(exc).__name__ not in _LOST_WORKER_ERRORS:
+            raise
+    try:
+        return _run_pool(tasks, n_jobs, verbose, label)
+    except Exception as exc:
+        if type(exc).__name__ in _LOST_WORKER_ERRORS:
+            raise RuntimeError(
+                f"A worker process died while running the {label}, twice "
+                f"({type(exc).__name__}: {exc}); nothing was fitted. A fit that "
+                "kills its process (out of memory, a crash in native code) does "
+                "so again on each try."
             ) from exc
-    return repeats
+        raise
 
 
-def seed_estimator(estimator, rng) -> None:
-    """Give every unset ``random_state`` in ``estimator`` (nested too) a seed."""
-    params = estimator.get_params(deep=True)
-    seeds = {
-        key: int(rng.randint(np.iinfo(np.int32).max))
-        for key in sorted(params)
-        if (key == "random_state" or key.endswith("__random_state"))
-        and params[key] is None
-    }
-    if seeds:
-        estimator.set_params(**seeds)
+def _run_pool(tasks, n_jobs, verbose, label) -> list:
+    workers = max(1, min(effective_n_jobs(n_jobs), len(tasks)))
+    limits = (os.getpid(), max(1, cpu_count() // workers))
+    jobs = (
+        delayed(_run_in_worker)(limits, i, function, *args)
+        for i, (function, args) in enumerate(tasks)
+    )
+    if not verbose:
+        return [result for _, result in Parallel(n_jobs=n_jobs)(jobs)]
+    from tqdm import tqdm
+
+    results = [None] * len(tasks)
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    with tqdm(total=len(tasks), desc=label, unit="fit") as bar:
+        for index, result in parallel(jobs):
+            results[index] = result
+            bar.update()
+    return results
+
+
+# What joblib's loky backend and dask's scheduler (and joblib's dask backend,
+# which may cancel the futures of a lost worker's batch) raise when a worker
+# process died under a task, named rather than imported so the core needs
+# neither.
+_LOST_WORKER_ERRORS = {"TerminatedWorkerError", "KilledWorker", "FutureCancelledError"}
+
+
+def cached_call(memory, function, arguments: tuple):
+    """``function(*arguments)``, from ``memory``'s cache when it holds it.
+
+    A result that is cached but cannot be read (a truncated or foreign file)
+    is computed again, replacing it, with a :class:`CacheEntryWarning`.
+    """
+    cached = memory.cache(function)
+    if not cached.check_call_in_cache(*arguments):
+        return cached.call(*arguments)[0]  # computed, and stored
+    try:
+        return cached.call_and_shelve(*arguments).get()
+    except Exception as exc:  # noqa: BLE001 - any unreadable entry is refitted
+        warnings.warn(
+            f"skstack: a cached result of {function.__name__} in "
+            f"{memory.location!r} could not be read ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); it is fitted again and the entry replaced.",
+            CacheEntryWarning,
+            stacklevel=2,
+        )
+        return cached.call(*arguments)[0]

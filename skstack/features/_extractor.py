@@ -9,15 +9,15 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._compat import Interval, StrOptions, fit_context
+from ..utils._compat import Interval, StrOptions, _fit_context
 
 
 def _load_network(model):
     """The Keras model behind ``model``: a fitted one, a saved file, or a wrapper's."""
     import keras
 
-    from skstack.keras._augment import without_augmentation
     from skstack.keras._models import load_member
+    from skstack.keras._training import without_augmentation
 
     if isinstance(model, (str, os.PathLike, keras.Model)):
         return load_member(model, None, "KerasFeatureExtractor")
@@ -84,7 +84,7 @@ class KerasFeatureExtractor(TransformerMixin, BaseEstimator):
         self.pooling = pooling
         self.batch_size = batch_size
 
-    @fit_context(prefer_skip_nested_validation=False)
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
         """Train the network if ``model`` is an estimator, then cut it at ``layer``.
 
@@ -182,7 +182,7 @@ class KerasFeatureExtractor(TransformerMixin, BaseEstimator):
 
         import keras
 
-        from skstack.keras._augment import without_augmentation
+        from skstack.keras._training import without_augmentation
 
         with warnings.catch_warnings():
             # A compiled model's copy warns that its optimizer is not copied.

@@ -1,6 +1,6 @@
 """Keras models as scikit-learn estimators."""
 
-from ._builders import dense_model
+from ._dense import dense_model
 from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
 from ._meta import make_meta_learner
 from ._wrappers import KerasClassifier, KerasRegressor

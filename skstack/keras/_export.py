@@ -20,9 +20,9 @@ from sklearn.pipeline import Pipeline
 
 from skstack.ensemble._columns import kept_probability_columns
 
-from ._augment import without_augmentation
+from ._fast_predict import exportable_network
 from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
-from ._precise_output import exportable_network
+from ._training import without_augmentation
 from ._transformers import (
     PRECISION,
     SUPPORTED,

@@ -7,6 +7,15 @@ row of a small network.
 Which way a prediction goes depends on the input alone (its row count and
 size), never on what the model predicted before, so the same rows give the
 same numbers on every call, after a round trip and in a fresh process.
+
+A classifier network's last ``Dense`` layer is computed in float64: a float32
+softmax or sigmoid rounds a probability near 1 to a multiple of 6e-8, so ``1 -
+p`` (and the logit the default meta-learner takes of it) carries an error of up
+to 6e-8 / (1 - p): for a member that is sure to 1e-5, a logit error of ~1e-2,
+which another runtime's float32 rounding (onnxruntime on an exported stack)
+turns into a different stack output. From the float32 hidden features, the last
+layer's matmul and activation in float64 give probabilities whose logits are
+exact to ~1e-6 in any runtime.
 """
 
 from __future__ import annotations
@@ -14,8 +23,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 from scipy import sparse
+from scipy.special import expit, softmax
 
-from ._precise_output import float64_head, hidden_and_head
+from ._scikeras import KerasWrapperHooks
+from ._training import without_augmentation
+from ._transformers import PRECISION
 
 # Inputs of up to this many numbers (4 MB as float32) go straight through the
 # model; larger ones take Keras's batched path.
@@ -39,8 +51,8 @@ def _dense_size(matrix) -> int:
     return int(np.prod(matrix.shape, dtype=np.int64))
 
 
-class FastPredict:
-    """Plugs into the ``_predict_encoded`` hook of the scikeras fixes."""
+class FastPredictMixin(KerasWrapperHooks):
+    """The wrappers' fast predictions, on the ``_predict_encoded`` hook."""
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         if (
@@ -57,13 +69,16 @@ class FastPredict:
 
     def _predict_encoded(self, encoded):
         # A classifier's last softmax/sigmoid layer is applied in float64 to
-        # the float32 hidden features its body gives (see _precise_output).
+        # the float32 hidden features its body gives (see output_dense).
         parts = hidden_and_head(self.model_)
         if parts is None:
-            return self._run_network(self.model_, encoded)
+            outputs = self._run_network(self.model_, encoded)
+            return super()._predict_encoded(encoded) if outputs is None else outputs
         body, dense = parts
         hidden = self._run_network(body, encoded)
-        return None if hidden is None else float64_head(hidden, dense)
+        if hidden is None:
+            return super()._predict_encoded(encoded)
+        return float64_head(hidden, dense)
 
     def _run_network(self, network, encoded):
         """``network``'s outputs, by the path the input's size picks; or None."""
@@ -72,12 +87,12 @@ class FastPredict:
         )
         if not small:
             if network is self.model_ or not isinstance(encoded, np.ndarray):
-                return super()._predict_encoded(encoded)
+                return None  # Keras's batched path, scikeras's own
             # Keras's batched predict, as scikeras's, of the body.
             batch_size = self._predict_batch_size(len(encoded))
             return network.predict(encoded, batch_size=batch_size, verbose=0)
         if len(encoded) == 0:
-            return super()._predict_encoded(encoded)
+            return None
         n_rows = len(encoded)
         row_values = encoded.size // n_rows
         if (
@@ -90,3 +105,104 @@ class FastPredict:
         # More rows: eagerly (a few ms), no tracing.
         outputs = network(encoded, training=False)
         return keras.tree.map_structure(keras.ops.convert_to_numpy, outputs)
+
+
+# A classifier network's last Dense layer in float64.
+
+_ACTIVATIONS = (keras.activations.softmax, keras.activations.sigmoid)
+# Where a network keeps its (body, dense), found at its first prediction: on
+# the Keras network, not on the estimator, whose attributes predicting leaves
+# as they were.
+_CACHE = "_skstack_hidden_and_head"
+_MISSING = object()
+
+
+def output_dense(model):
+    """``(body, dense)`` of a network ending in a softmax/sigmoid ``Dense``.
+
+    ``body`` maps the network's input to the last layer's input (sharing the
+    network's layers). None for other networks (several inputs or outputs, a
+    different last layer), which keep their own output.
+    """
+    model = without_augmentation(model)
+    if len(model.inputs) != 1 or len(model.outputs) != 1 or not model.layers:
+        return None
+    dense = model.layers[-1]
+    if (
+        not isinstance(dense, keras.layers.Dense)
+        or dense.activation not in _ACTIVATIONS
+    ):
+        return None
+    try:
+        if dense.output is not model.outputs[0]:
+            return None
+        body = keras.Model(model.inputs[0], dense.input, name=f"{model.name}_hidden")
+    except (AttributeError, ValueError):  # a layer called more than once
+        return None
+    return body, dense
+
+
+def hidden_and_head(model):
+    """``(body, dense)`` for predicting ``model``, or None; found once per network.
+
+    ``body`` gives the float32 hidden features; :func:`float64_head` then
+    applies ``dense`` in float64. ``body`` is a model over the network's own
+    graph (no layer is called again); ``dense``'s weights are read at each
+    call, so predictions follow further training.
+    """
+    found = model.__dict__.get(_CACHE, _MISSING)
+    if found is _MISSING:
+        found = output_dense(model)
+        # Kept on the network itself, past Keras's attribute tracking (which
+        # would make the body part of the network): it dies with the network
+        # in one garbage collection. Kept in a weak-keyed dict, it waited for
+        # the next one, and a stack's fold models stayed alive until then.
+        object.__setattr__(model, _CACHE, found)
+    return found
+
+
+def float64_head(hidden, dense) -> np.ndarray:
+    """``dense`` applied in float64 to the float32 ``hidden`` features.
+
+    Sums by ``einsum`` (no BLAS, whose thread count may change the rounding),
+    so the same rows give the same bits in every process.
+    """
+    hidden = np.asarray(hidden, dtype=np.float64)
+    kernel = keras.ops.convert_to_numpy(dense.kernel).astype(np.float64)
+    outputs = np.einsum("ij,jk->ik", hidden, kernel)
+    if dense.use_bias:
+        outputs += keras.ops.convert_to_numpy(dense.bias).astype(np.float64)
+    if dense.activation is keras.activations.sigmoid:
+        return expit(outputs)
+    return softmax(outputs, axis=-1)
+
+
+def exportable_network(model, name) -> keras.Model:
+    """``model`` as it predicts (:func:`float64_head`), of standard layers.
+
+    ``model`` is already a copy; its last layer becomes a float64 ``Dense``
+    with the same weights, which Keras saves and tf2onnx converts.
+    """
+    parts = output_dense(model)
+    if parts is None:
+        model = without_augmentation(model)
+        if name is not None:
+            model.name = name
+        return model
+    body, dense = parts
+    head = keras.layers.Dense(
+        dense.units,
+        activation=dense.activation,
+        use_bias=dense.use_bias,
+        dtype=PRECISION,
+        name=f"{dense.name}_float64",
+    )
+    inputs = keras.Input(shape=model.inputs[0].shape[1:], dtype=model.inputs[0].dtype)
+    outputs = head(_as_float64(body(inputs)))
+    head.set_weights([weight.astype(PRECISION) for weight in dense.get_weights()])
+    return keras.Model(inputs, outputs, name=name or model.name)
+
+
+def _as_float64(tensor):
+    """``tensor`` cast to float64 by a layer (a graph's tensors come from layers)."""
+    return keras.layers.Identity(dtype=PRECISION)(tensor)

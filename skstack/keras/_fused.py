@@ -15,13 +15,13 @@ from sklearn.base import clone, is_classifier
 
 from skstack.exceptions import FoldFusionError
 
-from ._scikeras import encoded_training_data, keras_seed
-from ._vectorized import (
+from ._dense import (
     copy_weights_back,
     dense_layers,
     masked_loss,
     stacked_network,
 )
+from ._scikeras import KerasWrapperHooks, encoded_training_data, keras_seed
 
 
 def fold_fusion_blocker(wrapper) -> str | None:
@@ -49,7 +49,7 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, copy_
     on all rows (None unless ``refit``). Every copy starts from the same
     weights a separate fit would start from (the wrapper's ``random_state``).
     ``copy_X`` gives each copy its own features of every row (see
-    ``FoldFusion.fit_folds``).
+    ``FoldFusionMixin.fit_folds``).
     """
     n_rows = len(y)
     _check_every_class_in_each_fold(wrapper, y, splits)
@@ -250,17 +250,8 @@ def _batch_statistics_layer(model) -> str | None:
     return None
 
 
-class FoldFusion:
+class FoldFusionMixin(KerasWrapperHooks):
     """Training several fold models of one wrapper as one Keras graph."""
-
-    def supports_fold_fusion(self) -> bool:
-        """Whether :meth:`fit_folds` can train this wrapper's fold models together.
-
-        True for a plain ``KerasClassifier``/``KerasRegressor`` (not a subclass
-        with its own training) without early stopping, class weights,
-        callbacks, warm start, validation split or ``fit__`` parameters.
-        """
-        return self.fold_fusion_blocker() is None
 
     def fold_fusion_blocker(self) -> str | None:
         """Why :meth:`fit_folds` cannot train this wrapper, or None if it can.

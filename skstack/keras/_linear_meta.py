@@ -21,7 +21,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from skstack.utils._compat import Interval, StrOptions, fit_context
+from skstack.utils._compat import Interval, StrOptions, _fit_context
 from skstack.utils._validation import state_restored_on_error
 
 from ._linear_fit import LinearMetaBase, cross_entropy, row_weights, squared_error
@@ -116,7 +116,7 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
         self.max_iter = max_iter
         self.tol = tol
 
-    @fit_context(prefer_skip_nested_validation=True)
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the weights on all rows by L-BFGS.
 
@@ -328,7 +328,7 @@ class LinearMetaRegressor(RegressorMixin, LinearMetaBase):
         self.max_iter = max_iter
         self.tol = tol
 
-    @fit_context(prefer_skip_nested_validation=True)
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the weights on all rows by L-BFGS.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._builders import dense_model
+from ._dense import dense_model
 from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
 from ._wrappers import KerasClassifier, KerasRegressor
 

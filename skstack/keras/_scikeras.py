@@ -2,9 +2,10 @@
 
 scikeras 0.13.0 is the last release and is unmaintained. Each fix below says what
 is broken and why it is fixed here. The wrappers' own features (early stopping,
-augmentation, fast prediction) are mixins in this package that plug into the
-hooks ``_model_for_training``, ``_train_keras_model`` and ``_predict_encoded``
-defined here, so they need no private name themselves.
+augmentation, fast prediction, fold fusion) are ``...Mixin`` classes deriving
+from :class:`KerasWrapperHooks`, which declares the hooks
+``_model_for_training``, ``_train_keras_model`` and ``_predict_encoded`` and
+ends their chain here, so the mixins need no private name themselves.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import random
 import threading
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -23,10 +25,12 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, RegressorTags, check_random_state
 from sklearn.utils.validation import column_or_1d
 
-from skstack.utils._compat import Interval, StrOptions, fit_context
+from skstack.utils._compat import Interval, StrOptions, _fit_context
 from skstack.utils._validation import state_restored_on_error
 
 __all__ = [
+    "KerasFit",
+    "KerasWrapperHooks",
     "ScikerasClassifierFixes",
     "ScikerasRegressorFixes",
     "encoded_training_data",
@@ -201,7 +205,77 @@ def _batch_sizes():
     ]
 
 
-class _ScikerasFixes:
+@dataclass(frozen=True)
+class KerasFit:
+    """One training call: scikeras's encoded arrays and Keras's fit arguments.
+
+    ``callbacks`` are added to the ones scikeras builds, for this call only.
+    """
+
+    X: object
+    y: object
+    sample_weight: object = None
+    warm_start: bool = False
+    epochs: int = 1
+    initial_epoch: int = 0
+    kwargs: dict = field(default_factory=dict)
+    callbacks: tuple = ()
+
+
+class KerasWrapperHooks:
+    """The three hooks the wrappers' features plug into, and their last link.
+
+    Each feature is a ``...Mixin`` deriving from this class whose hooks do
+    their part and call ``super()``; the method resolution order puts this
+    class after every mixin, so every feature runs, in any order the bases
+    list them. This class must come before scikeras's wrapper in the order:
+    a wrapper class listing them the other way round is refused when it is
+    defined.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        names = [klass.__name__ for klass in cls.__mro__]
+        if "BaseWrapper" in names and names.index("BaseWrapper") < names.index(
+            "KerasWrapperHooks"
+        ):
+            raise TypeError(
+                f"{cls.__name__}: skstack's wrapper mixins and fixes must come "
+                "before scikeras's wrapper in the bases; scikeras's methods "
+                "would otherwise run instead of them."
+            )
+
+    def _model_for_training(self, model):
+        """Hook: the model ``fit`` trains, from the one built (augmentation)."""
+        return model
+
+    def _train_keras_model(self, fit: KerasFit) -> None:
+        """Hook: train ``model_`` on the encoded arrays (early stopping).
+
+        The last link runs scikeras's training with ``fit.callbacks`` added to
+        the ones it builds (scikeras drops ``callbacks`` given to ``fit``).
+        """
+        own_callbacks = self._fit_callbacks
+        self._fit_callbacks = [*own_callbacks, *fit.callbacks]
+        try:
+            super()._fit_keras_model(
+                fit.X,
+                fit.y,
+                sample_weight=fit.sample_weight,
+                warm_start=fit.warm_start,
+                epochs=fit.epochs,
+                initial_epoch=fit.initial_epoch,
+                **fit.kwargs,
+            )
+        finally:
+            self._fit_callbacks = own_callbacks
+
+    def _predict_encoded(self, encoded):
+        """Hook: ``model_``'s outputs for encoded input, or None for Keras's path."""
+        return None
+
+
+class _ScikerasFixes(KerasWrapperHooks):
     """Overrides that make a scikeras wrapper a correct scikit-learn estimator.
 
     Put left of the scikeras class in the bases so these run first.
@@ -258,7 +332,7 @@ class _ScikerasFixes:
     def _random_state(self, value) -> None:
         pass
 
-    @fit_context(prefer_skip_nested_validation=False)
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, sample_weight=None, **kwargs):
         # Fix: scikeras fails deep inside ``check_X_y`` without naming the estimator.
         if y is None:
@@ -274,7 +348,7 @@ class _ScikerasFixes:
         with state_restored_on_error(self), _weights_restored_on_error(self, reused):
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
-    @fit_context(prefer_skip_nested_validation=False)
+    @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y, *args, **kwargs):
         with state_restored_on_error(self), _weights_restored_on_error(self, True):
             return super().partial_fit(X, y, *args, **kwargs)
@@ -300,49 +374,12 @@ class _ScikerasFixes:
                 model = copy.deepcopy(model)
         return self._model_for_training(model)
 
-    def _model_for_training(self, model):
-        """Hook: the model ``fit`` trains, from the one built (augmentation)."""
-        return model
-
-    def _fit_keras_model(
-        self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
-    ):
-        self._train_keras_model(
-            X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
-        )
-
-    def _train_keras_model(
-        self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
-    ):
-        """Hook: train ``model_`` on the encoded arrays (early stopping)."""
-        self._run_keras_fit(
-            X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
-        )
-
-    def _run_keras_fit(
-        self,
-        X,
-        y,
-        sample_weight,
-        warm_start,
-        epochs,
-        initial_epoch,
-        extra_callbacks=(),
-        **kwargs,
-    ):
-        """scikeras's training call, with callbacks added to the ones it builds.
-
-        scikeras drops ``callbacks`` given to ``fit``; its own list is extended
-        for this call only.
-        """
-        own_callbacks = self._fit_callbacks
-        self._fit_callbacks = [*own_callbacks, *extra_callbacks]
-        try:
-            super()._fit_keras_model(
-                X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
-            )
-        finally:
-            self._fit_callbacks = own_callbacks
+    def _fit_keras_model(self, X, y, **arguments):
+        # scikeras's training call (all keywords): the wrapper's features see
+        # it through the ``_train_keras_model`` hook.
+        named = ("sample_weight", "warm_start", "epochs", "initial_epoch")
+        fit_arguments = {name: arguments.pop(name) for name in named}
+        self._train_keras_model(KerasFit(X, y, **fit_arguments, kwargs=arguments))
 
     def _predict_raw(self, X, **kwargs):
         # Calls with predict arguments or callbacks take scikeras's path; others
@@ -356,10 +393,6 @@ class _ScikerasFixes:
         X_checked, _ = self._validate_data(X=X, y=None)
         outputs = self._predict_encoded(self.feature_encoder_.transform(X_checked))
         return super()._predict_raw(X) if outputs is None else outputs
-
-    def _predict_encoded(self, encoded):
-        """Hook: ``model_``'s outputs for encoded input, or None for Keras's path."""
-        return None
 
     def _predict_batch_size(self, n_rows: int):
         """The batch size scikeras's ``predict`` would use (routed parameters)."""

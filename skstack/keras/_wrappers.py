@@ -7,16 +7,15 @@ module puts them together as the public classes and documents them.
 
 from __future__ import annotations
 
-from ._augment import Augmentation
-from ._early_stopping import EarlyStopping
-from ._fast_predict import FastPredict
-from ._fused import FoldFusion
+from ._fast_predict import FastPredictMixin
+from ._fused import FoldFusionMixin
 from ._scikeras import (
     ScikerasClassifierFixes,
     ScikerasRegressorFixes,
     scikeras_wrappers,
     store_builder_params,
 )
+from ._training import AugmentationMixin, EarlyStoppingMixin
 
 _ScikerasClassifier, _ScikerasRegressor = scikeras_wrappers()
 
@@ -107,10 +106,10 @@ _SHARED_ATTRIBUTES = """\
 
 
 class KerasClassifier(
-    FoldFusion,
-    EarlyStopping,
-    Augmentation,
-    FastPredict,
+    FoldFusionMixin,
+    EarlyStoppingMixin,
+    AugmentationMixin,
+    FastPredictMixin,
     ScikerasClassifierFixes,
     _ScikerasClassifier,
 ):
@@ -152,7 +151,7 @@ class KerasClassifier(
     """
 
     # Set on these classes only: a subclass may train in its own way, so its
-    # folds are not fused (FoldFusion.fold_fusion_blocker).
+    # folds are not fused (FoldFusionMixin.fold_fusion_blocker).
     _trains_as_built = True
 
     def __init__(
@@ -204,10 +203,10 @@ class KerasClassifier(
 
 
 class KerasRegressor(
-    FoldFusion,
-    EarlyStopping,
-    Augmentation,
-    FastPredict,
+    FoldFusionMixin,
+    EarlyStoppingMixin,
+    AugmentationMixin,
+    FastPredictMixin,
     ScikerasRegressorFixes,
     _ScikerasRegressor,
 ):
@@ -243,7 +242,7 @@ class KerasRegressor(
     """
 
     # Set on these classes only: a subclass may train in its own way, so its
-    # folds are not fused (FoldFusion.fold_fusion_blocker).
+    # folds are not fused (FoldFusionMixin.fold_fusion_blocker).
     _trains_as_built = True
 
     def __init__(

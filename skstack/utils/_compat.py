@@ -1,7 +1,20 @@
-"""scikit-learn's private helpers skstack builds on, named in one place.
+"""scikit-learn's private helpers skstack builds on, imported in one place.
 
-Nothing else in skstack imports a private scikit-learn name; scikeras's and
+They keep scikit-learn's own names, so every use shows it is a private API.
+Nothing else in skstack imports a private scikit-learn module; scikeras's and
 Keras's internals are reached only from :mod:`skstack.keras._scikeras`.
+
+- ``_BaseComposition``: the ``name__param`` routing of ``get_params`` and
+  ``set_params`` over a list of ``(name, estimator)`` pairs.
+- ``_safe_indexing``: row selection that keeps pandas, sparse and N-D inputs
+  in their type.
+- ``_fit_context`` with ``HasMethods``, ``Interval``, ``StrOptions``:
+  declarative parameter validation, as scikit-learn's estimators do it (a
+  ``_parameter_constraints`` dict, checked when ``fit`` starts).
+- ``_routing_enabled``, ``_raise_for_params``, ``_check_method_params``:
+  metadata routing as scikit-learn's meta-estimators do it (whether it is on,
+  the error for metadata passed while it is off, and the rows of each
+  sample-aligned fit parameter for a fold).
 """
 
 from __future__ import annotations
@@ -14,34 +27,13 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import _check_method_params
 
 __all__ = [
-    "BaseComposition",
     "HasMethods",
     "Interval",
     "StrOptions",
-    "fit_context",
-    "params_of_rows",
-    "raise_for_params",
-    "routing_enabled",
-    "safe_indexing",
+    "_BaseComposition",
+    "_check_method_params",
+    "_fit_context",
+    "_raise_for_params",
+    "_routing_enabled",
+    "_safe_indexing",
 ]
-
-
-# scikit-learn's own meta-estimators build on these two private helpers: the
-# ``name__param`` routing of ``get_params``/``set_params`` over a list of
-# ``(name, estimator)`` pairs, and row selection that keeps pandas, sparse and
-# N-D inputs in their type. Named here so no other module imports private names.
-BaseComposition = _BaseComposition
-safe_indexing = _safe_indexing
-
-# Declarative parameter validation, as scikit-learn's estimators do it: an
-# estimator lists ``_parameter_constraints`` and its ``fit`` is wrapped in
-# ``fit_context``, which checks them (unless the user's configuration skips
-# validation) and names the parameter, the estimator and what it accepts.
-fit_context = _fit_context
-
-# Metadata routing as scikit-learn's meta-estimators do it: whether it is on,
-# the error for metadata passed while it is off, and the rows of each
-# sample-aligned fit parameter for a fold.
-routing_enabled = _routing_enabled
-raise_for_params = _raise_for_params
-params_of_rows = _check_method_params

@@ -474,3 +474,53 @@ def test_wrapper_parameters_are_validated(iris, params, name):
         clf.fit(X, y)
     assert not hasattr(clf, "model_")
     _clf(batch_size=-1, epochs=1).fit(X, y)  # -1: all rows in one batch
+
+
+def test_the_mixins_all_run_in_any_order_of_the_bases(iris):
+    """Each feature is a mixin of KerasWrapperHooks whose hooks call super():
+    listed in another order, even after the fixes, every feature still acts."""
+    from skstack.keras._fast_predict import FastPredictMixin
+    from skstack.keras._fused import FoldFusionMixin
+    from skstack.keras._scikeras import ScikerasClassifierFixes
+    from skstack.keras._training import AugmentationMixin, EarlyStoppingMixin
+    from skstack.keras._wrappers import _ScikerasClassifier as scikeras_classifier
+
+    X, y = iris
+    orders = [
+        (FastPredictMixin, AugmentationMixin, EarlyStoppingMixin, FoldFusionMixin),
+        (ScikerasClassifierFixes, EarlyStoppingMixin, FastPredictMixin),
+    ]
+    for mixins in orders:
+        mixins = list(mixins)
+        if ScikerasClassifierFixes in mixins:
+            mixins.append(AugmentationMixin)
+            bases = (*mixins, scikeras_classifier)
+        else:
+            bases = (*mixins, ScikerasClassifierFixes, scikeras_classifier)
+        # KerasClassifier's __init__ and documentation, on the reordered class.
+        cls = type("Reordered", bases, {"__init__": KerasClassifier.__init__})
+        clf = cls(
+            dense_model,
+            hidden=(8,),
+            epochs=4,
+            augmentation=[keras.layers.GaussianNoise(0.1)],
+            early_stopping=True,
+            n_iter_no_change=1,
+            random_state=0,
+        ).fit(X, y)
+        assert clf.model_.get_layer("augmentation") is not None  # augmentation
+        assert 1 <= clf.best_epoch_ <= 4  # early stopping
+        assert len(clf.validation_rows_) == 15
+        reference = KerasClassifier(**clf.get_params()).fit(X, y)
+        # Fast predictions (float64 head): the same numbers as the wrapper's.
+        np.testing.assert_array_equal(
+            clf.predict_proba(X[:3]), reference.predict_proba(X[:3])
+        )
+
+
+def test_a_wrapper_listing_scikeras_before_the_mixins_is_refused():
+    from skstack.keras._scikeras import ScikerasClassifierFixes
+    from skstack.keras._wrappers import _ScikerasClassifier as scikeras_classifier
+
+    with pytest.raises(TypeError, match="must come before scikeras's wrapper"):
+        type("Wrong", (scikeras_classifier, ScikerasClassifierFixes), {})

@@ -9,11 +9,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from skstack import KerasStackingClassifier
-from skstack.ensemble._pool import run_tasks
+from skstack.ensemble._tasks import run_tasks
 
 _PROBE = """
 import tensorflow as tf
-from skstack.ensemble._pool import limit_tensorflow_threads
+from skstack.ensemble._tasks import limit_tensorflow_threads
 
 limit_tensorflow_threads(parent_pid=-1, threads={threads})
 tf.constant(1.0) + 1.0  # starts the runtime with those pools
@@ -37,7 +37,7 @@ def test_a_worker_sizes_tensorflow_pools_before_the_runtime_starts(threads):
 def test_the_parent_process_keeps_its_own_pools():
     import tensorflow as tf
 
-    from skstack.ensemble._pool import limit_tensorflow_threads
+    from skstack.ensemble._tasks import limit_tensorflow_threads
 
     before = tf.config.threading.get_intra_op_parallelism_threads()
     limit_tensorflow_threads(parent_pid=os.getpid(), threads=before + 3)

@@ -1,4 +1,4 @@
-"""Fold fusion of pipelines ending in a Keras wrapper (skstack/_pipeline_folds.py)."""
+"""Fold fusion of pipelines ending in a Keras wrapper (skstack/ensemble/_tasks.py)."""
 
 import keras
 import numpy as np
@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
 
 from skstack import KerasStackingClassifier, KerasStackingRegressor
-from skstack.ensemble._pipeline_folds import fit_pipeline_folds
+from skstack.ensemble._tasks import fit_pipeline_folds
 from skstack.keras import KerasClassifier, KerasRegressor, dense_model
 
 

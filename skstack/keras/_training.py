@@ -1,59 +1,112 @@
-"""Early stopping of a wrapper's training on a validation split of its own rows."""
+"""The wrappers' training-time features: augmentation and early stopping.
+
+Both are mixins on the hooks of :class:`~skstack.keras._scikeras.KerasWrapperHooks`:
+augmentation puts Keras preprocessing layers in front of the model trained
+(``_model_for_training``), early stopping trains on part of the rows and
+stops on the others (``_train_keras_model``).
+"""
 
 from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from skstack.utils._compat import safe_indexing
+from skstack.utils._compat import _safe_indexing
+
+from ._scikeras import KerasFit, KerasWrapperHooks
+
+AUGMENTATION_NAME = "augmentation"
 
 
-class EarlyStopping:
+def with_augmentation(model: keras.Model, layers: Sequence) -> keras.Model:
+    """Return ``model`` behind fresh copies of ``layers``, compiled alike.
+
+    Keras's random preprocessing layers (``RandomFlip``, ``RandomRotation``,
+    ``RandomZoom``, ``RandomTranslation``...) transform their input only when
+    called with ``training=True``, so the augmentation acts in ``fit`` and is
+    the identity in ``predict`` and feature extraction.
+    """
+    copies = []
+    for layer in layers:
+        if not isinstance(layer, keras.layers.Layer):
+            raise TypeError(
+                f"augmentation must be a list of Keras layers, got {layer!r}."
+            )
+        # A fresh layer per fit: the given objects are parameters, never built.
+        copies.append(type(layer).from_config(layer.get_config()))
+    inputs = keras.Input(shape=model.inputs[0].shape[1:])
+    augment = keras.Sequential(copies, name=AUGMENTATION_NAME)
+    augmented = keras.Model(
+        inputs, model(augment(inputs)), name=f"augmented_{model.name}"
+    )
+    if model.compiled:
+        augmented.compile_from_config(model.get_compile_config())
+    return augmented
+
+
+def without_augmentation(model: keras.Model) -> keras.Model:
+    """The network inside a model built by :func:`with_augmentation`, else itself."""
+    names = [layer.name for layer in model.layers]
+    if AUGMENTATION_NAME in names:
+        return model.layers[-1]
+    return model
+
+
+class AugmentationMixin(KerasWrapperHooks):
+    """The wrappers' ``augmentation``: the layers in front of the trained model."""
+
+    def _model_for_training(self, model):
+        model = super()._model_for_training(model)
+        if getattr(self, "augmentation", None):
+            model = with_augmentation(model, self.augmentation)
+        return model
+
+
+class EarlyStoppingMixin(KerasWrapperHooks):
     """The wrappers' ``early_stopping``: stop on a validation split of the rows.
 
-    Plugs into the ``_train_keras_model`` hook of the scikeras fixes: the
-    validation rows are taken from the encoded training arrays, and the
-    stopping callback joins the ones scikeras builds for this fit.
+    The validation rows are taken from the encoded training arrays, and Keras's
+    ``EarlyStopping`` callback joins the ones scikeras builds for this fit.
     """
 
-    def _train_keras_model(
-        self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
-    ):
+    def _train_keras_model(self, fit: KerasFit) -> None:
         if not getattr(self, "early_stopping", False):
             # A refit without early stopping must not keep the last one's results.
             for name in ("best_epoch_", "validation_rows_"):
                 vars(self).pop(name, None)
-            return super()._train_keras_model(
-                X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
-            )
+            return super()._train_keras_model(fit)
         check_early_stopping(self)
-        fit_rows, held_out = validation_rows(self, y)
-        validation = [safe_indexing(X, held_out), y[held_out]]
+        fit_rows, held_out = validation_rows(self, fit.y)
+        validation = [_safe_indexing(fit.X, held_out), fit.y[held_out]]
+        sample_weight = fit.sample_weight
         if sample_weight is not None:
             validation.append(sample_weight[held_out])
             sample_weight = sample_weight[fit_rows]
         callback = stopping_callback(self)
-        self._run_keras_fit(
-            safe_indexing(X, fit_rows),
-            y[fit_rows],
-            sample_weight,
-            warm_start,
-            epochs,
-            initial_epoch,
-            extra_callbacks=[callback],
-            validation_data=tuple(validation),
-            **kwargs,
+        super()._train_keras_model(
+            dataclasses.replace(
+                fit,
+                X=_safe_indexing(fit.X, fit_rows),
+                y=fit.y[fit_rows],
+                sample_weight=sample_weight,
+                kwargs={**fit.kwargs, "validation_data": tuple(validation)},
+                callbacks=(*fit.callbacks, callback),
+            )
         )
-        self.best_epoch_ = callback.best_epoch - initial_epoch + 1
+        self.best_epoch_ = callback.best_epoch - fit.initial_epoch + 1
         self.validation_rows_ = held_out
+        return None
 
 
 def check_early_stopping(estimator) -> None:
     """Refuse settings that cannot stop early, naming the estimator."""
     # validation_fraction and n_iter_no_change are checked with the other
-    # parameters, by the wrapper's fit_context.
+    # parameters, by the wrapper's _fit_context.
     name = type(estimator).__name__
     if estimator.validation_split:
         raise ValueError(

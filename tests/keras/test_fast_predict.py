@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from skstack.keras import KerasClassifier, dense_model
-from skstack.keras._precise_output import hidden_and_head, output_dense
+from skstack.keras._fast_predict import hidden_and_head, output_dense
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_other_networks_keep_their_own_output():
 
 def test_nothing_outlives_a_network_it_predicted_with(iris):
     # The cache entry and the body die with the network: fold models of a
-    # stack must be released (tests/test_memory.py counts them).
+    # stack must be released (tests/test_process_memory.py counts them).
     import gc
     import weakref
 
