@@ -1,18 +1,18 @@
 """The core's one way to Keras: :mod:`skstack.keras`, imported when first needed.
 
-``import skstack`` loads no Keras or TensorFlow. Only making the default
-meta-learner, exporting a fitted stack (``to_keras`` and the small-batch
+``import skstack`` loads no Keras or TensorFlow. Only a linear meta-learner's
+``model_``, exporting a fitted stack (``to_keras`` and the small-batch
 graph) and saving or loading Keras models reach them, through these functions.
 """
 
 from __future__ import annotations
 
 
-def make_meta_learner(task: str):
-    """The default meta-learner for ``"classification"`` or ``"regression"``."""
-    from .keras import make_meta_learner
+def keras_form(estimator, dtype):
+    """A fitted linear meta-learner as a Keras model computing in ``dtype``."""
+    from .keras._export import linear_meta_model
 
-    return make_meta_learner(task)
+    return linear_meta_model(estimator, dtype)
 
 
 def stack_to_keras(stack):

@@ -97,7 +97,7 @@ _SELECTION_FAILURES = dict.fromkeys(
 _AUTO_C = (
     "C='auto' chooses C on an inner split of the rows: a row repeated twice "
     "changes those folds, so the chosen C can differ from the one for the row "
-    "weighted 2 (with a fixed C the check passes: tests/keras/test_linear_meta.py)"
+    "weighted 2 (with a fixed C the check passes: tests/ensemble/test_linear_meta.py)"
 )
 
 

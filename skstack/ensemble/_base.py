@@ -97,36 +97,6 @@ class _BaseStacking(
         "random_state": ["random_state"],
     }
 
-    @abstractmethod
-    def __init__(
-        self,
-        estimators,
-        final_estimator=None,
-        *,
-        cv=5,
-        fold_models="refit",
-        n_repeats=1,
-        scoring=None,
-        fuse_folds="auto",
-        passthrough=False,
-        memory=None,
-        n_jobs=None,
-        verbose=0,
-        random_state=None,
-    ):
-        self.estimators = estimators
-        self.final_estimator = final_estimator
-        self.cv = cv
-        self.fold_models = fold_models
-        self.n_repeats = n_repeats
-        self.scoring = scoring
-        self.fuse_folds = fuse_folds
-        self.passthrough = passthrough
-        self.memory = memory
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.random_state = random_state
-
     # Hooks of the public classes.
     @abstractmethod
     def _default_final_estimator(self):

@@ -14,7 +14,6 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from .._keras import make_meta_learner
 from ..utils._compat import StrOptions, _fit_context
 from ..utils._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS, SHARED_TAIL
 from ..utils._validation import (
@@ -25,6 +24,7 @@ from ..utils._validation import (
 )
 from ._base import _BaseStacking
 from ._columns import MetaColumns, positive_probabilities
+from ._linear_meta import LinearMetaClassifier
 from ._routing import refuse_unroutable, routed_predict_params
 
 
@@ -133,20 +133,18 @@ or dict, default="auto"
         verbose=0,
         random_state=None,
     ):
-        super().__init__(
-            estimators,
-            final_estimator,
-            cv=cv,
-            fold_models=fold_models,
-            n_repeats=n_repeats,
-            scoring=scoring,
-            fuse_folds=fuse_folds,
-            passthrough=passthrough,
-            memory=memory,
-            n_jobs=n_jobs,
-            verbose=verbose,
-            random_state=random_state,
-        )
+        self.estimators = estimators
+        self.final_estimator = final_estimator
+        self.cv = cv
+        self.fold_models = fold_models
+        self.n_repeats = n_repeats
+        self.scoring = scoring
+        self.fuse_folds = fuse_folds
+        self.passthrough = passthrough
+        self.memory = memory
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.random_state = random_state
         self.stack_method = stack_method
         self.drop_first_proba = drop_first_proba
 
@@ -159,7 +157,7 @@ or dict, default="auto"
         return tags
 
     def _default_final_estimator(self):
-        return make_meta_learner("classification")
+        return LinearMetaClassifier()
 
     def _stack_methods(self, names, members):
         return check_stack_method(

@@ -19,9 +19,11 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 
 from skstack.ensemble._columns import kept_probability_columns
+from skstack.ensemble._linear_meta import LOGIT_EPSILON, LinearMetaClassifier
+from skstack.ensemble._regressor import LinearMetaRegressor
 
 from ._fast_predict import exportable_network
-from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
+from ._layers import ProbabilityLogit
 from ._training import without_augmentation
 from ._transformers import (
     PRECISION,
@@ -148,12 +150,7 @@ def estimator_output(owner, where, estimator, features):
         return _probabilities(output) if classifier else _flat(output)
     if isinstance(estimator, _LINEAR_META_LEARNERS):
         X = matrix(features, estimator, where)
-        activation = None
-        if classifier:
-            units = np.atleast_2d(estimator.coef_).shape[0]
-            activation = "softmax" if units > 1 else "sigmoid"
-        head = estimator._keras_model(X.shape[-1], activation, dtype=PRECISION)
-        output = head(X)
+        output = linear_meta_model(estimator, PRECISION)(X)
         return _probabilities(output) if classifier else output
     if _is_linear(estimator, classifier):
         X = matrix(features, estimator, where)
@@ -311,3 +308,26 @@ def _linear_layer(owner, where, estimator, classifier, name):
             + " output (a Dense layer from its coef_ does not reproduce it)."
         )
     return dense
+
+
+def linear_meta_model(meta, dtype) -> keras.Model:
+    """A fitted linear meta-learner: its logit layer, one ``Dense`` with the
+    standardization folded into its weights (``model_`` in float32; the
+    stack's graph in float64, as ``predict`` computes)."""
+    kernel = (meta.coef_ / meta.scale_).T
+    bias = meta.intercept_ - meta.coef_ @ (meta.mean_ / meta.scale_)
+    activation = None
+    if is_classifier(meta):
+        several = kernel.shape[1] > 1 and not meta._multilabel
+        activation = "softmax" if several else "sigmoid"
+    inputs = keras.Input(shape=(kernel.shape[0],), name="meta_features", dtype=dtype)
+    x = inputs
+    if meta.proba_columns_.any():
+        columns = meta.proba_columns_.tolist()
+        x = ProbabilityLogit(columns, LOGIT_EPSILON, name="logit", dtype=dtype)(x)
+    dense = layers.Dense(
+        kernel.shape[1], activation=activation, name="linear", dtype=dtype
+    )
+    outputs = dense(x)
+    dense.set_weights([kernel.astype(dtype), bias.astype(dtype)])
+    return keras.Model(inputs, outputs, name="linear_meta_learner")

@@ -25,8 +25,7 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit, softmax
 
-from ._scikeras import KerasWrapperHooks
-from ._training import without_augmentation
+from ._training import KerasWrapperHooks, without_augmentation
 from ._transformers import PRECISION
 
 # Inputs of up to this many numbers (4 MB as float32) go straight through the

@@ -21,7 +21,8 @@ from ._dense import (
     masked_loss,
     stacked_network,
 )
-from ._scikeras import KerasWrapperHooks, encoded_training_data, keras_seed
+from ._scikeras import encoded_training_data, keras_seed
+from ._training import KerasWrapperHooks
 
 
 def fold_fusion_blocker(wrapper) -> str | None:
@@ -110,17 +111,7 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, copy_
     with keras_seed(wrapper.random_state):
         stacked = _stacked_network(copies, X_fit)
         if stacked is not None:
-            network, layers_per_copy, X_network = stacked
-            _train_stacked(
-                copies,
-                network,
-                layers_per_copy,
-                optimizer,
-                X_network,
-                y_fit,
-                per_copy,
-                fit_kwargs,
-            )
+            _train_stacked(copies, stacked, optimizer, y_fit, per_copy, fit_kwargs)
         else:
             _train_side_by_side(copies, optimizer, X_fit, y_fit, per_copy, fit_kwargs)
     if refit:
@@ -159,10 +150,13 @@ def _check_every_class_in_each_fold(wrapper, y, splits) -> None:
             )
 
 
-def _train_stacked(
-    copies, network, layers_per_copy, optimizer, X, y, per_copy, fit_kwargs
-):
-    """One vectorized network: about one network's operations per step."""
+def _train_stacked(copies, stacked, optimizer, y, per_copy, fit_kwargs):
+    """One vectorized network: about one network's operations per step.
+
+    ``stacked`` is what :func:`_stacked_network` built: the network, each
+    copy's layers in it, and its input.
+    """
+    network, layers_per_copy, X = stacked
     n_rows = len(X)
     targets = y.reshape(n_rows, -1)
     loss = masked_loss(copies[0].model_.loss, len(copies), targets.shape[1])

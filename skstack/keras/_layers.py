@@ -9,6 +9,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from skstack.ensemble._linear_meta import LOGIT_EPSILON
+
 _PACKAGE = "skstack"
 
 
@@ -93,7 +95,6 @@ class AttentionMerge(keras.layers.Layer):
 
 # Probabilities are clipped this far from 0 and 1 before the logit, so a
 # member that is certain gives a large, finite feature (about +-13.8).
-LOGIT_EPSILON = 1e-6
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from skstack.ensemble._linear_meta import LinearMetaClassifier
+from skstack.ensemble._regressor import LinearMetaRegressor
+
 from ._dense import dense_model
-from ._linear_meta import LinearMetaClassifier, LinearMetaRegressor
 from ._wrappers import KerasClassifier, KerasRegressor
 
 # The dense network that was the default meta-learner before the linear one
@@ -22,11 +24,12 @@ def make_meta_learner(task: str = "classification", kind: str = "linear", **para
 
     ``KerasStackingClassifier(final_estimator=None)`` fits
     ``make_meta_learner("classification")`` and ``KerasStackingRegressor`` fits
-    ``make_meta_learner("regression")``: a regularized linear Keras layer on
-    standardized meta-features (logits of the members' probabilities), fitted
-    full-batch by L-BFGS (:class:`LinearMetaClassifier`,
-    :class:`LinearMetaRegressor`). ``kind="dense"`` gives a small dense network
-    trained by mini-batch steps instead. Pass one explicitly to tune it
+    ``make_meta_learner("regression")``: scikit-learn's ``LogisticRegression``
+    or ``Ridge`` on standardized meta-features (logits of the members'
+    probabilities), whose Keras form is one ``Dense`` layer
+    (:class:`LinearMetaClassifier`, :class:`LinearMetaRegressor`).
+    ``kind="dense"`` gives a small dense network trained by mini-batch steps
+    instead. Pass one explicitly to tune it
     (``final_estimator__C``) or change it.
 
     Parameters

@@ -1,11 +1,9 @@
 """The one module that touches scikeras's and Keras's private APIs.
 
 scikeras 0.13.0 is the last release and is unmaintained. Each fix below says what
-is broken and why it is fixed here. The wrappers' own features (early stopping,
-augmentation, fast prediction, fold fusion) are ``...Mixin`` classes deriving
-from :class:`KerasWrapperHooks`, which declares the hooks
-``_model_for_training``, ``_train_keras_model`` and ``_predict_encoded`` and
-ends their chain here, so the mixins need no private name themselves.
+is broken and why it is fixed here. The wrappers' own features are mixins on the
+hooks of :class:`~skstack.keras._training.KerasWrapperHooks` and need no
+private name themselves.
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ import random
 import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -25,12 +22,12 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, RegressorTags, check_random_state
 from sklearn.utils.validation import column_or_1d
 
-from skstack.utils._compat import Interval, StrOptions, _fit_context
+from skstack.utils._compat import _fit_context
 from skstack.utils._validation import state_restored_on_error
 
+from ._training import KerasFit, KerasWrapperHooks
+
 __all__ = [
-    "KerasFit",
-    "KerasWrapperHooks",
     "ScikerasClassifierFixes",
     "ScikerasRegressorFixes",
     "encoded_training_data",
@@ -196,108 +193,8 @@ def _weights_restored_on_error(wrapper, reused: bool) -> Iterator[None]:
         raise
 
 
-def _batch_sizes():
-    """None, -1 (all rows) or a positive number of rows."""
-    return [
-        None,
-        Interval(numbers.Integral, -1, 0, closed="left"),  # the integer -1
-        Interval(numbers.Integral, 1, None, closed="left"),
-    ]
-
-
-@dataclass(frozen=True)
-class KerasFit:
-    """One training call: scikeras's encoded arrays and Keras's fit arguments.
-
-    ``callbacks`` are added to the ones scikeras builds, for this call only.
-    """
-
-    X: object
-    y: object
-    sample_weight: object = None
-    warm_start: bool = False
-    epochs: int = 1
-    initial_epoch: int = 0
-    kwargs: dict = field(default_factory=dict)
-    callbacks: tuple = ()
-
-
-class KerasWrapperHooks:
-    """The three hooks the wrappers' features plug into, and their last link.
-
-    Each feature is a ``...Mixin`` deriving from this class whose hooks do
-    their part and call ``super()``; the method resolution order puts this
-    class after every mixin, so every feature runs, in any order the bases
-    list them. This class must come before scikeras's wrapper in the order:
-    a wrapper class listing them the other way round is refused when it is
-    defined.
-    """
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        names = [klass.__name__ for klass in cls.__mro__]
-        if "BaseWrapper" in names and names.index("BaseWrapper") < names.index(
-            "KerasWrapperHooks"
-        ):
-            raise TypeError(
-                f"{cls.__name__}: skstack's wrapper mixins and fixes must come "
-                "before scikeras's wrapper in the bases; scikeras's methods "
-                "would otherwise run instead of them."
-            )
-
-    def _model_for_training(self, model):
-        """Hook: the model ``fit`` trains, from the one built (augmentation)."""
-        return model
-
-    def _train_keras_model(self, fit: KerasFit) -> None:
-        """Hook: train ``model_`` on the encoded arrays (early stopping).
-
-        The last link runs scikeras's training with ``fit.callbacks`` added to
-        the ones it builds (scikeras drops ``callbacks`` given to ``fit``).
-        """
-        own_callbacks = self._fit_callbacks
-        self._fit_callbacks = [*own_callbacks, *fit.callbacks]
-        try:
-            super()._fit_keras_model(
-                fit.X,
-                fit.y,
-                sample_weight=fit.sample_weight,
-                warm_start=fit.warm_start,
-                epochs=fit.epochs,
-                initial_epoch=fit.initial_epoch,
-                **fit.kwargs,
-            )
-        finally:
-            self._fit_callbacks = own_callbacks
-
-    def _predict_encoded(self, encoded):
-        """Hook: ``model_``'s outputs for encoded input, or None for Keras's path."""
-        return None
-
-
 class _ScikerasFixes(KerasWrapperHooks):
-    """Overrides that make a scikeras wrapper a correct scikit-learn estimator.
-
-    Put left of the scikeras class in the bases so these run first.
-    """
-
-    # The wrapper's own parameters; a model builder's (``hidden=...``) and
-    # routed ones (``fit__...``) are the builder's and Keras's to check.
-    _parameter_constraints: dict = {
-        "epochs": [Interval(numbers.Integral, 0, None, closed="left")],
-        "batch_size": _batch_sizes(),
-        "validation_batch_size": _batch_sizes(),
-        "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
-        "shuffle": ["boolean"],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
-        "run_eagerly": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "validation_rows": [StrOptions({"random", "last"})],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-    }
+    """Overrides that make a scikeras wrapper a correct scikit-learn estimator."""
 
     # scikeras replaces scikit-learn's repr with a one-line-per-parameter one.
     __repr__ = BaseEstimator.__repr__
@@ -375,11 +272,29 @@ class _ScikerasFixes(KerasWrapperHooks):
         return self._model_for_training(model)
 
     def _fit_keras_model(self, X, y, **arguments):
-        # scikeras's training call (all keywords): the wrapper's features see
-        # it through the ``_train_keras_model`` hook.
+        # scikeras's training call (all keywords), through the features'
+        # ``_train_keras_model`` hook, whose last link is ``_run_keras_fit``.
         named = ("sample_weight", "warm_start", "epochs", "initial_epoch")
         fit_arguments = {name: arguments.pop(name) for name in named}
         self._train_keras_model(KerasFit(X, y, **fit_arguments, kwargs=arguments))
+
+    def _run_keras_fit(self, fit: KerasFit) -> None:
+        """scikeras's training, with ``fit.callbacks`` added to the ones it
+        builds for this call only (scikeras drops ``callbacks`` given to ``fit``)."""
+        own_callbacks = self._fit_callbacks
+        self._fit_callbacks = [*own_callbacks, *fit.callbacks]
+        try:
+            super()._fit_keras_model(
+                fit.X,
+                fit.y,
+                sample_weight=fit.sample_weight,
+                warm_start=fit.warm_start,
+                epochs=fit.epochs,
+                initial_epoch=fit.initial_epoch,
+                **fit.kwargs,
+            )
+        finally:
+            self._fit_callbacks = own_callbacks
 
     def _predict_raw(self, X, **kwargs):
         # Calls with predict arguments or callbacks take scikeras's path; others
@@ -440,11 +355,6 @@ def encoded_training_data(wrapper, X, y, sample_weight=None):
 
 class ScikerasClassifierFixes(_ScikerasFixes):
     """Fixes for ``scikeras.wrappers.KerasClassifier``."""
-
-    _parameter_constraints: dict = {
-        **_ScikerasFixes._parameter_constraints,
-        "class_weight": [None, dict, StrOptions({"balanced"})],
-    }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,6 +1,7 @@
-"""The wrappers' training-time features: augmentation and early stopping.
+"""The wrappers' hooks, and their training-time features as mixins.
 
-Both are mixins on the hooks of :class:`~skstack.keras._scikeras.KerasWrapperHooks`:
+:class:`KerasWrapperHooks` declares the hooks every feature of the wrappers
+plugs into. Two features are here:
 augmentation puts Keras preprocessing layers in front of the model trained
 (``_model_for_training``), early stopping trains on part of the rows and
 stops on the others (``_train_keras_model``).
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -18,7 +20,64 @@ from sklearn.utils import check_random_state
 
 from skstack.utils._compat import _safe_indexing
 
-from ._scikeras import KerasFit, KerasWrapperHooks
+
+@dataclass(frozen=True)
+class KerasFit:
+    """One training call: scikeras's encoded arrays and Keras's fit arguments.
+
+    ``callbacks`` are added to the ones scikeras builds, for this call only.
+    """
+
+    X: object
+    y: object
+    sample_weight: object = None
+    warm_start: bool = False
+    epochs: int = 1
+    initial_epoch: int = 0
+    kwargs: dict = field(default_factory=dict)
+    callbacks: tuple = ()
+
+
+class KerasWrapperHooks:
+    """The three hooks the wrappers' features plug into, and their last link.
+
+    Each feature is a ``...Mixin`` deriving from this class whose hooks do
+    their part and call ``super()``; the method resolution order puts this
+    class after every mixin, so every feature runs, in any order the bases
+    list them. This class must come before scikeras's wrapper in the order:
+    a wrapper class listing them the other way round is refused when it is
+    defined. Only the fixes of :mod:`skstack.keras._scikeras` touch scikeras's
+    private names.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        names = [klass.__name__ for klass in cls.__mro__]
+        if "BaseWrapper" in names and names.index("BaseWrapper") < names.index(
+            "KerasWrapperHooks"
+        ):
+            raise TypeError(
+                f"{cls.__name__}: skstack's wrapper mixins and fixes must come "
+                "before scikeras's wrapper in the bases; scikeras's methods "
+                "would otherwise run instead of them."
+            )
+
+    def _model_for_training(self, model):
+        """Hook: the model ``fit`` trains, from the one built (augmentation)."""
+        return model
+
+    def _train_keras_model(self, fit: KerasFit) -> None:
+        """Hook: train ``model_`` on the encoded arrays (early stopping).
+
+        The last link is scikeras's training (``_run_keras_fit``, one of the
+        fixes of :mod:`skstack.keras._scikeras`).
+        """
+        self._run_keras_fit(fit)
+
+    def _predict_encoded(self, encoded):
+        """Hook: ``model_``'s outputs for encoded input, or None for Keras's path."""
+        return None
+
 
 AUGMENTATION_NAME = "augmentation"
 

@@ -7,6 +7,10 @@ module puts them together as the public classes and documents them.
 
 from __future__ import annotations
 
+import numbers
+
+from skstack.utils._compat import Interval, StrOptions
+
 from ._fast_predict import FastPredictMixin
 from ._fused import FoldFusionMixin
 from ._scikeras import (
@@ -18,6 +22,34 @@ from ._scikeras import (
 from ._training import AugmentationMixin, EarlyStoppingMixin
 
 _ScikerasClassifier, _ScikerasRegressor = scikeras_wrappers()
+
+
+def _batch_sizes():
+    """None, -1 (all rows) or a positive number of rows."""
+    return [
+        None,
+        Interval(numbers.Integral, -1, 0, closed="left"),  # the integer -1
+        Interval(numbers.Integral, 1, None, closed="left"),
+    ]
+
+
+# The wrappers' own parameters; a model builder's (``hidden=...``) and routed
+# ones (``fit__...``) are the builder's and Keras's to check.
+_PARAMETER_CONSTRAINTS: dict = {
+    "epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+    "batch_size": _batch_sizes(),
+    "validation_batch_size": _batch_sizes(),
+    "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
+    "shuffle": ["boolean"],
+    "warm_start": ["boolean"],
+    "verbose": ["verbose"],
+    "random_state": ["random_state"],
+    "run_eagerly": ["boolean"],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+    "validation_rows": [StrOptions({"random", "last"})],
+    "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+}
 
 
 _SHARED_PARAMETERS = """\
@@ -152,6 +184,10 @@ class KerasClassifier(
 
     # Set on these classes only: a subclass may train in its own way, so its
     # folds are not fused (FoldFusionMixin.fold_fusion_blocker).
+    _parameter_constraints: dict = {
+        **_PARAMETER_CONSTRAINTS,
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+    }
     _trains_as_built = True
 
     def __init__(
@@ -243,6 +279,7 @@ class KerasRegressor(
 
     # Set on these classes only: a subclass may train in its own way, so its
     # folds are not fused (FoldFusionMixin.fold_fusion_blocker).
+    _parameter_constraints: dict = _PARAMETER_CONSTRAINTS
     _trains_as_built = True
 
     def __init__(

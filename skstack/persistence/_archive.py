@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib
-import importlib.util
-import inspect
 import json
 import os
 import platform
@@ -26,11 +23,11 @@ import tempfile
 import warnings
 import zipfile
 from importlib import metadata
-from pathlib import Path
 
 from .._keras import keras_saving
 from ..exceptions import ArchiveError, UntrustedTypesError, VersionMismatchWarning
 from ._model_slots import KerasModelSlot, find_models, put_models_back
+from ._trust import is_trusted
 
 __all__ = ["load", "save"]
 
@@ -47,34 +44,6 @@ PACKAGES = (
     "keras",
     "tensorflow",
     "scikeras",
-)
-# Packages whose own classes and functions the loader trusts by name.
-TRUSTED_PACKAGES = ("skstack", "scikeras")
-# scikit-learn's splitters, a stack's ``cv``: plain data (counts, seeds,
-# group labels), which skops does not trust by default as they are not
-# estimators.
-_SPLITTERS = (
-    "GroupKFold",
-    "GroupShuffleSplit",
-    "KFold",
-    "LeaveOneGroupOut",
-    "LeaveOneOut",
-    "LeavePGroupsOut",
-    "LeavePOut",
-    "PredefinedSplit",
-    "RepeatedKFold",
-    "RepeatedStratifiedKFold",
-    "ShuffleSplit",
-    "StratifiedGroupKFold",
-    "StratifiedKFold",
-    "StratifiedShuffleSplit",
-    "TimeSeriesSplit",
-)
-# Types skops does not trust by default that fitted stacks hold; plain data.
-TRUSTED_TYPES = (
-    "numpy.dtype",
-    "sklearn.utils._bunch.Bunch",
-    *(f"sklearn.model_selection._split.{name}" for name in _SPLITTERS),
 )
 
 
@@ -97,52 +66,6 @@ def _keras_saving():
     if "keras" not in sys.modules:
         return None  # no Keras model can exist in the process
     return keras_saving()
-
-
-def _is_module_file(module_name: str) -> bool:
-    """Whether ``module_name`` is a module of a trusted package, found on disk.
-
-    Nothing is imported to decide it: an archive naming a module must not run
-    it. ``__main__`` modules, which run a program when imported, never count.
-    """
-    parts = module_name.split(".")
-    if parts[0] not in TRUSTED_PACKAGES or "__main__" in parts:
-        return False
-    spec = importlib.util.find_spec(parts[0])  # a top-level name: imports nothing
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(location, *parts[1:])
-        if path.with_suffix(".py").is_file() or (path / "__init__.py").is_file():
-            return True
-    return False
-
-
-def _is_trusted(type_name: str) -> bool:
-    """Whether ``type_name`` names a class or function defined in a trusted package.
-
-    The name must resolve to an object whose own module and qualified name are
-    ``type_name``, so a name that reaches something else (a module imported by
-    a trusted module, say) is not trusted.
-    """
-    if type_name in TRUSTED_TYPES:
-        return True
-    if type_name.split(".")[0] not in TRUSTED_PACKAGES:
-        return False
-    parts = type_name.split(".")
-    for split in range(len(parts) - 1, 0, -1):
-        module_name = ".".join(parts[:split])
-        if not _is_module_file(module_name):
-            continue  # never import what the archive names unless it is one
-        try:
-            obj = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        for attribute in parts[split:]:
-            obj = getattr(obj, attribute, None)
-        if not (inspect.isclass(obj) or inspect.isfunction(obj)):
-            return False
-        own_name = f"{obj.__module__}.{obj.__qualname__}"
-        return own_name == type_name
-    return False
 
 
 def save(estimator, path) -> None:
@@ -376,7 +299,7 @@ def load(path, *, trusted=None, custom_objects=None):
     listed = skops.io.get_untrusted_types(data=skops_bytes)
     trusted = set(trusted or ())
     untrusted = [
-        name for name in listed if name not in trusted and not _is_trusted(name)
+        name for name in listed if name not in trusted and not is_trusted(name)
     ]
     if untrusted:
         raise UntrustedTypesError(

@@ -498,7 +498,14 @@ def test_the_mixins_all_run_in_any_order_of_the_bases(iris):
         else:
             bases = (*mixins, ScikerasClassifierFixes, scikeras_classifier)
         # KerasClassifier's __init__ and documentation, on the reordered class.
-        cls = type("Reordered", bases, {"__init__": KerasClassifier.__init__})
+        cls = type(
+            "Reordered",
+            bases,
+            {
+                "__init__": KerasClassifier.__init__,
+                "_parameter_constraints": KerasClassifier._parameter_constraints,
+            },
+        )
         clf = cls(
             dense_model,
             hidden=(8,),

@@ -1,4 +1,4 @@
-"""The default meta-learner: a linear Keras layer fitted by L-BFGS."""
+"""The default meta-learners: scikit-learn's linear models, their Keras form."""
 
 import numpy as np
 import pytest
@@ -60,7 +60,7 @@ def test_regressor_is_ridge_on_standardized_columns(n_outputs):
     X = np.hstack([y + rng.normal(0, s, size=y.shape) for s in (5, 10, 30)])
     y = y.ravel() if n_outputs == 1 else y
     weights = rng.uniform(0.5, 2, len(X))
-    meta = LinearMetaRegressor(alpha=4.0, tol=1e-10).fit(X, y, sample_weight=weights)
+    meta = LinearMetaRegressor(alpha=4.0).fit(X, y, sample_weight=weights)
     mean = np.average(X, axis=0, weights=weights)
     Z = (X - mean) / np.sqrt(np.average((X - mean) ** 2, axis=0, weights=weights))
     reference = Ridge(alpha=4.0).fit(Z, y, sample_weight=weights)
@@ -154,4 +154,25 @@ def test_sparse_meta_features_are_taken_dense():
     from_sparse = LinearMetaClassifier(C=1.0).fit(sparse.csr_array(X), y)
     np.testing.assert_array_equal(
         from_sparse.predict_proba(sparse.csc_matrix(X)), dense.predict_proba(X)
+    )
+
+
+def test_auto_C_ranks_on_a_stratified_sample_of_many_rows(monkeypatch):
+    # The search's cost stays bounded at any size; the final fit uses all rows.
+    from sklearn.model_selection import train_test_split
+
+    from skstack.ensemble import _linear_meta
+
+    X, y = _member_probabilities(3, n_rows=3000)
+    monkeypatch.setattr(_linear_meta, "C_SEARCH_ROWS", 500)
+    meta = LinearMetaClassifier(tol=1e-10).fit(X, y)
+    Z = meta._scaled_features(X)
+    weights = np.ones(len(y))
+    Z_sample, _, y_sample, _, w_sample, _ = train_test_split(
+        Z, y, weights, train_size=500, stratify=y, random_state=0
+    )
+    assert meta._chosen_C(Z_sample, y_sample, w_sample) == meta.C_
+    reference = LogisticRegression(C=meta.C_, tol=1e-12, max_iter=10_000).fit(Z, y)
+    np.testing.assert_allclose(
+        meta.predict_proba(X), reference.predict_proba(Z), atol=1e-6
     )

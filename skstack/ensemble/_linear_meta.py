@@ -1,0 +1,352 @@
+"""The default meta-learners: scikit-learn's linear models on a good scale.
+
+A stack's meta-features are few, strongly correlated columns (every member's
+view of the same target), so what combines them best is a regularized linear
+model, not a network trained by mini-batch steps: probabilities are taken as
+logits (a linear combination of logits pools the members' log-odds), every
+column is standardized, then scikit-learn's ``LogisticRegression`` or
+``Ridge`` is fitted on all rows. Their Keras form (``model_``, and what
+``stack.to_keras()`` exports) is the logit layer and one ``Dense`` layer with
+the standardization folded into its weights. The classifier is here, the
+regressor beside ``KerasStackingRegressor`` in ``_regressor.py``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from scipy.special import expit, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from .._keras import keras_form
+from ..utils._compat import Interval, StrOptions, _fit_context
+from ..utils._validation import check_sample_weight, state_restored_on_error
+
+# The values ``C="auto"`` chooses from, strongest penalty first.
+C_GRID = np.logspace(-3, 2, 6)
+# ``C="auto"`` ranks the grid on at most this many rows (a stratified sample):
+# enough to rank six values, and the search costs the same at any size.
+C_SEARCH_ROWS = 20_000
+# Probabilities are clipped this far from 0 and 1 before their logit.
+LOGIT_EPSILON = 1e-6
+
+
+class LinearMetaBase(BaseEstimator):
+    """Scaling, prediction and Keras form shared by the two meta-learners."""
+
+    def _scaled_features(self, X, weights=None, logit=False) -> np.ndarray:
+        """Logits of the probability columns, then standardized columns.
+
+        With ``weights`` (in ``fit``), the probability columns and the
+        standardization are learnt from the rows, weighted.
+        """
+        # A copy, since columns are replaced below; sparse input (a stack's
+        # passthrough of sparse X) is made dense, as standardizing would.
+        Z = X.toarray() if sparse.issparse(X) else np.array(X, dtype=np.float64)
+        if weights is not None:
+            counted = Z[weights > 0]
+            within = np.all((counted >= 0.0) & (counted <= 1.0), axis=0)
+            self.proba_columns_ = within & bool(logit)
+        columns = self.proba_columns_
+        if columns.any():
+            clipped = np.clip(Z[:, columns], LOGIT_EPSILON, 1.0 - LOGIT_EPSILON)
+            # As the exported graph's logit layer computes it.
+            Z[:, columns] = np.log(clipped) - np.log(1.0 - clipped)
+        if weights is not None:
+            self.mean_ = np.average(Z, axis=0, weights=weights)
+            scale = np.sqrt(np.average((Z - self.mean_) ** 2, axis=0, weights=weights))
+            self.scale_ = np.where(scale > 1e-12, scale, 1.0)
+        return (Z - self.mean_) / self.scale_
+
+    def _decision(self, X) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=True)
+        return self._scaled_features(X) @ self.coef_.T + self.intercept_
+
+    @property
+    def model_(self):
+        """The fitted model as Keras (float32), built at each access.
+
+        The logits of ``proba_columns_``, then one ``Dense`` layer with the
+        standardization folded into its weights; it gives ``predict_proba``'s
+        probabilities (the positive class's only, for two classes) or the
+        predictions.
+        """
+        check_is_fitted(self, "coef_")
+        return keras_form(self, "float32")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def row_weights(sample_weight, X) -> np.ndarray:
+    weights = check_sample_weight(sample_weight, X.shape[0])
+    weights = np.ones(X.shape[0]) if weights is None else weights
+    if weights.sum() <= 0:
+        raise ValueError("sample_weight is all zero: no row to fit on.")
+    return weights
+
+
+class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
+    """Logistic regression on logits and standardized columns: the stacking default.
+
+    The meta-learner :class:`~skstack.KerasStackingClassifier` uses when
+    ``final_estimator`` is None. Columns whose training values all lie in
+    [0, 1] (members' probabilities) are replaced by their logits; every column
+    is then standardized; scikit-learn's ``LogisticRegression(C=C)`` (L-BFGS;
+    softmax for more than two classes, one sigmoid per label for a multilabel
+    target) is fitted on the result. ``model_`` is the same model as Keras.
+
+    Parameters
+    ----------
+    C : float or "auto", default="auto"
+        Inverse strength of the L2 penalty, as in ``LogisticRegression``.
+        ``"auto"`` chooses it from 1e-3, 1e-2, ..., 100 by the held-out log
+        loss of a shuffled, stratified 3-fold split (of a stratified sample
+        of 20,000 rows when there are more; each fold fits the values from
+        the strongest penalty up, warm-started), then fits all rows with it.
+    logit_probabilities : bool, default=True
+        Replace columns whose training values lie in [0, 1] by their logits
+        (clipped at 1e-6 from 0 and 1). False leaves every column as it is.
+    max_iter : int, default=1000
+        Most L-BFGS iterations.
+    tol : float, default=1e-6
+        L-BFGS stops when every component of the projected gradient is below it.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (``0 .. n_labels - 1`` for a multilabel target).
+    C_ : float
+        The ``C`` used: the one given, or the one ``"auto"`` chose.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights of the standardized columns (one row for two classes, one per
+        label for a multilabel target).
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts.
+    proba_columns_ : ndarray of bool of shape (n_features,)
+        Columns taken as probabilities (logit applied).
+    mean_, scale_ : ndarray of shape (n_features,)
+        Standardization of the columns, after the logits (weighted by
+        ``sample_weight``).
+    n_iter_ : int
+        L-BFGS iterations of the fit on all rows (the most of any label).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    See Also
+    --------
+    LinearMetaRegressor : The regression counterpart.
+    make_meta_learner : Builds this or the dense-network meta-learner.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skstack.keras import LinearMetaClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> y = rng.randint(0, 2, size=200)
+    >>> probas = np.clip(y[:, None] * 0.6 + rng.uniform(0, 0.4, (200, 2)), 0, 1)
+    >>> meta = LinearMetaClassifier().fit(probas, y)
+    >>> meta.predict_proba(probas[:2]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "logit_probabilities": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, C="auto", *, logit_probabilities=True, max_iter=1000, tol=1e-6):
+        self.C = C
+        self.logit_probabilities = logit_probabilities
+        self.max_iter = max_iter
+        self.tol = tol
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the logistic regression on all rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Meta-features.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator (one logistic regression
+            per label; the split of ``C="auto"`` is then not stratified).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted meta-learner.
+        """
+        with state_restored_on_error(self):
+            X, y = validate_data(
+                self, X, y, dtype=np.float64, accept_sparse=True, multi_output=True
+            )
+            check_classification_targets(y)
+            target_type = type_of_target(y)
+            self._multilabel = target_type == "multilabel-indicator"
+            if self._multilabel:
+                # Label j is "class" j, as in scikit-learn's MLPClassifier.
+                self.classes_ = np.arange(y.shape[1])
+            elif target_type in ("binary", "multiclass"):
+                y = column_or_1d(y, warn=True)
+                self.classes_ = np.unique(y)
+            else:
+                raise ValueError(
+                    f"{type(self).__name__} supports binary, multi-class and "
+                    f"multilabel-indicator targets, got {target_type!r}."
+                )
+            weights = row_weights(sample_weight, X)
+            Z = self._scaled_features(X, weights, logit=self.logit_probabilities)
+            self.C_ = self._chosen_C(Z, y, weights)
+            models = self._fit_models(Z, y, weights, self.C_, self.tol)
+            self.coef_ = np.vstack([model.coef_ for model in models])
+            self.intercept_ = np.concatenate([model.intercept_ for model in models])
+            self.n_iter_ = int(max(np.max(model.n_iter_) for model in models))
+            return self
+
+    def _fit_models(self, Z, y, weights, C, tol, warm=None) -> list:
+        """One ``LogisticRegression`` (one per label for a multilabel target).
+
+        ``warm``: the models of the previous ``C`` to start from.
+        """
+        targets = y.T if self._multilabel else [y]
+        models = warm or [
+            LogisticRegression(max_iter=self.max_iter, warm_start=True) for _ in targets
+        ]
+        for model, target in zip(models, targets, strict=True):
+            model.set_params(C=C, tol=tol)
+            if len(np.unique(target)) < 2:
+                # A label never (or always) 1 in these rows: its prior, 0 or 1.
+                model.coef_ = np.zeros((1, Z.shape[1]))
+                sign = 1.0 if target[0] == 1 else -1.0
+                model.intercept_ = np.array([sign * _LOGIT_LIMIT])
+                model.n_iter_ = np.array([0])
+                model.classes_ = np.array([0, 1])
+                continue
+            with warnings.catch_warnings():
+                # The search fits to a loose tolerance; max_iter bounds the final fit.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(Z, target, sample_weight=weights)
+        return models
+
+    def _chosen_C(self, Z, y, weights) -> float:
+        """``C``, or with ``C="auto"`` the grid's value of least held-out loss."""
+        if not (isinstance(self.C, str) and self.C == "auto"):
+            return float(self.C)
+        strata = None if self._multilabel else y
+        if len(Z) > C_SEARCH_ROWS:
+            Z, _, y, _, weights, _ = train_test_split(
+                Z, y, weights, train_size=C_SEARCH_ROWS, stratify=strata, random_state=0
+            )
+            strata = None if self._multilabel else y
+        if strata is None:  # multilabel: no classes to stratify by
+            n_splits, splitter = min(3, len(Z)), KFold
+        else:
+            counts = np.unique(strata, return_counts=True)[1]
+            n_splits, splitter = min(3, int(counts.min())), StratifiedKFold
+        if n_splits < 2:
+            return 1.0  # a class of one row: nothing to hold out
+        splits = splitter(n_splits, shuffle=True, random_state=0).split(Z, strata)
+        held_out_loss = np.zeros(len(C_GRID))
+        for train, test in splits:
+            models = None
+            for index, C in enumerate(C_GRID):
+                models = self._fit_models(
+                    Z[train], y[train], weights[train], C, 1e-4, models
+                )
+                held_out_loss[index] += self._log_loss(
+                    models, Z[test], y[test], weights[test]
+                )
+        return float(C_GRID[np.argmin(held_out_loss)])
+
+    def _log_loss(self, models, Z, y, weights) -> float:
+        targets = y.T if self._multilabel else [y]
+        return sum(
+            log_loss(
+                target,
+                model.predict_proba(Z),
+                sample_weight=weights,
+                labels=model.classes_,
+            )
+            for model, target in zip(models, targets, strict=True)
+        )
+
+    def decision_function(self, X):
+        """Scores before the sigmoid or softmax.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Meta-features.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            One column (the positive class's log-odds) for two classes.
+        """
+        scores = self._decision(X)
+        return (
+            scores.ravel() if scores.shape[1] == 1 and not self._multilabel else scores
+        )
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Meta-features.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; for a multilabel target,
+            each label's probability of being 1.
+        """
+        scores = self._decision(X)
+        if self._multilabel:
+            return expit(scores)
+        if scores.shape[1] == 1:
+            positive = expit(scores)
+            return np.hstack([1.0 - positive, positive])
+        return softmax(scores, axis=1)
+
+    def predict(self, X):
+        """Class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Meta-features.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The most probable class of each row.
+        """
+        proba = self.predict_proba(X)
+        if self._multilabel:
+            return (proba > 0.5).astype(np.int64)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+# The log-odds a label seen with one value only is given: its probability is
+# then 1 - 2e-9 or 2e-9.
+_LOGIT_LIMIT = 20.0
