@@ -1,14 +1,15 @@
 """skstack: stack, chain and fuse Keras models as scikit-learn estimators.
 
 The Keras wrappers live in :mod:`skstack.keras`; importing ``skstack`` itself does
-not import Keras or TensorFlow (the stacking estimators import it when they fit
-their default Keras meta-learner).
+not import Keras or TensorFlow, nor does a stack of scikit-learn members with its
+default meta-learner.
 """
 
+from ._persistence import load, save
 from ._preprocessing import Flatten
 from ._serving import ExportResult, export, to_keras
-from .ensemble import KerasStackingClassifier, KerasStackingRegressor
-from .persistence import load, save
+from .ensemble._classifier import KerasStackingClassifier
+from .ensemble._regressor import KerasStackingRegressor
 
 __version__ = "0.1.0.dev0"
 

@@ -17,7 +17,7 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         help="stack two Keras networks and a scikit-learn model on a bundled dataset",
         description="Fit a KerasStackingClassifier (two Keras networks and a "
-        "logistic regression under a Keras meta-learner) on a dataset bundled "
+        "logistic regression under the linear meta-learner) on a dataset bundled "
         "with scikit-learn; print each member's out-of-fold and held-out "
         "accuracy, the stack's, and the timings.",
     )
@@ -197,7 +197,7 @@ def demo(
     )
     print(
         f"KerasStackingClassifier: {len(members)} members, cv={cv}, defaults "
-        f"(fused folds: {stack.fused_members_}, linear Keras meta-learner); "
+        f"(fused folds: {stack.fused_members_}, linear meta-learner); "
         f"members trained {epochs} epochs"
     )
     print(f"{'model':<10} {'out-of-fold acc':>16} {'held-out acc':>13}")

@@ -67,13 +67,13 @@ def _imported_modules(path):
     return names
 
 
-CORE_PACKAGES = ("ensemble", "persistence", "utils")
+CORE_PACKAGES = ("ensemble", "_persistence", "utils")
 
 
 def test_layers_import_only_downward():
     """core <- keras <- compose, features: no module imports a layer above it.
 
-    The core is ``skstack``'s own modules and its ``ensemble``, ``persistence``
+    The core is ``skstack``'s own modules and its ``ensemble``, ``_persistence``
     and ``utils`` packages.
     """
     from pathlib import Path

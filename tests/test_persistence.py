@@ -84,7 +84,7 @@ def test_archive_holds_keras_files_and_a_manifest(saved):
     ]
     assert (
         manifest["versions"]["scikit-learn"]
-        == skstack.persistence._archive._versions()["scikit-learn"]
+        == skstack._persistence._archive._versions()["scikit-learn"]
     )
     assert set(manifest["sha256"]) == names - {"manifest.json"}
 
@@ -144,9 +144,9 @@ def _archive_with(obj, path):
     manifest = {
         "format": "skstack-archive",
         "format_version": 1,
-        "versions": skstack.persistence._archive._versions(),
+        "versions": skstack._persistence._archive._versions(),
         "keras_models": [],
-        "sha256": {"estimator.skops": skstack.persistence._archive._sha256(data)},
+        "sha256": {"estimator.skops": skstack._persistence._archive._sha256(data)},
     }
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("manifest.json", json.dumps(manifest))
@@ -171,9 +171,9 @@ def test_an_unknown_type_is_refused_even_with_correct_hashes(tmp_path):
 def test_names_in_a_trusted_package_must_be_what_they_say(tmp_path):
     # skstack.ensemble._tasks imports ``os``: reaching it through a trusted package's
     # namespace does not make it trusted.
-    assert not skstack.persistence._trust.is_trusted("skstack.ensemble._tasks.os")
-    assert not skstack.persistence._trust.is_trusted("skstack.ensemble._tasks.clone")
-    assert skstack.persistence._trust.is_trusted("skstack.keras._dense.dense_model")
+    assert not skstack._persistence._trust.is_trusted("skstack.ensemble._tasks.os")
+    assert not skstack._persistence._trust.is_trusted("skstack.ensemble._tasks.clone")
+    assert skstack._persistence._trust.is_trusted("skstack.keras._dense.dense_model")
 
 
 def _own_network(meta, hidden=(), lambda_layer=False):
@@ -338,4 +338,4 @@ def test_load_never_imports_a_module_the_archive_names(tmp_path, module, name):
     with pytest.raises(UntrustedTypesError, match=f"{module}.{name}"):
         skstack.load(tmp_path / "crafted.skstack")
     assert "skstack.__main__" not in sys.modules  # it would run the program
-    assert not skstack.persistence._trust.is_trusted("skstack.__main__.main")
+    assert not skstack._persistence._trust.is_trusted("skstack.__main__.main")

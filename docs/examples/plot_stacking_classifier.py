@@ -3,8 +3,9 @@ How do I stack Keras models with scikit-learn models?
 =====================================================
 
 A Keras network, a logistic regression and a random forest learn the breast
-cancer data; their out-of-fold probabilities train the default Keras meta-learner
-(a linear layer on their standardized logits, fitted by L-BFGS).
+cancer data; their out-of-fold probabilities train the default meta-learner
+(a logistic regression on their standardized logits, one Keras ``Dense`` layer
+when exported).
 The stack is one scikit-learn estimator: ``fit``, ``predict_proba``, ``score``.
 """
 

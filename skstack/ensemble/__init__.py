@@ -1,17 +1,11 @@
-"""Ensembles: stacked generalization and ensemble selection.
+"""Meta-learners for stacking: ensemble selection.
 
-The stacking engine lives here, read in the order of a fit: ``_classifier`` /
-``_regressor`` (the public classes) -> ``_base`` (validation, the plan, the
-meta-learner) -> ``_tasks`` (the fits workers run, and the pool running them).
+The stacking engine lives here too, read in the order of a fit:
+``_classifier`` / ``_regressor`` (the public stacks, exported by
+:mod:`skstack`) -> ``_base`` (validation, the plan, the meta-learner) ->
+``_tasks`` (the fits workers run, and the pool running them).
 """
 
-from ._classifier import KerasStackingClassifier
-from ._regressor import KerasStackingRegressor
 from ._selection import EnsembleSelectionClassifier, EnsembleSelectionRegressor
 
-__all__ = [
-    "EnsembleSelectionClassifier",
-    "EnsembleSelectionRegressor",
-    "KerasStackingClassifier",
-    "KerasStackingRegressor",
-]
+__all__ = ["EnsembleSelectionClassifier", "EnsembleSelectionRegressor"]

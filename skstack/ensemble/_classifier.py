@@ -1,7 +1,7 @@
 """``KerasStackingClassifier``: the public stacking class for classification.
 
 The engine is in ``_base.py``; this module adds label handling, the methods that
-depend on the meta-learner, and the default Keras meta-learner.
+depend on the meta-learner, and the default meta-learner.
 ``KerasStackingRegressor`` is in ``_regressor.py``.
 """
 
@@ -52,7 +52,7 @@ def _final_has(attr: str):
 
 
 class KerasStackingClassifier(ClassifierMixin, _BaseStacking):
-    __doc__ = f"""Stacked generalization for classification; Keras meta-learner default.
+    __doc__ = f"""Stacked generalization for classification, Keras members first-class.
 
     Each base estimator's out-of-fold predictions (``cross_val_predict`` style,
     same folds for all) become the features of a meta-learner; the base

@@ -24,7 +24,7 @@ from ._routing import refuse_unroutable, routed_predict_params
 
 
 class KerasStackingRegressor(RegressorMixin, _BaseStacking):
-    __doc__ = f"""Stacked generalization for regression (Keras meta-learner default).
+    __doc__ = f"""Stacked generalization for regression, Keras members first-class.
 
     Each base estimator's out-of-fold predictions (same folds for all) become
     the features of a meta-learner; the base estimators are then refitted on all

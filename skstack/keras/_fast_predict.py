@@ -154,8 +154,8 @@ def hidden_and_head(model):
         found = output_dense(model)
         # Kept on the network itself, past Keras's attribute tracking (which
         # would make the body part of the network): it dies with the network
-        # in one garbage collection. Kept in a weak-keyed dict, it waited for
-        # the next one, and a stack's fold models stayed alive until then.
+        # in one garbage collection, where a weak-keyed dict would keep a
+        # stack's fold models alive until the next one.
         object.__setattr__(model, _CACHE, found)
     return found
 

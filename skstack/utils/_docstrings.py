@@ -8,9 +8,9 @@ SHARED_PARAMETERS = """\
         removes it; ``set_params(name__param=value)`` reaches its parameters.
     final_estimator : estimator, default=None
         The meta-learner, fitted on the members' out-of-fold predictions. None
-        uses :func:`skstack.keras.make_meta_learner`: a regularized linear Keras
-        layer on the standardized meta-features (logits of probabilities),
-        fitted on all rows at once by L-BFGS
+        uses :func:`skstack.keras.make_meta_learner`: scikit-learn's
+        ``LogisticRegression`` (``Ridge`` for regression) on the standardized
+        meta-features (logits of probabilities), one ``Dense`` layer as Keras
         (:class:`~skstack.keras.LinearMetaClassifier` /
         :class:`~skstack.keras.LinearMetaRegressor`); pass one explicitly to
         tune it with ``final_estimator__...``.
