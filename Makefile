@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint docs format bench bench-all clean
+.PHONY: install demo test test-min lint docs format bench bench-all clean
 
 install: $(STAMP)
 
@@ -26,6 +26,24 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -n 2
 
+# The declared minimum versions (.ci/min-versions.txt, a pip constraints file)
+# in their own environment, on a representative part of the suite: stacking,
+# the wrappers, fold fusion, the meta-learner, save/load and scikit-learn's own
+# stacking tests.
+MIN_VENV ?= .venv-min
+MIN_TESTS ?= tests/test_stacking.py tests/keras/test_wrappers.py \
+	tests/keras/test_fused.py tests/ensemble/test_linear_meta.py \
+	tests/test_persistence.py tests/peer
+test-min: $(MIN_VENV)/.installed
+	$(MIN_VENV)/bin/python -m pytest -n 2 -p no:cacheprovider $(MIN_TESTS)
+
+$(MIN_VENV)/.installed: pyproject.toml .ci/min-versions.txt
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MIN_VENV)/bin/python -m pip install --quiet -c .ci/min-versions.txt \
+		-e . "pytest>=8" "pytest-xdist>=3" "pandas>=2"
+	touch $@
+
 # The HTML docs in docs/_build/html: user guide, API reference, and the gallery,
 # whose examples run during the build. Any warning fails it.
 docs: install
@@ -43,4 +61,4 @@ bench-all: install
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache docs/_build docs/generated docs/auto_examples docs/_generated
+	rm -rf $(VENV) $(MIN_VENV) .pytest_cache .ruff_cache docs/_build docs/generated docs/auto_examples docs/_generated

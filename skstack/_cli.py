@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 _DATASETS = ("digits", "iris", "wine", "breast_cancer")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="skstack", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's start-up log (hidden by default)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
         "demo",
+        parents=[common],
         help="stack two Keras networks and a scikit-learn model on a bundled dataset",
         description="Fit a KerasStackingClassifier (two Keras networks and a "
         "logistic regression under the linear meta-learner) on a dataset bundled "
@@ -28,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--random-state", type=int, default=0)
     export = commands.add_parser(
         "export",
+        parents=[common],
         help="write a saved estimator as a .keras file, a SavedModel or ONNX",
         description="Load an estimator written by skstack.save, write its graph "
         "in a serving format, load that back in its own runtime and check it "
@@ -126,6 +136,7 @@ def demo(
     cv: int = 5,
     n_jobs: int | None = None,
     random_state: int = 0,
+    progress: bool = False,
 ) -> dict:
     """Stack two Keras networks and a logistic regression; print and return scores.
 
@@ -141,6 +152,8 @@ def demo(
         Parallel (estimator, fold) fits.
     random_state : int, default=0
         Seed of the split, the members and the meta-learner.
+    progress : bool, default=False
+        Show a progress bar over the fits (the stack's ``verbose=1``).
 
     Returns
     -------
@@ -175,6 +188,7 @@ def demo(
         ],
         cv=cv,
         n_jobs=n_jobs,
+        verbose=int(progress),
         random_state=random_state,
     )
     start = time.perf_counter()
@@ -217,13 +231,47 @@ def demo(
     }
 
 
+@contextlib.contextmanager
+def _quiet_tensorflow_start() -> Iterator[None]:
+    """Start TensorFlow with its C++ start-up log hidden.
+
+    TensorFlow writes its start-up lines (oneDNN, CUDA drivers, an ``E0000
+    ... cuInit`` line on a machine without a GPU) from C++ to the process's
+    standard error, some before ``TF_CPP_MIN_LOG_LEVEL`` is read, so the
+    command points file descriptor 2 at the null device while TensorFlow
+    imports and looks for devices, then puts it back. Python errors raised
+    meanwhile still reach the user: they print after it is restored.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    # This is the program's own process, so quieting TensorFlow's C++ start-up
-    # log here changes nothing for a library user.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if args.command == "demo":
-        demo(args.dataset, args.epochs, args.cv, args.n_jobs, args.random_state)
-    elif args.command == "export":
-        export(args.model, args.out, args.format, args.check_data, args.trust)
+    # The command's own process: what it quiets changes nothing for a library
+    # user, who keeps TensorFlow's log as TensorFlow sets it.
+    quiet = not args.verbose and "tensorflow" not in sys.modules
+    with _quiet_tensorflow_start() if quiet else contextlib.nullcontext():
+        if args.command == "demo":
+            demo(
+                args.dataset,
+                args.epochs,
+                args.cv,
+                args.n_jobs,
+                args.random_state,
+                progress=True,
+            )
+        elif args.command == "export":
+            export(args.model, args.out, args.format, args.check_data, args.trust)
     return 0

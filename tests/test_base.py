@@ -101,7 +101,7 @@ def test_dropped_member_is_left_out_everywhere(iris):
     stack = _lr_stack().set_params(knn="drop").fit(X, y)
     assert len(stack.estimators_) == 1
     assert stack.named_estimators_.knn == "drop"
-    assert list(stack.stack_method_) == ["lr"]
+    assert stack.stack_method_ == ["predict_proba"]
     assert list(stack.get_feature_names_out()) == [
         "lr_proba_0",
         "lr_proba_1",
@@ -130,7 +130,8 @@ def test_stack_method_auto_dict_and_binary_columns(binary):
     members = [("lr", LogisticRegression()), ("svc", LinearSVC())]
     stack = KerasStackingClassifier(members, final_estimator=LogisticRegression(), cv=3)
     stack.fit(X, y)
-    assert stack.stack_method_ == {"lr": "predict_proba", "svc": "decision_function"}
+    # A list aligned with estimators_, as scikit-learn's.
+    assert stack.stack_method_ == ["predict_proba", "decision_function"]
     # Binary: one column per member (the positive class).
     assert stack.oof_predictions_.shape == (100, 2)
     expected = cross_val_predict(
@@ -139,14 +140,15 @@ def test_stack_method_auto_dict_and_binary_columns(binary):
     np.testing.assert_allclose(stack.oof_predictions_[:, 0], expected)
 
     stack.set_params(stack_method={"lr": "predict"}).fit(X, y)
-    assert stack.stack_method_ == {"lr": "predict", "svc": "decision_function"}
+    assert stack.stack_method_ == ["predict", "decision_function"]
     assert set(np.unique(stack.oof_predictions_[:, 0])) <= {0.0, 1.0}
 
 
 def test_stack_method_a_member_lacks_is_a_clear_error(iris):
     X, y = iris
     stack = _lr_stack(stack_method={"knn": "decision_function"})
-    with pytest.raises(ValueError, match="'knn' .* has no decision_function"):
+    message = "'knn' .* does not implement the method decision_function"
+    with pytest.raises(ValueError, match=message):
         stack.fit(X, y)
     with pytest.raises(ValueError, match="unknown estimators \\['svm'\\]"):
         _lr_stack(stack_method={"svm": "predict"}).fit(X, y)
@@ -483,7 +485,8 @@ def test_groups_reach_the_stack_inside_grid_search_by_metadata_routing(iris):
         ),
         ([("l__r", LogisticRegression())], "'l__r' must not contain '__'"),
         ([("cv", LogisticRegression())], "'cv' conflicts with the parameter"),
-        ([], "non-empty list of \\(name, estimator\\) tuples"),
+        # scikit-learn's wording first, then which stack got what.
+        ([], "^Invalid 'estimators' attribute, .*KerasStackingClassifier got"),
     ],
 )
 def test_malformed_estimators_are_named(iris, estimators, message):
@@ -583,7 +586,7 @@ def test_a_regressor_in_a_classifier_stack_gives_numeric_meta_features(iris):
         final_estimator=LogisticRegression(max_iter=500),
         cv=cv,
     ).fit(X, y)
-    assert stack.stack_method_["ridge"] == "predict"
+    assert stack.stack_method_ == ["predict", "predict_proba"]
     # Ridge fitted on the label indices, out of fold, as the numbers it predicts
     expected = cross_val_predict(Ridge(), X, y, cv=cv)
     np.testing.assert_allclose(stack.oof_predictions_[:, 0], expected)

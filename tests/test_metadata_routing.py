@@ -69,6 +69,21 @@ def test_the_full_fit_and_the_meta_learner_get_all_rows(iris):
     np.testing.assert_allclose(stack.final_estimator_.coef_, expected.coef_)
 
 
+def test_a_meta_learner_that_requested_nothing_is_fitted_without_metadata(iris):
+    # As in scikit-learn, a meta-learner that set no fit request is not an
+    # error; it gets none of fit's metadata.
+    X, y = iris
+    weights = np.linspace(0.5, 2.0, len(y))
+    final = _Recorder(max_iter=500)
+    stack = KerasStackingClassifier(_recorders(X, y), final_estimator=final, cv=3)
+    stack.fit(X, y, sample_weight=weights, tag=np.arange(len(y)))
+    assert stack.final_estimator_.seen_ == {
+        "sample_weight": None,
+        "tag": None,
+        "n_rows": len(y),
+    }
+
+
 def test_the_default_meta_learner_requests_sample_weight(iris):
     X, y = iris
     weights = np.linspace(0.5, 2.0, len(y))

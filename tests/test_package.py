@@ -95,3 +95,15 @@ def test_layers_import_only_downward():
         else:
             continue
         assert not bad, f"{path.relative_to(root)} imports {sorted(bad)}"
+
+
+def test_the_command_hides_tensorflows_start_up_log_and_shows_progress():
+    command = [sys.executable, "-m", "skstack", "demo", "--dataset", "iris"]
+    command += ["--epochs", "1", "--cv", "2"]
+    run = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert "dataset: iris" in run.stdout
+    # TensorFlow's C++ lines (I0000/E0000 prefixes, oneDNN, cuInit) are hidden.
+    for line in run.stderr.splitlines():
+        assert not line.startswith(("I0000", "E0000", "W0000")), line
+        assert "oneDNN" not in line and "cuInit" not in line, line
+    assert "stacking fits" in run.stderr  # the progress bar over the fits

@@ -216,7 +216,8 @@ class _BaseStacking(
         fitted_by_name = dict(zip([n for n, _ in kept], fitted, strict=True))
         for name in names:
             self.named_estimators_[name] = fitted_by_name.get(name, DROP)
-        self.stack_method_ = methods
+        # A list aligned with estimators_, as scikit-learn's.
+        self.stack_method_ = [methods[name] for name, _ in kept]
         self.final_estimator_ = final
         self.oof_predictions_ = X_meta
         self.oof_mask_ = predicted

@@ -19,8 +19,7 @@ class _FittedStack:
     def _transform(self, X):
         X_checked, X, _ = self._validate_input(X, reset=False)
         blocks = []
-        for name, member in self._kept_members():
-            method = self.stack_method_[name]
+        for name, member, method in self._kept_members_and_methods():
             models = member if isinstance(member, list) else [member]
             outputs = []
             for model in models:
@@ -38,6 +37,15 @@ class _FittedStack:
 
     def _kept_members(self):
         return [(n, m) for n, m in self.named_estimators_.items() if not is_drop(m)]
+
+    def _kept_members_and_methods(self):
+        """(name, fitted member, stack method), in the order of ``estimators_``."""
+        return [
+            (name, member, method)
+            for (name, member), method in zip(
+                self._kept_members(), self.stack_method_, strict=True
+            )
+        ]
 
     def transform(self, X):
         """Meta-features of X: each fitted member's predictions (and X if passthrough).
@@ -186,8 +194,8 @@ class _FittedStack:
         """
         check_is_fitted(self, "final_estimator_")
         names = []
-        for name, _ in self._kept_members():
-            names.extend(self._columns.names(name, self.stack_method_[name]))
+        for name, _, method in self._kept_members_and_methods():
+            names.extend(self._columns.names(name, method))
         if self.passthrough:
             names.extend(self._input_feature_names(input_features))
         return np.asarray(names, dtype=object)

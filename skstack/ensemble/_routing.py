@@ -14,8 +14,10 @@ from sklearn.model_selection import check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 from sklearn.utils.metadata_routing import (
+    MetadataRequest,
     MetadataRouter,
     MethodMapping,
+    get_routing_for_object,
     process_routing,
 )
 from sklearn.utils.validation import has_fit_parameter
@@ -48,7 +50,7 @@ def routed_fit_params(stack, kept, final, weights, groups, fit_params) -> Bunch:
         routed = process_routing(stack, "fit", **metadata)
         return Bunch(
             members={name: routed[name].fit for name, _ in kept},
-            final=routed.final_estimator.fit,
+            final=routed.final_estimator.get("fit", {}),
             split=routed.get("cv", Bunch(split={})).split,  # no cv: prefit
         )
     warn_ignored_weights(stack, kept, final, weights)
@@ -69,12 +71,10 @@ def metadata_router(stack):
     final = getattr(stack, "final_estimator_", stack.final_estimator)
     if final is None:
         final = stack._default_final_estimator().set_fit_request(sample_weight=True)
-    router.add(
-        final_estimator=final,
-        method_mapping=MethodMapping()
-        .add(caller="fit", callee="fit")
-        .add(caller="predict", callee="predict"),
-    )
+    final_mapping = MethodMapping().add(caller="predict", callee="predict")
+    if _asks_for_fit_metadata(final):
+        final_mapping.add(caller="fit", callee="fit")
+    router.add(final_estimator=final, method_mapping=final_mapping)
     if not is_prefit(stack.cv):
         splitter = check_cv(stack.cv, classifier=is_classifier(stack))
         router.add(
@@ -82,6 +82,21 @@ def metadata_router(stack):
             method_mapping=MethodMapping().add(caller="fit", callee="split"),
         )
     return router
+
+
+def _asks_for_fit_metadata(final) -> bool:
+    """Whether the meta-learner's ``fit`` takes part in routing.
+
+    It does when it set a request for any fit metadata (``set_fit_request``,
+    to ask for it or to refuse it) or routes metadata itself; one that set
+    nothing is fitted without metadata rather than refused with
+    ``UnsetMetadataPassedError``, since scikit-learn's stacking never routes
+    ``fit``'s metadata to its meta-learner.
+    """
+    routing = get_routing_for_object(final)
+    if not isinstance(routing, MetadataRequest):
+        return True  # a router (a Pipeline): its steps say what they take
+    return any(value is not None for value in routing.fit.requests.values())
 
 
 def routed_predict_params(stack, predict_params) -> dict:

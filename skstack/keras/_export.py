@@ -189,9 +189,8 @@ def _stack_output(stack, owner, features):
     if isinstance(getattr(stack, "classes_", None), list):
         raise TypeError(f"{owner} does not export multilabel stacks.")
     blocks = []
-    for name, member in stack._kept_members():
+    for name, member, method in stack._kept_members_and_methods():
         models = member if isinstance(member, list) else [member]
-        method = stack.stack_method_[name]
         columns = [
             _member_columns(stack, owner, label, model, method, features)
             for label, model in _labelled(name, models)

@@ -99,8 +99,9 @@ SHARED_ATTRIBUTES = """\
         The fitted members by name; dropped ones are ``"drop"``.
     final_estimator_ : estimator
         The fitted meta-learner.
-    stack_method_ : dict of str
-        The method giving each kept member's meta-features.
+    stack_method_ : list of str
+        The method giving each kept member's meta-features, in the order of
+        ``estimators_``.
     oof_predictions_ : ndarray of shape (n_samples, n_meta_features)
         The out-of-fold meta-features (including the original features with
         ``passthrough``); the meta-learner was trained on its rows where

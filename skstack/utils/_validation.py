@@ -58,9 +58,11 @@ def check_named_pairs(owner_name: str, pairs, parameter: str, what: str) -> list
             for item in pairs
         )
     ):
+        # Starts with scikit-learn's wording, which code moved over may match.
         raise ValueError(
-            f"{owner_name}: {parameter!r} must be a non-empty list of "
-            f"(name, {what}) tuples, got {pairs!r}."
+            f"Invalid {parameter!r} attribute, {parameter!r} should be a "
+            f"non-empty list of (string, {what}) tuples ({owner_name} got "
+            f"{pairs!r})."
         )
     names = [name for name, _ in pairs]
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -133,10 +135,11 @@ def check_stack_method(
             candidates = (method,)
         available = [m for m in candidates if hasattr(member, m)]
         if not available:
+            # scikit-learn's wording, naming the stack and the member's type.
             raise ValueError(
-                f"{owner_name}: estimator {name!r} ({type(member).__name__}) has no "
-                f"{' or '.join(candidates)} method, requested by "
-                f"stack_method={method!r}."
+                f"{owner_name}: underlying estimator {name!r} "
+                f"({type(member).__name__}) does not implement the method "
+                f"{' or '.join(candidates)} (stack_method={method!r})."
             )
         methods[name] = available[0]
     return methods
