@@ -71,7 +71,9 @@ def store_builder_params(estimator, params: dict) -> None:
     private ``_user_params`` on to the builder.
     """
     vars(estimator).update(params)
-    estimator._user_params = set(params)
+    # ``build_fn``, scikeras's deprecated name of ``model``, is the wrapper's
+    # (scikeras warns and uses it), not a parameter of the builder.
+    estimator._user_params = set(params) - {"build_fn"}
 
 
 def _seed_from(random_state: int | np.random.RandomState) -> int:
@@ -199,8 +201,8 @@ class _ScikerasFixes(KerasWrapperHooks):
     # scikeras replaces scikit-learn's repr with a one-line-per-parameter one.
     __repr__ = BaseEstimator.__repr__
 
-    # scikeras still reads its deprecated alias of ``model``; skstack has only
-    # ``model``, so the alias is a constant rather than a parameter.
+    # scikeras's deprecated alias of ``model``: None unless given (then a
+    # parameter, which scikeras uses with a warning).
     build_fn = None
 
     def __sklearn_tags__(self):
@@ -373,7 +375,8 @@ class ScikerasClassifierFixes(_ScikerasFixes):
     def predict_proba(self, X, **kwargs):
         proba = super().predict_proba(X, **kwargs)
         n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
-        if len(self.classes_) == 1:
+        # classes_ is None after initialize() and a warm fit, as in scikeras.
+        if self.classes_ is not None and len(self.classes_) == 1:
             # Fix: fitted on a single class (a stacking fold can be), scikeras
             # returns the untrained sigmoid's output as that class's probability.
             # A one-class classifier is certain, as scikit-learn's are.

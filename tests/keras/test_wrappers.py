@@ -531,3 +531,22 @@ def test_a_wrapper_listing_scikeras_before_the_mixins_is_refused():
 
     with pytest.raises(TypeError, match="must come before scikeras's wrapper"):
         type("Wrong", (scikeras_classifier, ScikerasClassifierFixes), {})
+
+
+def test_build_fn_is_scikeras_deprecated_name_of_model(iris):
+    X, y = iris
+    clf = KerasClassifier(build_fn=dense_model, hidden=(4,), epochs=1)
+    with pytest.warns(UserWarning, match="``build_fn`` will be renamed to ``model``"):
+        clf.fit(X, y)
+    assert clf.predict(X[:2]).shape == (2,)
+    assert clone(clf).get_params()["build_fn"] is dense_model
+
+
+def test_predict_proba_with_arguments_after_initialize_and_a_warm_fit(iris):
+    X, y = iris
+    clf = KerasClassifier(dense_model, hidden=(4,), warm_start=True, random_state=0)
+    clf.initialize(X, y)
+    clf.fit(X, y, epochs=1)
+    proba = clf.predict_proba(X, batch_size=16)
+    assert proba.shape == (len(X), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
