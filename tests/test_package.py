@@ -13,6 +13,22 @@ def test_core_imports_without_keras():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_a_stack_of_scikit_learn_members_never_imports_tensorflow():
+    # The default meta-learner is scikit-learn's; Keras is reached only for
+    # Keras members, model_ and exports.
+    code = (
+        "import sys\n"
+        "from sklearn.datasets import load_iris\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "from skstack import KerasStackingClassifier\n"
+        "X, y = load_iris(return_X_y=True)\n"
+        "stack = KerasStackingClassifier([('lr', LogisticRegression(max_iter=500))])\n"
+        "stack.fit(X, y).predict(X[:3])\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_version_is_exported():
     assert "__version__" in skstack.__all__
     assert skstack.__version__.count(".") >= 2
