@@ -71,8 +71,7 @@ def store_builder_params(estimator, params: dict) -> None:
     private ``_user_params`` on to the builder.
     """
     vars(estimator).update(params)
-    # ``build_fn``, scikeras's deprecated name of ``model``, is the wrapper's
-    # (scikeras warns and uses it), not a parameter of the builder.
+    # ``build_fn`` (scikeras's deprecated ``model``) is not the builder's.
     estimator._user_params = set(params) - {"build_fn"}
 
 
@@ -201,8 +200,7 @@ class _ScikerasFixes(KerasWrapperHooks):
     # scikeras replaces scikit-learn's repr with a one-line-per-parameter one.
     __repr__ = BaseEstimator.__repr__
 
-    # scikeras's deprecated alias of ``model``: None unless given (then a
-    # parameter, which scikeras uses with a warning).
+    # scikeras's deprecated alias of ``model``: a parameter only when given.
     build_fn = None
 
     def __sklearn_tags__(self):
