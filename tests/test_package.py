@@ -123,3 +123,25 @@ def test_the_command_hides_tensorflows_start_up_log_and_shows_progress():
         assert not line.startswith(("I0000", "E0000", "W0000")), line
         assert "oneDNN" not in line and "cuInit" not in line, line
     assert "stacking fits" in run.stderr  # the progress bar over the fits
+
+
+def test_modules_stay_small_and_functions_take_few_parameters():
+    """No module over 400 lines; no function over 7 parameters but the
+    estimators' ``__init__`` (scikit-learn's convention: every parameter
+    named; the chains' and fusions' is their shared base's)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(skstack.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text()
+        assert len(text.splitlines()) <= 400, f"{path.relative_to(root)} is long"
+        tree = ast.parse(text)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef) or node.name == "__init__":
+                continue
+            arguments = node.args
+            count = len(arguments.posonlyargs + arguments.args + arguments.kwonlyargs)
+            count += (arguments.vararg is not None) + (arguments.kwarg is not None)
+            where = f"{path.relative_to(root)}:{node.lineno} {node.name}"
+            assert count <= 7, f"{where} takes {count} parameters"
