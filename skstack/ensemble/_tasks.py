@@ -310,6 +310,10 @@ def run_tasks(tasks, n_jobs, verbose, label) -> list:
 
 def _run_pool(tasks, n_jobs, verbose, label) -> list:
     workers = max(1, min(effective_n_jobs(n_jobs), len(tasks)))
+    if workers == 1:
+        # One task (a lone fused member) or one worker: run in this process,
+        # whose TensorFlow already runs; a worker would first start its own.
+        n_jobs = 1
     limits = (os.getpid(), max(1, cpu_count() // workers))
     jobs = (
         delayed(_run_in_worker)(limits, i, function, *args)

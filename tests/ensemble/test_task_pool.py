@@ -77,3 +77,11 @@ def test_a_worker_dying_under_a_fit_is_named_and_nothing_is_fitted(iris):
         stack.fit(X, y)
     assert not hasattr(stack, "estimators_")
     assert not hasattr(stack, "final_estimator_")
+
+
+def test_a_lone_task_runs_in_the_calling_process():
+    # A stack whose only task is one fused member gains nothing from a worker
+    # process, which would first start TensorFlow.
+    assert run_tasks([(os.getpid, ())], n_jobs=2, verbose=0, label="x") == [os.getpid()]
+    pids = run_tasks([(os.getpid, ())] * 4, n_jobs=2, verbose=0, label="x")
+    assert os.getpid() not in pids  # several tasks still go to the workers
