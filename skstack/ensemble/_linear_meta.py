@@ -241,7 +241,8 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
             if len(np.unique(target)) < 2:
                 # A label never (or always) 1 in these rows: its prior, 0 or 1.
                 model.coef_ = np.zeros((1, Z.shape[1]))
-                sign = 1.0 if target[0] == 1 else -1.0
+                # (a label is 1 or 0; a target of one class is its "class 0").
+                sign = 1.0 if self._multilabel and target[0] == 1 else -1.0
                 model.intercept_ = np.array([sign * _LOGIT_LIMIT])
                 model.n_iter_ = np.array([0])
                 model.classes_ = np.array([0, 1])
@@ -332,6 +333,8 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
         scores = self._decision(X)
         if self._multilabel:
             return expit(scores)
+        if len(self.classes_) == 1:  # fitted on one class: certain of it
+            return np.ones((len(scores), 1))
         if scores.shape[1] == 1:
             positive = expit(scores)
             return np.hstack([1.0 - positive, positive])
