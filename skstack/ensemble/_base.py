@@ -195,10 +195,9 @@ class _BaseStacking(
                 seed_estimator(final, check_random_state(self.random_state))
             fitted, blocks, columns, predicted = self._predict_prefit(kept, methods, X)
         else:
-            fitted, blocks, plans, predicted = self._cross_fit(
+            fitted, blocks, columns, predicted = self._cross_fit(
                 kept, methods, final, X, y, params
             )
-            columns = next(iter(plans.values())).columns
 
         X_meta = self._stack_features(blocks, X_checked)
         # Rows no test part predicted (a time-ordered split, a holdout) are
@@ -228,10 +227,11 @@ class _BaseStacking(
     def get_metadata_routing(self):
         """How ``fit`` and ``predict`` route metadata (``enable_metadata_routing``).
 
-        ``fit`` routes to each member's ``fit``, the meta-learner's ``fit`` and
-        the splitter's ``split`` (``groups`` for a group splitter) what each
-        requested; ``predict`` routes to the meta-learner's ``predict``. The
-        default meta-learner requests ``sample_weight``.
+        ``fit`` routes to each member's ``fit`` and the splitter's ``split``
+        (``groups`` for a group splitter) what each requested, and to the
+        meta-learner's ``fit`` what it requested when it set a fit request
+        (none otherwise); ``predict`` routes to the meta-learner's
+        ``predict``. The default meta-learner requests ``sample_weight``.
 
         Returns
         -------
@@ -315,7 +315,8 @@ class _BaseStacking(
             [r.model for r in o.folds] if average else o.full for o in outcomes.values()
         ]
         blocks = [crossfit.meta_features(o, len(y)) for o in outcomes.values()]
-        return fitted, blocks, crossfit.members, predicted
+        columns = next(iter(crossfit.members.values())).columns  # shared by all
+        return fitted, blocks, columns, predicted
 
     def _stack_features(self, blocks, X_checked):
         """Members' columns side by side, then the original features if asked."""
