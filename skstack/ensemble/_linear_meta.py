@@ -220,6 +220,14 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
                 )
             weights = row_weights(sample_weight, X)
             Z = self._scaled_features(X, weights, logit=self.logit_probabilities)
+            if not self._multilabel and len(self.classes_) == 1:
+                # One class: certain of it (predict_proba is a column of
+                # ones); no penalty to choose, nothing to fit.
+                self.C_ = 1.0 if isinstance(self.C, str) else float(self.C)
+                self.coef_ = np.zeros((1, Z.shape[1]))
+                self.intercept_ = np.array([-_LOGIT_LIMIT])
+                self.n_iter_ = 0
+                return self
             self.C_ = self._chosen_C(Z, y, weights)
             models = self._fit_models(Z, y, weights, self.C_, self.tol)
             self.coef_ = np.vstack([model.coef_ for model in models])
@@ -239,10 +247,10 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
         for model, target in zip(models, targets, strict=True):
             model.set_params(C=C, tol=tol)
             if len(np.unique(target)) < 2:
-                # A label never (or always) 1 in these rows: its prior, 0 or 1.
+                # A multilabel column never (or always) 1 in these rows: its
+                # prior, 0 or 1.
                 model.coef_ = np.zeros((1, Z.shape[1]))
-                # (a label is 1 or 0; a target of one class is its "class 0").
-                sign = 1.0 if self._multilabel and target[0] == 1 else -1.0
+                sign = 1.0 if target[0] == 1 else -1.0
                 model.intercept_ = np.array([sign * _LOGIT_LIMIT])
                 model.n_iter_ = np.array([0])
                 model.classes_ = np.array([0, 1])

@@ -176,3 +176,12 @@ def test_auto_C_ranks_on_a_stratified_sample_of_many_rows(monkeypatch):
     np.testing.assert_allclose(
         meta.predict_proba(X), reference.predict_proba(Z), atol=1e-6
     )
+
+
+@pytest.mark.parametrize("C", ["auto", 0.5])
+def test_one_class_is_predicted_with_certainty(C):
+    # scikit-learn's check uses a label of 1; any label must work.
+    X = np.random.RandomState(0).uniform(size=(30, 2))
+    meta = LinearMetaClassifier(C=C).fit(X, np.full(30, 7))
+    np.testing.assert_array_equal(meta.predict(X[:3]), [7, 7, 7])
+    np.testing.assert_array_equal(meta.predict_proba(X[:3]), np.ones((3, 1)))
