@@ -28,8 +28,8 @@ from scipy.special import expit, softmax
 from ._training import KerasWrapperHooks, without_augmentation
 from ._transformers import PRECISION
 
-# Inputs of up to this many numbers (4 MB as float32) go straight through the
-# model; larger ones take Keras's batched path.
+# Inputs go through the model in calls of up to this many numbers (4 MB as
+# float32).
 FAST_PREDICT_MAX_VALUES = 1_000_000
 # Up to this many rows, small enough rows run compiled, padded to this many
 # rows: one input shape, so one trace and one computation for every call.
@@ -81,19 +81,10 @@ class FastPredictMixin(KerasWrapperHooks):
 
     def _run_network(self, network, encoded):
         """``network``'s outputs, by the path the input's size picks; or None."""
-        small = (
-            isinstance(encoded, np.ndarray) and encoded.size <= FAST_PREDICT_MAX_VALUES
-        )
-        if not small:
-            if network is self.model_ or not isinstance(encoded, np.ndarray):
-                return None  # Keras's batched path, scikeras's own
-            # Keras's batched predict, as scikeras's, of the body.
-            batch_size = self._predict_batch_size(len(encoded))
-            return network.predict(encoded, batch_size=batch_size, verbose=0)
-        if len(encoded) == 0:
-            return None
+        if not isinstance(encoded, np.ndarray) or len(encoded) == 0:
+            return None  # scikeras's own path
         n_rows = len(encoded)
-        row_values = encoded.size // n_rows
+        row_values = max(1, encoded.size // n_rows)
         if (
             n_rows <= COMPILED_PREDICT_ROWS
             and row_values <= COMPILED_PREDICT_MAX_ROW_VALUES
@@ -101,9 +92,22 @@ class FastPredictMixin(KerasWrapperHooks):
             # A few rows (serving): one compiled call of a fixed shape.
             outputs = network.predict_on_batch(pad_rows(encoded, COMPILED_PREDICT_ROWS))
             return keras.tree.map_structure(lambda out: out[:n_rows], outputs)
-        # More rows: eagerly (a few ms), no tracing.
-        outputs = network(encoded, training=False)
-        return keras.tree.map_structure(keras.ops.convert_to_numpy, outputs)
+        # More rows: eagerly (no tracing), in calls of at most
+        # FAST_PREDICT_MAX_VALUES input values: Keras's ``predict`` would take
+        # ~2 ms per batch of ``batch_size`` rows, mostly call overhead.
+        rows_per_call = max(1, FAST_PREDICT_MAX_VALUES // row_values)
+        parts = [
+            keras.tree.map_structure(
+                keras.ops.convert_to_numpy,
+                network(encoded[start : start + rows_per_call], training=False),
+            )
+            for start in range(0, n_rows, rows_per_call)
+        ]
+        if len(parts) == 1:
+            return parts[0]
+        return keras.tree.map_structure(
+            lambda *pieces: np.concatenate(pieces), *parts
+        )
 
 
 # A classifier network's last Dense layer in float64.

@@ -24,6 +24,12 @@ from ._dense import (
 from ._scikeras import encoded_training_data, keras_seed
 from ._training import KerasWrapperHooks
 
+# Training steps run per call into TensorFlow. Small networks spend most of a
+# step in the call's overhead; running many steps per call gives the same
+# weights bit for bit (same batches, same order, same seeds) in about half
+# the time. Callbacks see the batches in groups of this size.
+STEPS_PER_EXECUTION = 64
+
 
 def fold_fusion_blocker(wrapper) -> str | None:
     """Why ``wrapper`` cannot be trained fused, or None if it can."""
@@ -160,7 +166,7 @@ def _train_stacked(copies, stacked, optimizer, y, per_copy, fit_kwargs):
     n_rows = len(X)
     targets = y.reshape(n_rows, -1)
     loss = masked_loss(copies[0].model_.loss, len(copies), targets.shape[1])
-    network.compile(optimizer, loss)
+    network.compile(optimizer, loss, steps_per_execution=STEPS_PER_EXECUTION)
     packed = np.hstack([targets, np.column_stack(per_copy)]).astype("float32")
     history = network.fit(X, packed, **fit_kwargs)
     copy_weights_back(network, layers_per_copy)
@@ -180,7 +186,11 @@ def _train_side_by_side(copies, optimizer, X, y, per_copy, fit_kwargs):
         inputs = keras.Input(shape=X.shape[1:], dtype=X.dtype)
         outputs = [model.model_(inputs) for model in copies]
     graph = keras.Model(inputs, outputs)
-    graph.compile(optimizer=optimizer, loss=[copies[0].model_.loss] * len(copies))
+    graph.compile(
+        optimizer=optimizer,
+        loss=[copies[0].model_.loss] * len(copies),
+        steps_per_execution=STEPS_PER_EXECUTION,
+    )
     history = graph.fit(X, [y] * len(copies), sample_weight=per_copy, **fit_kwargs)
     for i, model in enumerate(copies):
         model.history_ = {"loss": _copy_loss(history.history, i, len(copies))}

@@ -309,19 +309,6 @@ class _ScikerasFixes(KerasWrapperHooks):
         outputs = self._predict_encoded(self.feature_encoder_.transform(X_checked))
         return super()._predict_raw(X) if outputs is None else outputs
 
-    def _predict_batch_size(self, n_rows: int):
-        """The batch size scikeras's ``predict`` would use (routed parameters)."""
-        from scikeras._utils import route_params
-
-        arguments = route_params(
-            self.get_params(),
-            destination="predict",
-            pass_filter=self._predict_kwargs,
-            strict=True,
-        )
-        batch_size = arguments.get("batch_size")
-        return n_rows if batch_size == -1 else batch_size
-
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         if X is not None:
             fitted_dtype = None if reset else getattr(self, "X_dtype_", None)

@@ -367,7 +367,7 @@ def test_small_inputs_predict_by_calling_the_model_directly(iris, monkeypatch):
     assert calls == [1]
 
 
-def test_large_inputs_still_predict_in_batches(monkeypatch):
+def test_large_inputs_predict_in_chunks_with_the_same_outputs(monkeypatch):
     from skstack.keras import _fast_predict
 
     rng = np.random.RandomState(0)
