@@ -180,7 +180,8 @@ def table(rows: list[dict]) -> list[str]:
     lines = [
         "| data | rows | skstack fit s | n_jobs=2 fit s | scikit-learn fit s "
         "| skstack / scikit-learn | n_jobs=1 / n_jobs=2 | meta-learner share "
-        "| peak RSS MB skstack / n_jobs=2 / scikit-learn | score skstack / scikit-learn |",
+        "| peak RSS MB skstack / n_jobs=2 / scikit-learn "
+        "| score skstack / scikit-learn |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for key in sorted({(r["data"], r["rows"]) for r in rows}, key=lambda k: k[1]):

@@ -105,9 +105,7 @@ class FastPredictMixin(KerasWrapperHooks):
         ]
         if len(parts) == 1:
             return parts[0]
-        return keras.tree.map_structure(
-            lambda *pieces: np.concatenate(pieces), *parts
-        )
+        return keras.tree.map_structure(lambda *pieces: np.concatenate(pieces), *parts)
 
 
 # A classifier network's last Dense layer in float64.
