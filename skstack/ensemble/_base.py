@@ -90,6 +90,7 @@ class _BaseStacking(
         "n_repeats": [Interval(numbers.Integral, 1, None, closed="left")],
         "scoring": [None, str, callable],
         "fuse_folds": ["boolean", StrOptions({"auto"})],
+        "warm_start_folds": ["boolean"],
         "passthrough": ["boolean"],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "n_jobs": [None, numbers.Integral],

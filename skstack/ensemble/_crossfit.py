@@ -34,6 +34,7 @@ from ._tasks import (
     is_fusable_pipeline,
     pipeline_fusion_blocker,
 )
+from ._warm_start import has_one_optimum
 
 DROP = "drop"
 
@@ -86,8 +87,9 @@ class CrossFit:
         tasks = []
         for member in self.members.values():
             folds = self.fold_tasks(member.name)
-            if member.fused:
-                tasks.append(FitTask(member.name, "fused", folds=tuple(folds)))
+            if member.fused or member.warm:
+                kind = "fused" if member.fused else "warm"
+                tasks.append(FitTask(member.name, kind, folds=tuple(folds)))
                 continue
             if not self.average and member.stopping is None:
                 tasks.append(FitTask(member.name, "full"))
@@ -127,6 +129,8 @@ class CrossFit:
                 outcome.full = result
             elif task.kind == "fused":
                 outcome.folds, outcome.full, outcome.fused = result
+            elif task.kind == "warm":
+                outcome.folds, outcome.full = result
             else:
                 outcome.folds.append(result)
         return outcomes
@@ -196,6 +200,12 @@ def plan_cross_fit(stack, kept, methods, final, X, y, params) -> CrossFit:
             scorer=check_scoring(member, stack.scoring),
             columns=columns,
             fused=fused[i],
+            warm=(
+                stack.warm_start_folds
+                and not fused[i]
+                and not average
+                and has_one_optimum(member)
+            ),
             stopping=early_stopping_prefix(member),
             keep_fold_models=average,
             # "auto" fits fold by fold a network found unfit for fusion once built.

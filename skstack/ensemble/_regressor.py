@@ -74,6 +74,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         n_repeats=1,
         scoring=None,
         fuse_folds="auto",
+        warm_start_folds=True,
         passthrough=False,
         memory=None,
         n_jobs=None,
@@ -87,6 +88,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         self.n_repeats = n_repeats
         self.scoring = scoring
         self.fuse_folds = fuse_folds
+        self.warm_start_folds = warm_start_folds
         self.passthrough = passthrough
         self.memory = memory
         self.n_jobs = n_jobs

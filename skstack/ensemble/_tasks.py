@@ -24,6 +24,7 @@ from sklearn.pipeline import Pipeline
 from ..exceptions import CacheEntryWarning, FoldFusionError
 from ..utils._compat import _check_method_params, _safe_indexing
 from ..utils._errors import member_error
+from ._warm_start import finish, start_from
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +44,7 @@ class MemberPlan:
     scorer: object
     columns: object
     fused: bool = False
+    warm: bool = False  # folds start from the full fit (_warm_start.py)
     stopping: str | None = None  # parameter prefix of its early stopping
     keep_fold_models: bool = False
     fall_back: bool = True
@@ -54,7 +56,8 @@ class FitTask:
 
     ``kind`` is ``"fold"`` (fit on ``train``, predict ``test``), ``"full"``
     (fit on all rows), ``"fused"`` (every fold of ``folds``, and the full fit
-    unless fold models are kept, as one Keras graph) or ``"stopped_full"``
+    unless fold models are kept, as one Keras graph), ``"warm"`` (the full
+    fit, then every fold of ``folds`` started from it) or ``"stopped_full"``
     (all rows for ``epochs``, the mean best epoch of the fold models).
     ``where`` says which fit it is in error messages.
     """
@@ -178,12 +181,40 @@ def fit_predict_fused(plan: MemberPlan, task: FitTask, X, y) -> tuple:
     return results, full, False
 
 
+def fit_predict_warm(plan: MemberPlan, task: FitTask, X, y) -> tuple:
+    """Fit the member on all rows, then each fold starting from that fit.
+
+    Returns the fold results, in the order of ``task.folds``, and the full
+    model. A fold that cannot start there, or whose warm fit fails, is
+    fitted from scratch (which raises a real error again).
+    """
+    full = fit_full(plan, FitTask(plan.name, "full"), X, y)
+    results = []
+    for fold in task.folds:
+        member = clone(plan.estimator)
+        if not start_from(member, full, _safe_indexing(y, fold.train)):
+            results.append(fit_predict_fold(plan, fold, X, y))
+            continue
+        try:
+            fit_on(member, X, y, plan.fit_params, fold.train)
+        except Exception:  # noqa: BLE001 - e.g. another shape after preprocessing
+            results.append(fit_predict_fold(plan, fold, X, y))
+            continue
+        finish(member)
+        try:
+            results.append(held_out_result(plan, member, X, y, fold.test))
+        except Exception as exc:
+            raise member_error(exc, plan.name, fold.where, X) from exc
+    return results, full
+
+
 # The function that runs each kind of task.
 TASK_FUNCTIONS = {
     "fold": fit_predict_fold,
     "full": fit_full,
     "stopped_full": fit_full,
     "fused": fit_predict_fused,
+    "warm": fit_predict_warm,
 }
 
 

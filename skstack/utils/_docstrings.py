@@ -59,6 +59,16 @@ SHARED_PARAMETERS = """\
         ``False`` fits every member fold by fold. ``fused_members_`` lists
         the members that were fused. The graph holds k + 1 copies of the
         network at once.
+    warm_start_folds : bool, default=True
+        Fit a member whose objective has one optimum (``LogisticRegression``
+        with an L2 penalty and a solver other than liblinear,
+        ``ElasticNet`` with ``l1_ratio < 1``, ``PoissonRegressor``,
+        ``GammaRegressor``, ``TweedieRegressor`` with ``alpha > 0``; alone or
+        as a ``Pipeline``'s last step) on all rows first, then each of its
+        folds starting from that solution (``warm_start``): the same
+        out-of-fold predictions within the solver's tolerance, in fewer
+        iterations. A fold whose training rows lack a class starts from
+        scratch. ``False`` starts every fold from scratch.
 """.rstrip()
 
 SHARED_TAIL = """\
@@ -66,9 +76,10 @@ SHARED_TAIL = """\
         Append the original features (flattened, for N-D input) to the
         meta-features.
     memory : str, joblib.Memory or None, default=None
-        Cache every member fit (each fold's, the full one, fused ones) and its
-        out-of-fold result in this directory (a path or a ``joblib.Memory``,
-        as ``Pipeline(memory=...)``). A later fit whose member (parameters and
+        Cache every member fit (each fold's, the full one; fused and
+        warm-started members' fits as one entry) and its out-of-fold result
+        in this directory (a path or a ``joblib.Memory``, as
+        ``Pipeline(memory=...)``). A later fit whose member (parameters and
         seed included), data (X, y, sample weights, metadata) and splits are
         the same loads them instead of training: tuning the meta-learner,
         ``passthrough``, ``stack_method`` or a dropped member then trains no

@@ -25,7 +25,14 @@ class _CountingLR(LogisticRegression):
 
 def _stack(memory, **params):
     members = [("a", _CountingLR(max_iter=500)), ("b", _CountingLR(C=0.1))]
-    params = {"final_estimator": LogisticRegression(), "cv": 3, **params}
+    # Fold by fold, one cache entry per fit: a warm-started member's fits are
+    # one task and one entry (tested below).
+    params = {
+        "final_estimator": LogisticRegression(),
+        "cv": 3,
+        "warm_start_folds": False,
+        **params,
+    }
     return KerasStackingClassifier(members, memory=memory, random_state=0, **params)
 
 
@@ -35,11 +42,14 @@ def _fits(stack, X, y, **fit_params):
     return _CountingLR.fits - before
 
 
-def test_a_second_fit_trains_no_member(iris, tmp_path):
+@pytest.mark.parametrize("warm_start_folds", [False, True])
+def test_a_second_fit_trains_no_member(iris, tmp_path, warm_start_folds):
     X, y = iris
-    first = _stack(tmp_path)
+    first = _stack(tmp_path, warm_start_folds=warm_start_folds)
     assert _fits(first, X, y) == 2 * (3 + 1)  # 3 folds and a full fit each
-    second = _stack(tmp_path)
+    entries = len(list(Path(tmp_path).rglob("output.pkl")))
+    assert entries == (2 if warm_start_folds else 2 * (3 + 1))
+    second = _stack(tmp_path, warm_start_folds=warm_start_folds)
     assert _fits(second, X, y) == 0
     np.testing.assert_array_equal(second.oof_predictions_, first.oof_predictions_)
     np.testing.assert_array_equal(second.predict_proba(X), first.predict_proba(X))
