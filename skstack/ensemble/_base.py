@@ -297,7 +297,8 @@ class _BaseStacking(
         crossfit, predicted = plan_cross_fit(self, kept, methods, final, X, y, params)
         tasks = crossfit.plan()
         calls = [crossfit.call(task, X, y) for task in tasks]
-        results = run_tasks(calls, self.n_jobs, self.verbose, "stacking fits")
+        prefer = "threads" if crossfit.one_task_beside_scikit_learn(tasks) else None
+        results = run_tasks(calls, self.n_jobs, self.verbose, "stacking fits", prefer)
         outcomes = crossfit.assemble(tasks, results)
         # Members that stop early: their full fit, for the folds' best epoch.
         stopped = crossfit.stopped_tasks(outcomes)

@@ -106,6 +106,22 @@ class CrossFit:
                 tasks.append(FitTask(name, "fold", repeat, fold, train, test, where))
         return tasks
 
+    def one_task_beside_scikit_learn(self, tasks) -> bool:
+        """Whether one task (a fused network) runs beside scikit-learn's alone.
+
+        Then the pool runs them in threads of this process: the network's
+        TensorFlow already runs here, where a worker process would first
+        import it (seconds) and receive a copy of X; scikit-learn's solvers
+        and TensorFlow release the GIL in their arithmetic. With two tasks of
+        other libraries (two networks seeding Keras), worker processes.
+        """
+        others = [
+            task
+            for task in tasks
+            if not is_scikit_learn(self.members[task.member].estimator)
+        ]
+        return len(others) == 1 and len(tasks) > 1
+
     def stopped_tasks(self, outcomes) -> list[FitTask]:
         """The full fits of members that stop early, for their folds' best epoch."""
         epochs = self.refit_epochs(outcomes)
@@ -271,6 +287,18 @@ def fusion_blocker(member, fit_params=None) -> str | None:
     if metadata:
         return f"it is given fit metadata {metadata}"
     return blocker()
+
+
+def is_scikit_learn(estimator) -> bool:
+    """Whether ``estimator`` and every estimator in it are scikit-learn's own."""
+    nested = [estimator]
+    if hasattr(estimator, "get_params"):
+        nested += [
+            value
+            for value in estimator.get_params(deep=True).values()
+            if hasattr(value, "fit") or hasattr(value, "transform")
+        ]
+    return all(type(part).__module__.split(".")[0] == "sklearn" for part in nested)
 
 
 def is_keras_wrapper(member) -> bool:

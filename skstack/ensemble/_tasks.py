@@ -310,11 +310,13 @@ def _run_in_worker(limits, index, function, *args):
     return index, function(*args)
 
 
-def run_tasks(tasks, n_jobs, verbose, label) -> list:
+def run_tasks(tasks, n_jobs, verbose, label, prefer=None) -> list:
     """Run ``(function, args)`` tasks in one joblib pool, in order of the list.
 
-    Worker processes share the cores: each sizes TensorFlow's thread pools to
-    its share. With ``verbose``, a progress bar counts fits as they finish.
+    ``prefer`` is joblib's hint (``"threads"``), which a backend the user
+    chose (``parallel_config``) overrides. Worker processes share the cores:
+    each sizes TensorFlow's thread pools to its share. With ``verbose``, a
+    progress bar counts fits as they finish.
     A worker process dying under a task (killed, out of memory) makes the pool
     run once more, since the seeds are fixed in the tasks the results are the
     same; a second death raises an error saying so.
@@ -322,12 +324,12 @@ def run_tasks(tasks, n_jobs, verbose, label) -> list:
     if not tasks:
         return []
     try:
-        return _run_pool(tasks, n_jobs, verbose, label)
+        return _run_pool(tasks, n_jobs, verbose, label, prefer)
     except Exception as exc:
         if type(exc).__name__ not in _LOST_WORKER_ERRORS:
             raise
     try:
-        return _run_pool(tasks, n_jobs, verbose, label)
+        return _run_pool(tasks, n_jobs, verbose, label, prefer)
     except Exception as exc:
         if type(exc).__name__ in _LOST_WORKER_ERRORS:
             raise RuntimeError(
@@ -339,7 +341,7 @@ def run_tasks(tasks, n_jobs, verbose, label) -> list:
         raise
 
 
-def _run_pool(tasks, n_jobs, verbose, label) -> list:
+def _run_pool(tasks, n_jobs, verbose, label, prefer) -> list:
     workers = max(1, min(effective_n_jobs(n_jobs), len(tasks)))
     if workers == 1:
         # One task (a lone fused member) or one worker: run in this process,
@@ -351,11 +353,11 @@ def _run_pool(tasks, n_jobs, verbose, label) -> list:
         for i, (function, args) in enumerate(tasks)
     )
     if not verbose:
-        return [result for _, result in Parallel(n_jobs=n_jobs)(jobs)]
+        return [result for _, result in Parallel(n_jobs=n_jobs, prefer=prefer)(jobs)]
     from tqdm import tqdm
 
     results = [None] * len(tasks)
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", prefer=prefer)
     with tqdm(total=len(tasks), desc=label, unit="fit") as bar:
         for index, result in parallel(jobs):
             results[index] = result

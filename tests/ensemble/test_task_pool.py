@@ -4,12 +4,17 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skstack import KerasStackingClassifier
-from skstack.ensemble._tasks import run_tasks
+from skstack.ensemble._crossfit import CrossFit, is_scikit_learn
+from skstack.ensemble._tasks import FitTask, MemberPlan, run_tasks
+from skstack.keras import KerasClassifier, dense_model
 
 _PROBE = """
 import tensorflow as tf
@@ -85,3 +90,52 @@ def test_a_lone_task_runs_in_the_calling_process():
     assert run_tasks([(os.getpid, ())], n_jobs=2, verbose=0, label="x") == [os.getpid()]
     pids = run_tasks([(os.getpid, ())] * 4, n_jobs=2, verbose=0, label="x")
     assert os.getpid() not in pids  # several tasks still go to the workers
+
+
+def test_threads_when_asked_and_no_backend_chosen():
+    import joblib
+
+    pids = run_tasks([(os.getpid, ())] * 4, 2, 0, "x", prefer="threads")
+    assert pids == [os.getpid()] * 4
+    # A backend the user chose wins over the hint.
+    with joblib.parallel_config(backend="loky"):
+        pids = run_tasks([(os.getpid, ())] * 4, 2, 0, "x", prefer="threads")
+    assert os.getpid() not in pids
+
+
+@pytest.mark.parametrize(
+    "estimator, expected",
+    [
+        (LogisticRegression(), True),
+        (make_pipeline(StandardScaler(), LogisticRegression()), True),
+        (KerasClassifier(dense_model), False),
+        (make_pipeline(StandardScaler(), KerasClassifier(dense_model)), False),
+        (_EndsItsProcess(), False),  # another library's (here: a test's)
+    ],
+)
+def test_which_estimators_are_scikit_learn_alone(estimator, expected):
+    assert is_scikit_learn(estimator) is expected
+
+
+def test_a_fused_network_beside_scikit_learn_members_runs_in_threads(iris):
+    X, y = iris
+    members = [
+        ("mlp", KerasClassifier(dense_model, hidden=(8,), epochs=2)),
+        ("lr", LogisticRegression()),
+        ("scaled", make_pipeline(StandardScaler(), LogisticRegression())),
+    ]
+    plans = [
+        MemberPlan(name, member, "predict_proba", {}, None, None)
+        for name, member in members
+    ]
+    crossfit = CrossFit(plans, repeats=[], average=False)
+    tasks = [FitTask("mlp", "fused"), FitTask("lr", "warm"), FitTask("scaled", "warm")]
+    assert crossfit.one_task_beside_scikit_learn(tasks)
+    assert not crossfit.one_task_beside_scikit_learn(tasks[:1])  # alone
+    assert not crossfit.one_task_beside_scikit_learn([tasks[0]] * 2 + tasks[1:])
+    # Threads or one process: the same numbers.
+    stack = KerasStackingClassifier(members, random_state=0)
+    alone = clone(stack).fit(X, y)
+    threaded = clone(stack).set_params(n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(threaded.oof_predictions_, alone.oof_predictions_)
+    np.testing.assert_array_equal(threaded.predict_proba(X), alone.predict_proba(X))
