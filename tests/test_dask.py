@@ -67,8 +67,9 @@ def _worker_tasks(client, run):
 
 def test_stack_fits_on_the_workers_with_the_local_predictions(iris, client):
     X, y = iris
-    local = _stack(fuse_folds=False).fit(X, y).predict_proba(X)
-    stack = _stack(fuse_folds=False)
+    # Every fit its own task: no fused network, no warm-started folds.
+    local = _stack(fuse_folds=False, warm_start_folds=False).fit(X, y).predict_proba(X)
+    stack = _stack(fuse_folds=False, warm_start_folds=False)
 
     def fit_on_cluster():
         with joblib.parallel_backend("dask"):

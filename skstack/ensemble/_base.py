@@ -28,8 +28,9 @@ from ..utils._validation import (
 from ._columns import MetaColumns
 from ._crossfit import DROP, is_drop, is_prefit, plan_cross_fit, seed_estimator
 from ._fitted import _FittedStack
+from ._pool import run_tasks
 from ._routing import metadata_router, routed_fit_params
-from ._tasks import fit_on, run_tasks
+from ._tasks import fit_on
 
 
 class _NamedMembers(_BaseComposition):

@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_memory
 
 from ..utils._validation import check_folds, check_predicted_rows
+from ._pool import is_scikit_learn
 from ._tasks import (
     TASK_FUNCTIONS,
     FitTask,
@@ -287,18 +288,6 @@ def fusion_blocker(member, fit_params=None) -> str | None:
     if metadata:
         return f"it is given fit metadata {metadata}"
     return blocker()
-
-
-def is_scikit_learn(estimator) -> bool:
-    """Whether ``estimator`` and every estimator in it are scikit-learn's own."""
-    nested = [estimator]
-    if hasattr(estimator, "get_params"):
-        nested += [
-            value
-            for value in estimator.get_params(deep=True).values()
-            if hasattr(value, "fit") or hasattr(value, "transform")
-        ]
-    return all(type(part).__module__.split(".")[0] == "sklearn" for part in nested)
 
 
 def is_keras_wrapper(member) -> bool:

@@ -9,12 +9,6 @@ column is standardized, then scikit-learn's ``LogisticRegression`` or
 ``stack.to_keras()`` exports) is the logit layer and one ``Dense`` layer with
 the standardization folded into its weights. The classifier is here, the
 regressor beside ``KerasStackingRegressor`` in ``_regressor.py``.
-
-They replaced a hand-written L-BFGS solver of the same problems: the same
-optimum (probabilities within 1e-12), the same held-out scores on every
-real-data benchmark set; ``C="auto"`` costs 10-30 ms more on a few thousand
-rows (scikit-learn's checks in each of its 18 small fits) and a quarter of the
-time at 300,000 rows (its search on a sample).
 """
 
 from __future__ import annotations

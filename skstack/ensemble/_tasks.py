@@ -1,4 +1,4 @@
-"""The fits a stack's workers run, and the pool that runs them.
+"""The fits a stack's workers run (the pool that runs them: ``_pool.py``).
 
 Each task function takes the member's :class:`MemberPlan` and one
 :class:`FitTask`, then X and y: module-level functions of picklable
@@ -9,15 +9,11 @@ parameters and seed, the fold's rows, X, y and the fit parameters.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
-from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
@@ -285,91 +281,6 @@ def _fitted_pipeline(pipeline, head, step, network) -> Pipeline:
     fitted = clone(pipeline)
     fitted.steps = [*head.steps, (step, network)]
     return fitted
-
-
-def limit_tensorflow_threads(parent_pid: int, threads: int) -> None:
-    """Size TensorFlow's thread pools in a worker process, once, before first use.
-
-    Each TensorFlow process otherwise starts as many compute threads as the
-    machine has cores, so n workers run n times too many. joblib limits BLAS
-    and OpenMP threads in its workers but not TensorFlow's, whose pools can only
-    be sized before its runtime starts; in a worker that already started it,
-    this does nothing. Nothing happens in the parent process (``n_jobs=1`` or
-    the threading backend), or before TensorFlow is imported by a task.
-    """
-    tf = sys.modules.get("tensorflow")
-    if tf is None or os.getpid() == parent_pid:
-        return
-    with contextlib.suppress(RuntimeError):  # raised once the runtime started
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-
-
-def _run_in_worker(limits, index, function, *args):
-    limit_tensorflow_threads(*limits)
-    return index, function(*args)
-
-
-def run_tasks(tasks, n_jobs, verbose, label, prefer=None) -> list:
-    """Run ``(function, args)`` tasks in one joblib pool, in order of the list.
-
-    ``prefer`` is joblib's hint (``"threads"``), which a backend the user
-    chose (``parallel_config``) overrides. Worker processes share the cores:
-    each sizes TensorFlow's thread pools to its share. With ``verbose``, a
-    progress bar counts fits as they finish.
-    A worker process dying under a task (killed, out of memory) makes the pool
-    run once more, since the seeds are fixed in the tasks the results are the
-    same; a second death raises an error saying so.
-    """
-    if not tasks:
-        return []
-    try:
-        return _run_pool(tasks, n_jobs, verbose, label, prefer)
-    except Exception as exc:
-        if type(exc).__name__ not in _LOST_WORKER_ERRORS:
-            raise
-    try:
-        return _run_pool(tasks, n_jobs, verbose, label, prefer)
-    except Exception as exc:
-        if type(exc).__name__ in _LOST_WORKER_ERRORS:
-            raise RuntimeError(
-                f"A worker process died while running the {label}, twice "
-                f"({type(exc).__name__}: {exc}); nothing was fitted. A fit that "
-                "kills its process (out of memory, a crash in native code) does "
-                "so again on each try."
-            ) from exc
-        raise
-
-
-def _run_pool(tasks, n_jobs, verbose, label, prefer) -> list:
-    workers = max(1, min(effective_n_jobs(n_jobs), len(tasks)))
-    if workers == 1:
-        # One task (a lone fused member) or one worker: run in this process,
-        # whose TensorFlow already runs; a worker would first start its own.
-        n_jobs = 1
-    limits = (os.getpid(), max(1, cpu_count() // workers))
-    jobs = (
-        delayed(_run_in_worker)(limits, i, function, *args)
-        for i, (function, args) in enumerate(tasks)
-    )
-    if not verbose:
-        return [result for _, result in Parallel(n_jobs=n_jobs, prefer=prefer)(jobs)]
-    from tqdm import tqdm
-
-    results = [None] * len(tasks)
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", prefer=prefer)
-    with tqdm(total=len(tasks), desc=label, unit="fit") as bar:
-        for index, result in parallel(jobs):
-            results[index] = result
-            bar.update()
-    return results
-
-
-# What joblib's loky backend and dask's scheduler (and joblib's dask backend,
-# which may cancel the futures of a lost worker's batch) raise when a worker
-# process died under a task, named rather than imported so the core needs
-# neither.
-_LOST_WORKER_ERRORS = {"TerminatedWorkerError", "KilledWorker", "FutureCancelledError"}
 
 
 def cached_call(memory, function, arguments: tuple):

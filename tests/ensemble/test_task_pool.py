@@ -12,13 +12,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skstack import KerasStackingClassifier
-from skstack.ensemble._crossfit import CrossFit, is_scikit_learn
-from skstack.ensemble._tasks import FitTask, MemberPlan, run_tasks
+from skstack.ensemble._crossfit import CrossFit
+from skstack.ensemble._pool import is_scikit_learn, run_tasks
+from skstack.ensemble._tasks import FitTask, MemberPlan
 from skstack.keras import KerasClassifier, dense_model
 
 _PROBE = """
 import tensorflow as tf
-from skstack.ensemble._tasks import limit_tensorflow_threads
+from skstack.ensemble._pool import limit_tensorflow_threads
 
 limit_tensorflow_threads(parent_pid=-1, threads={threads})
 tf.constant(1.0) + 1.0  # starts the runtime with those pools
@@ -42,7 +43,7 @@ def test_a_worker_sizes_tensorflow_pools_before_the_runtime_starts(threads):
 def test_the_parent_process_keeps_its_own_pools():
     import tensorflow as tf
 
-    from skstack.ensemble._tasks import limit_tensorflow_threads
+    from skstack.ensemble._pool import limit_tensorflow_threads
 
     before = tf.config.threading.get_intra_op_parallelism_threads()
     limit_tensorflow_threads(parent_pid=os.getpid(), threads=before + 3)

@@ -1,0 +1,123 @@
+"""The pool that runs a stack's fit tasks: joblib's, sized to the cores.
+
+Every task is ``(function, args)`` (``_tasks.py``); results come back in the
+order of the tasks. Worker processes size TensorFlow's thread pools to their
+share of the cores; tasks run as threads of this process share its BLAS
+pools the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+from joblib import Parallel, cpu_count, delayed, effective_n_jobs
+from threadpoolctl import threadpool_limits
+
+
+def is_scikit_learn(estimator) -> bool:
+    """Whether ``estimator`` and every estimator in it are scikit-learn's own."""
+    nested = [estimator]
+    if hasattr(estimator, "get_params"):
+        nested += [
+            value
+            for value in estimator.get_params(deep=True).values()
+            if hasattr(value, "fit") or hasattr(value, "transform")
+        ]
+    return all(type(part).__module__.split(".")[0] == "sklearn" for part in nested)
+
+
+def limit_tensorflow_threads(parent_pid: int, threads: int) -> None:
+    """Size TensorFlow's thread pools in a worker process, once, before first use.
+
+    Each TensorFlow process otherwise starts as many compute threads as the
+    machine has cores, so n workers run n times too many. joblib limits BLAS
+    and OpenMP threads in its workers but not TensorFlow's, whose pools can only
+    be sized before its runtime starts; in a worker that already started it,
+    this does nothing. Nothing happens in the parent process (``n_jobs=1`` or
+    the threading backend), or before TensorFlow is imported by a task.
+    """
+    tf = sys.modules.get("tensorflow")
+    if tf is None or os.getpid() == parent_pid:
+        return
+    with contextlib.suppress(RuntimeError):  # raised once the runtime started
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def _run_in_worker(limits, index, function, *args):
+    limit_tensorflow_threads(*limits)
+    return index, function(*args)
+
+
+def run_tasks(tasks, n_jobs, verbose, label, prefer=None) -> list:
+    """Run ``(function, args)`` tasks in one joblib pool, in order of the list.
+
+    ``prefer`` is joblib's hint (``"threads"``), which a backend the user
+    chose (``parallel_config``) overrides. Worker processes share the cores:
+    each sizes TensorFlow's thread pools to its share. With ``verbose``, a
+    progress bar counts fits as they finish.
+    A worker process dying under a task (killed, out of memory) makes the pool
+    run once more, since the seeds are fixed in the tasks the results are the
+    same; a second death raises an error saying so.
+    """
+    if not tasks:
+        return []
+    try:
+        return _run_pool(tasks, n_jobs, verbose, label, prefer)
+    except Exception as exc:
+        if type(exc).__name__ not in _LOST_WORKER_ERRORS:
+            raise
+    try:
+        return _run_pool(tasks, n_jobs, verbose, label, prefer)
+    except Exception as exc:
+        if type(exc).__name__ in _LOST_WORKER_ERRORS:
+            raise RuntimeError(
+                f"A worker process died while running the {label}, twice "
+                f"({type(exc).__name__}: {exc}); nothing was fitted. A fit that "
+                "kills its process (out of memory, a crash in native code) does "
+                "so again on each try."
+            ) from exc
+        raise
+
+
+def _run_pool(tasks, n_jobs, verbose, label, prefer) -> list:
+    workers = max(1, min(effective_n_jobs(n_jobs), len(tasks)))
+    if workers == 1:
+        # One task (a lone fused member) or one worker: run in this process,
+        # whose TensorFlow already runs; a worker would first start its own.
+        n_jobs = 1
+    share = max(1, cpu_count() // workers)
+    limits = (os.getpid(), share)
+    jobs = (
+        delayed(_run_in_worker)(limits, i, function, *args)
+        for i, (function, args) in enumerate(tasks)
+    )
+    # Threads of this process share its BLAS pools: each task gets its share
+    # of the cores, as worker processes get from joblib (TensorFlow keeps its
+    # own pools). Unlimited, NumPy's and TensorFlow's spinning threads
+    # oversubscribed the cores and n_jobs=2 ran slower than n_jobs=1.
+    in_threads = prefer == "threads" and n_jobs != 1
+    with threadpool_limits(share) if in_threads else contextlib.nullcontext():
+        if not verbose:
+            parallel = Parallel(n_jobs=n_jobs, prefer=prefer)
+            return [result for _, result in parallel(jobs)]
+        from tqdm import tqdm
+
+        results = [None] * len(tasks)
+        parallel = Parallel(
+            n_jobs=n_jobs, return_as="generator_unordered", prefer=prefer
+        )
+        with tqdm(total=len(tasks), desc=label, unit="fit") as bar:
+            for index, result in parallel(jobs):
+                results[index] = result
+                bar.update()
+        return results
+
+
+# What joblib's loky backend and dask's scheduler (and joblib's dask backend,
+# which may cancel the futures of a lost worker's batch) raise when a worker
+# process died under a task, named rather than imported so the core needs
+# neither.
+_LOST_WORKER_ERRORS = {"TerminatedWorkerError", "KilledWorker", "FutureCancelledError"}
