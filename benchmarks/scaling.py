@@ -187,7 +187,8 @@ def table(rows: list[dict]) -> list[str]:
         "| score skstack / scikit-learn |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
-    for key in sorted({(r["data"], r["rows"]) for r in rows}, key=lambda k: k[1]):
+    keys = {(r["data"], r["rows"]) for r in rows}
+    for key in sorted(keys, key=lambda k: (k[0] != "synthetic", k[1])):
         by = {r["config"]: r for r in rows if (r["data"], r["rows"]) == key}
         own, two, peer = by["skstack"], by["skstack_n_jobs_2"], by["sklearn"]
         lines.append(

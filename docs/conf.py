@@ -102,6 +102,7 @@ write_benchmark_tables("harness")
 write_benchmark_tables("realdata")
 write_benchmark_tables("time_series")
 write_benchmark_tables("serving")
+write_benchmark_tables("scaling")
 
 
 def _skip_metadata_request_methods(app, what, name, obj, skip, options):

@@ -107,3 +107,21 @@ def test_serving_quick_run_measures_every_path(tmp_path):
         )
         assert max(row["export_max_abs_difference"].values()) <= 1e-5
     assert json.loads((tmp_path / "serving.json").read_text()) == record
+
+
+@pytest.mark.slow
+def test_scaling_quick_run_measures_each_configuration_in_its_own_process(tmp_path):
+    from benchmarks.scaling import main as scaling
+
+    scaling(["--quick", "--out", str(tmp_path)])
+    record = json.loads((tmp_path / "scaling.json").read_text())
+    rows = {row["config"]: row for row in record["rows"]}
+    assert set(rows) == {"skstack", "skstack_n_jobs_2", "sklearn"}
+    for row in rows.values():
+        assert row["rows"] == 5000 and row["fit_s"] > 0
+        assert 0 <= row["score"] <= 1
+        # A fresh process with TensorFlow imported holds far more than 100 MB.
+        assert row["peak_rss_mb"] > 100
+    assert 0 < rows["skstack"]["meta_s"] < rows["skstack"]["fit_s"]
+    assert "| synthetic | 5,000 |" in (tmp_path / "scaling.md").read_text()
+    assert (tmp_path / "scaling.png").stat().st_size > 0

@@ -2,7 +2,8 @@
 
 A stack's fits are (member, repeat, fold) fits, each predicting its held-out
 rows, plus one fit per member on all rows for prediction (``"full"``); a member
-whose folds train as one Keras graph has one ``"fused"`` task instead. Members
+whose folds train as one Keras graph has one ``"fused"`` task instead, one
+whose folds start from its full fit one ``"warm"`` task. Members
 that stop early have their full fit planned once their fold models' best epochs
 are known. The stack runs the plan (``_base.py``); the tasks are in
 ``_tasks.py``.
