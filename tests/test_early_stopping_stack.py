@@ -153,10 +153,14 @@ def test_a_pipeline_ending_in_a_stopping_network_is_refit_the_same_way(iris):
 def test_verbose_draws_a_progress_bar_over_the_fits(iris, capsys):
     X, y = iris
     members = [("lr", LogisticRegression()), ("lr2", LogisticRegression(C=0.1))]
-    KerasStackingClassifier(
+    stack = KerasStackingClassifier(
         members, final_estimator=LogisticRegression(), cv=3, verbose=1
-    ).fit(X, y)
+    )
+    stack.set_params(warm_start_folds=False).fit(X, y)
     err = capsys.readouterr().err
     # 2 members x (3 folds + 1 refit)
     assert "stacking fits" in err
     assert "8/8" in err
+    # Warm-started folds: a member's fits are one task, one step of the bar.
+    stack.set_params(warm_start_folds=True).fit(X, y)
+    assert "2/2" in capsys.readouterr().err

@@ -72,29 +72,25 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, copy_
             f"copy_X has {len(copy_X)} arrays for {len(masks)} copies "
             f"({len(splits)} splits" + (" and the refit)." if refit else ").")
         )
-    if copy_X is None:
-        inputs = [X] * len(masks)
-    else:
-        inputs = [_own_rows_only(x, m) for x, m in zip(copy_X, masks, strict=True)]
     copies = [clone(wrapper) for _ in masks]
-    for i, (model, X_copy) in enumerate(zip(copies, inputs, strict=True)):
+    X_fit = None if copy_X is None else []
+    for i, (model, mask) in enumerate(zip(copies, masks, strict=True)):
+        # One copy's own features at a time: each is encoded (float32 for
+        # the network) before the next is made, so the float64 copies of
+        # every row are not all held at once.
+        X_copy = X if copy_X is None else _own_rows_only(copy_X[i], mask)
         model.initialize(X_copy, y)
         model.model_.name = f"copy_{i}"
-    batch_statistics = _batch_statistics_layer(copies[0].model_)
-    if batch_statistics is not None:
-        raise FoldFusionError(
-            f"fold fusion cannot train a network with {batch_statistics}: it "
-            "normalizes with statistics of whole batches, held-out rows included."
-        )
-    if copy_X is None:
-        X_fit, y_fit, weights = encoded_training_data(copies[0], X, y, sample_weight)
-    else:
-        X_fit = []
-        for model, X_copy in zip(copies, inputs, strict=True):
+        if i == 0:
+            _refuse_batch_statistics(model.model_)
+        if copy_X is not None:
             encoded, y_fit, weights = encoded_training_data(
                 model, X_copy, y, sample_weight
             )
             X_fit.append(encoded)
+        del X_copy
+    if copy_X is None:
+        X_fit, y_fit, weights = encoded_training_data(copies[0], X, y, sample_weight)
     base = np.ones(n_rows) if weights is None else np.asarray(weights, float)
     # Scaled so each copy's mean weight is that of a separate fit's rows: its
     # loss, and so its step sizes, are those of training on its rows alone.
@@ -117,6 +113,7 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, copy_
     with keras_seed(wrapper.random_state):
         stacked = _stacked_network(copies, X_fit)
         if stacked is not None:
+            X_fit = None  # the stacked input holds them: one copy less in memory
             _train_stacked(copies, stacked, optimizer, y_fit, per_copy, fit_kwargs)
         else:
             _train_side_by_side(copies, optimizer, X_fit, y_fit, per_copy, fit_kwargs)
@@ -241,6 +238,16 @@ def _copy_loss(history: dict, index: int, n_copies: int) -> list:
         return list(history["loss"])
     key = f"copy_{index}_loss"
     return list(history.get(key, []))
+
+
+def _refuse_batch_statistics(model) -> None:
+    """Raise FoldFusionError for a network that normalizes by its batches."""
+    batch_statistics = _batch_statistics_layer(model)
+    if batch_statistics is not None:
+        raise FoldFusionError(
+            f"fold fusion cannot train a network with {batch_statistics}: it "
+            "normalizes with statistics of whole batches, held-out rows included."
+        )
 
 
 def _batch_statistics_layer(model) -> str | None:

@@ -94,7 +94,8 @@ SHARED_TAIL = """\
         context, -1 all processors.
     verbose : int, default=0
         Above 0, a progress bar (tqdm, on stderr) counts the (estimator, fold)
-        fits and refits as they finish.
+        fits and refits as they finish; the fits of a fused or warm-started
+        member count as one.
     random_state : int, RandomState instance or None, default=None
         Seeds every member's and the meta-learner's ``random_state`` left at
         None (nested ones too), and a shuffling splitter's seed, so an int
