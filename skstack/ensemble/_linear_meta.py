@@ -230,15 +230,15 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
                 return self
             self.C_ = self._chosen_C(Z, y, weights)
             models = self._fit_models(
-                Z, y, weights, self.C_, self.tol, self._new_models(Z)
+                Z, y, weights, self.C_, self.tol, self._new_models(Z, self._solver(Z))
             )
             self.coef_ = np.vstack([model.coef_ for model in models])
             self.intercept_ = np.concatenate([model.intercept_ for model in models])
             self.n_iter_ = int(max(np.max(model.n_iter_) for model in models))
             return self
 
-    def _new_models(self, Z) -> list:
-        """Unfitted models for the final fit, their solver picked by shape.
+    def _solver(self, Z) -> str:
+        """The final fit's solver, picked by the number of coefficients.
 
         Newton's method (``newton-cholesky``) converges in a few iterations,
         each building the Hessian: ``n_rows * coefficients**2``. For the few
@@ -250,8 +250,10 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
         n_classes = len(self.classes_)
         per_model = 1 if self._multilabel or n_classes == 2 else n_classes
         coefficients = (Z.shape[1] + 1) * per_model
-        newton = coefficients <= NEWTON_MAX_COEFFICIENTS
-        solver = "newton-cholesky" if newton else "lbfgs"
+        return "newton-cholesky" if coefficients <= NEWTON_MAX_COEFFICIENTS else "lbfgs"
+
+    def _new_models(self, Z, solver) -> list:
+        """Unfitted, warm-startable models: one, or one per label."""
         n_models = len(self.classes_) if self._multilabel else 1
         return [
             LogisticRegression(solver=solver, max_iter=self.max_iter, warm_start=True)
@@ -265,9 +267,7 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
         unfitted ones to use).
         """
         targets = y.T if self._multilabel else [y]
-        models = warm or [
-            LogisticRegression(max_iter=self.max_iter, warm_start=True) for _ in targets
-        ]
+        models = warm or self._new_models(Z, "lbfgs")
         for model, target in zip(models, targets, strict=True):
             model.set_params(C=C, tol=tol)
             if len(np.unique(target)) < 2:

@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 from ..exceptions import CacheEntryWarning, FoldFusionError
 from ..utils._compat import _check_method_params, _safe_indexing
 from ..utils._errors import member_error
-from ._warm_start import finish, start_from
+from ._warm_start import final_step, finish, start_from
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,8 +136,7 @@ def held_out_result(plan: MemberPlan, fold_model, X, y, test) -> FoldResult:
 
 def best_epoch(model) -> int | None:
     """A fitted member's best epoch when its Keras model stopped early."""
-    last = model.steps[-1][1] if isinstance(model, Pipeline) else model
-    return getattr(last, "best_epoch_", None)
+    return getattr(final_step(model), "best_epoch_", None)
 
 
 def fit_predict_fused(plan: MemberPlan, task: FitTask, X, y) -> tuple:

@@ -26,8 +26,8 @@ _GENERALIZED_LINEAR = (PoissonRegressor, GammaRegressor, TweedieRegressor)
 _START = ("coef_", "intercept_")
 
 
-def solver_step(member):
-    """The estimator whose solver fits ``member``: itself or its last step."""
+def final_step(member):
+    """The estimator that ends ``member``: itself, or its Pipeline's last step."""
     if isinstance(member, Pipeline):
         return member.steps[-1][1] if member.steps else None
     return member
@@ -35,7 +35,7 @@ def solver_step(member):
 
 def has_one_optimum(member) -> bool:
     """Whether ``member``'s folds can start from its full fit, same optimum."""
-    estimator = solver_step(member)
+    estimator = final_step(member)
     if not hasattr(estimator, "get_params"):
         return False
     params = estimator.get_params(deep=False)
@@ -65,7 +65,7 @@ def start_from(fold_member, full_member, y_fold) -> bool:
     False, leaving it as it was, when the fold cannot start there: its
     training rows lack a class of the full fit (other coefficient shapes).
     """
-    estimator, full = solver_step(fold_member), solver_step(full_member)
+    estimator, full = final_step(fold_member), final_step(full_member)
     classes = getattr(full, "classes_", None)
     if classes is not None and len(np.unique(y_fold)) != len(classes):
         return False
@@ -78,4 +78,4 @@ def start_from(fold_member, full_member, y_fold) -> bool:
 
 def finish(fold_member) -> None:
     """Set ``warm_start`` back to the member's own value after the fit."""
-    solver_step(fold_member).set_params(warm_start=False)
+    final_step(fold_member).set_params(warm_start=False)

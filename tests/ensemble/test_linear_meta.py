@@ -194,7 +194,7 @@ def test_one_class_is_predicted_with_certainty(C):
 def test_the_final_fit_takes_newtons_method_for_few_coefficients():
     X, y = _member_probabilities(3, n_rows=600)
     meta = LinearMetaClassifier(C=1.0).fit(X, y)
-    assert meta._new_models(X)[0].solver == "newton-cholesky"
+    assert meta._solver(X) == "newton-cholesky"
     assert meta.n_iter_ < 20  # L-BFGS takes tens at tol=1e-6
     many_columns = np.zeros((1, 30))  # 31 coefficients for each of 3 classes
-    assert meta._new_models(many_columns)[0].solver == "lbfgs"
+    assert meta._solver(many_columns) == "lbfgs"
