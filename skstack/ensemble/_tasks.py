@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import TargetEncoder
 
 from ..exceptions import CacheEntryWarning, FoldFusionError
 from ..utils._compat import _check_method_params, _safe_indexing
@@ -234,6 +235,14 @@ def pipeline_fusion_blocker(pipeline: Pipeline, fit_params) -> str | None:
     metadata = sorted(set(fit_params or {}) - {weight_key})
     if metadata:
         return f"it is given fit parameters {metadata}"
+    head = pipeline[:-1].get_params(deep=True).items()
+    for name, value in head:
+        if isinstance(value, TargetEncoder):
+            # Fused copies train on transform's features; a TargetEncoder's
+            # fit_transform (what a Pipeline's fit uses) cross-fits instead.
+            return (
+                f"its step {name!r} is a TargetEncoder, whose fit_transform cross-fits"
+            )
     reason = wrapper.fold_fusion_blocker()
     return None if reason is None else f"its step {step!r}: {reason}"
 
@@ -246,26 +255,24 @@ def fit_pipeline_folds(pipeline: Pipeline, X, y, splits, fit_params, refit):
     """
     step, wrapper = pipeline.steps[-1]
     rows = [train for train, _ in splits] + ([None] if refit else [])
-    heads, copy_X = [], []
+    heads = []
     for train in rows:
         head = clone(pipeline)[:-1]
-        if not head.steps:  # the wrapper alone
-            copy_X.append(X)
-        elif train is None:
-            copy_X.append(head.fit_transform(X, y))
-        else:
-            head.fit(_safe_indexing(X, train), _safe_indexing(y, train))
-            # Every row, for the input's shape; the network's loss weighs
-            # only the training rows, and the others are zeroed before use.
-            copy_X.append(head.transform(X))
+        if head.steps:
+            if train is None:
+                head.fit(X, y)
+            else:
+                head.fit(_safe_indexing(X, train), _safe_indexing(y, train))
         heads.append(head)
+    # The wrapper makes each copy's features from its head (or preprocesses
+    # in its training graph); a head fitted on a copy's training rows only.
     fold_models, full = wrapper.fit_folds(
-        copy_X[0],
+        X,
         y,
         splits,
         sample_weight=(fit_params or {}).get(f"{step}__sample_weight"),
         refit=refit,
-        copy_X=copy_X,
+        heads=[head if head.steps else None for head in heads],
     )
     networks = [*fold_models, full] if refit else list(fold_models)
     pipelines = [

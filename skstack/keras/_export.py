@@ -24,16 +24,9 @@ from skstack.ensemble._regressor import LinearMetaRegressor
 
 from ._fast_predict import exportable_network
 from ._layers import ProbabilityLogit
+from ._named_columns import PRECISION, ColumnInputs, text_inputs
 from ._training import without_augmentation
-from ._transformers import (
-    PRECISION,
-    SUPPORTED,
-    ColumnInputs,
-    NoKerasForm,
-    matrix,
-    text_inputs,
-    transformed,
-)
+from ._transformers import SUPPORTED, NoKerasForm, matrix, transformed
 from ._wrappers import KerasClassifier, KerasRegressor
 
 _WRAPPERS = (KerasClassifier, KerasRegressor)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-from scipy import sparse
 from sklearn.base import clone, is_classifier
 
 from skstack.exceptions import FoldFusionError
@@ -21,6 +20,7 @@ from ._dense import (
     masked_loss,
     stacked_network,
 )
+from ._fused_inputs import CopyFeatures, reproduces
 from ._scikeras import encoded_training_data, keras_seed
 from ._training import KerasWrapperHooks
 
@@ -49,13 +49,13 @@ def fold_fusion_blocker(wrapper) -> str | None:
     return None
 
 
-def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, copy_X=None):
+def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads=None):
     """Train one copy of ``wrapper`` per split (plus one on all rows) together.
 
     Returns the fitted fold copies, in the order of ``splits``, and the copy fit
     on all rows (None unless ``refit``). Every copy starts from the same
     weights a separate fit would start from (the wrapper's ``random_state``).
-    ``copy_X`` gives each copy its own features of every row (see
+    ``heads`` gives each copy its own fitted preprocessing of ``X`` (see
     ``FoldFusionMixin.fit_folds``).
     """
     n_rows = len(y)
@@ -67,30 +67,22 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, copy_
         masks.append(mask)
     if refit:
         masks.append(np.ones(n_rows))
-    if copy_X is not None and len(copy_X) != len(masks):
+    if heads is not None and len(heads) != len(masks):
         raise ValueError(
-            f"copy_X has {len(copy_X)} arrays for {len(masks)} copies "
+            f"heads has {len(heads)} transformers for {len(masks)} copies "
             f"({len(splits)} splits" + (" and the refit)." if refit else ").")
         )
     copies = [clone(wrapper) for _ in masks]
-    X_fit = None if copy_X is None else []
-    for i, (model, mask) in enumerate(zip(copies, masks, strict=True)):
-        # One copy's own features at a time: each is encoded (float32 for
-        # the network) before the next is made, so the float64 copies of
-        # every row are not all held at once.
-        X_copy = X if copy_X is None else _own_rows_only(copy_X[i], mask)
-        model.initialize(X_copy, y)
+    own = None if heads is None else CopyFeatures(X, heads, masks)
+    for i, model in enumerate(copies):
+        # A copy with its own features is initialized on stand-ins of their
+        # shape and kind: the features themselves are made once, below.
+        model.initialize(X if own is None else own.stand_in(i), y)
         model.model_.name = f"copy_{i}"
         if i == 0:
             _refuse_batch_statistics(model.model_)
-        if copy_X is not None:
-            encoded, y_fit, weights = encoded_training_data(
-                model, X_copy, y, sample_weight
-            )
-            X_fit.append(encoded)
-        del X_copy
-    if copy_X is None:
-        X_fit, y_fit, weights = encoded_training_data(copies[0], X, y, sample_weight)
+    stand_in = X if own is None else own.stand_in(0)
+    X_fit, y_fit, weights = encoded_training_data(copies[0], stand_in, y, sample_weight)
     base = np.ones(n_rows) if weights is None else np.asarray(weights, float)
     # Scaled so each copy's mean weight is that of a separate fit's rows: its
     # loss, and so its step sizes, are those of training on its rows alone.
@@ -111,7 +103,11 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, copy_
     # Seeded from here on: the stacked network's Dropout layers draw their seed
     # generators when built, and training shuffles and drops out.
     with keras_seed(wrapper.random_state):
-        stacked = _stacked_network(copies, X_fit)
+        stacked = None if own is None else own.in_graph(copies, y)
+        if stacked is None:
+            if own is not None:
+                X_fit = own.encoded(copies, y)
+            stacked = _stacked_network(copies, X_fit)
         if stacked is not None:
             X_fit = None  # the stacked input holds them: one copy less in memory
             _train_stacked(copies, stacked, optimizer, y_fit, per_copy, fit_kwargs)
@@ -120,17 +116,6 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, copy_
     if refit:
         return copies[:-1], copies[-1]
     return copies, None
-
-
-def _own_rows_only(features, mask) -> np.ndarray:
-    """A copy's own features, dense, zero on the rows it does not train on.
-
-    Those rows have weight 0 in its loss; zeroing them keeps even a value its
-    network cannot take (NaN, inf) out of its arithmetic.
-    """
-    own = features.toarray() if sparse.issparse(features) else np.array(features)
-    own[mask == 0] = 0
-    return own
 
 
 def _check_every_class_in_each_fold(wrapper, y, splits) -> None:
@@ -156,16 +141,16 @@ def _check_every_class_in_each_fold(wrapper, y, splits) -> None:
 def _train_stacked(copies, stacked, optimizer, y, per_copy, fit_kwargs):
     """One vectorized network: about one network's operations per step.
 
-    ``stacked`` is what :func:`_stacked_network` built: the network, each
-    copy's layers in it, and its input.
+    ``stacked`` is what :func:`_stacked_network` or ``CopyFeatures.in_graph``
+    built: the model to train, the stacked network in it, each copy's layers
+    in that, and the model's input.
     """
-    network, layers_per_copy, X = stacked
-    n_rows = len(X)
-    targets = y.reshape(n_rows, -1)
+    model, network, layers_per_copy, X = stacked
+    targets = y.reshape(len(y), -1)
     loss = masked_loss(copies[0].model_.loss, len(copies), targets.shape[1])
-    network.compile(optimizer, loss, steps_per_execution=STEPS_PER_EXECUTION)
+    model.compile(optimizer, loss, steps_per_execution=STEPS_PER_EXECUTION)
     packed = np.hstack([targets, np.column_stack(per_copy)]).astype("float32")
-    history = network.fit(X, packed, **fit_kwargs)
+    history = model.fit(X, packed, **fit_kwargs)
     copy_weights_back(network, layers_per_copy)
     for model in copies:
         model.history_ = {"fused_loss": list(history.history["loss"])}
@@ -223,13 +208,13 @@ def _stacked_network(copies, X_fit):
         copies, layers_per_copy, X_network.shape[1:], X_network.dtype, widths
     )
     stacked_output = keras.ops.convert_to_numpy(network(X_network[:8]))
-    for i, model in enumerate(copies):
-        own = keras.ops.convert_to_numpy(model.model_(own_inputs[i][:8]))
-        if stacked_output.shape[1:] != (len(copies), *own.shape[1:]):
-            return None
-        if not np.allclose(stacked_output[:, i], own, rtol=1e-5, atol=1e-6):
-            return None
-    return network, layers_per_copy, X_network
+    own_outputs = [
+        keras.ops.convert_to_numpy(model.model_(own_inputs[i][:8]))
+        for i, model in enumerate(copies)
+    ]
+    if not reproduces(stacked_output, own_outputs):
+        return None
+    return network, network, layers_per_copy, X_network
 
 
 def _copy_loss(history: dict, index: int, n_copies: int) -> list:
@@ -276,7 +261,7 @@ class FoldFusionMixin(KerasWrapperHooks):
             return f"{type(self).__name__} is a subclass that may train in its own way"
         return fold_fusion_blocker(self)
 
-    def fit_folds(self, X, y, splits, sample_weight=None, refit=True, copy_X=None):
+    def fit_folds(self, X, y, splits, sample_weight=None, refit=True, heads=None):
         """Fit one copy of this estimator per split, all in one Keras graph.
 
         Each copy's loss is weighted by a mask of its split's training rows,
@@ -299,11 +284,14 @@ class FoldFusionMixin(KerasWrapperHooks):
             Weights of the rows, multiplied into each copy's mask.
         refit : bool, default=True
             Also train a copy on all rows.
-        copy_X : list of array-like, default=None
-            Each copy's own features of every row (the splits' copies in
-            order, then the refit's), e.g. X transformed by preprocessing
-            fitted on that copy's training rows; a copy's features of rows
-            outside its training rows are never used. None: ``X`` for all.
+        heads : list of fitted transformers, default=None
+            Each copy's own preprocessing (the splits' copies in order, then
+            the refit's), e.g. a pipeline's steps before this estimator fitted
+            on that copy's training rows: copy i trains on
+            ``heads[i].transform(X)`` of its training rows. When every head
+            has a Keras form (see ``skstack.to_keras``) and the network is a
+            plain dense one, the heads run in the training graph on raw ``X``
+            batches, so no copy's feature table is made. None: ``X`` for all.
 
         Returns
         -------
@@ -317,4 +305,4 @@ class FoldFusionMixin(KerasWrapperHooks):
             raise ValueError(
                 f"{type(self).__name__} cannot train its folds fused: {reason}."
             )
-        return fit_folds_fused(self, X, y, splits, sample_weight, refit, copy_X)
+        return fit_folds_fused(self, X, y, splits, sample_weight, refit, heads)

@@ -205,10 +205,14 @@ class IndicatorMap(keras.layers.Layer):
         inputs = ops.cast(inputs, self.compute_dtype)  # lookups give integers
         mapping = ops.convert_to_tensor(self.mapping, dtype=inputs.dtype)
         unknown = ops.convert_to_tensor(self.unknown, dtype=inputs.dtype)
-        # ``where``, not arithmetic: an unknown output may be NaN (an
-        # OrdinalEncoder's unknown_value), which must not reach known rows.
-        none = ops.sum(inputs, axis=1, keepdims=True) < 0.5
-        return ops.where(none, unknown, ops.matmul(inputs, mapping))
+        # The row's output is picked from the table, not multiplied out (at
+        # most one indicator is set): far cheaper than a product with the
+        # mapping, and an unknown output that is NaN (an OrdinalEncoder's
+        # unknown_value) cannot reach known rows.
+        table = ops.concatenate([mapping, ops.expand_dims(unknown, 0)], axis=0)
+        none = ops.sum(inputs, axis=1) < 0.5
+        index = ops.where(none, len(self.mapping), ops.argmax(inputs, axis=1))
+        return ops.take(table, index, axis=0)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], len(self.unknown))
@@ -216,3 +220,22 @@ class IndicatorMap(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         return {**config, "mapping": self.mapping, "unknown": self.unknown}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class CodeMap(keras.layers.Layer):
+    """A column of category codes (``0..n-1``) to the rows of ``table``."""
+
+    def __init__(self, table, **kwargs):
+        super().__init__(**kwargs)
+        self.table = [[float(v) for v in row] for row in table]
+
+    def call(self, inputs):
+        table = ops.convert_to_tensor(self.table, dtype=self.compute_dtype)
+        return ops.take(table, ops.cast(inputs[:, 0], "int32"), axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], len(self.table[0]))
+
+    def get_config(self):
+        return {**super().get_config(), "table": self.table}

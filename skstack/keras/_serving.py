@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from ._export import to_keras
-from ._transformers import column_categories
+from ._named_columns import column_categories
 
 FORMATS = ("keras", "tf_saved_model", "onnx")
 # tf2onnx 1.17 writes opsets up to 18; 17 loads in onnxruntime >= 1.13.

@@ -29,11 +29,15 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from ._layers import Affine, EqualsAny, FillMissing, IndicatorMap, TakeColumns
-
-# Preprocessing computes in float64, as scikit-learn does: standardizing a
-# column of small spread in float32 would lose digits the network then sees.
-PRECISION = "float64"
+from ._layers import (
+    Affine,
+    CodeMap,
+    EqualsAny,
+    FillMissing,
+    IndicatorMap,
+    TakeColumns,
+)
+from ._named_columns import PRECISION, SelectedColumns
 
 SUPPORTED = (
     "StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, SimpleImputer "
@@ -81,88 +85,14 @@ def transformed(transformer, features, where: str):
     )
 
 
-class ColumnInputs(Mapping):
-    """The graph's named inputs, one ``(batch, 1)`` column each, made when used.
-
-    A column that no step reads (dropped by a ColumnTransformer) is no input
-    of the graph. Numbers are float64, ``text`` columns strings.
-    """
-
-    def __init__(self, names, text=()):
-        self._names = [str(name) for name in names]
-        self._text = set(text)
-        self._made: dict = {}
-
-    def __getitem__(self, name):
-        if name not in self._made:
-            if name not in self._names:
-                raise KeyError(name)
-            self._made[name] = keras.Input(
-                shape=(1,),
-                dtype="string" if name in self._text else PRECISION,
-                name=name.replace("/", "_"),  # Keras refuses "/" in names
-            )
-        return self._made[name]
-
-    def __iter__(self):
-        return iter(self._names)
-
-    def __len__(self):
-        return len(self._names)
-
-    def used(self) -> dict:
-        """The inputs the graph reads, in the fitted column order."""
-        return {name: self._made[name] for name in self._names if name in self._made}
-
-
-def text_inputs(estimator) -> set:
-    """Names of the input columns that ``estimator``'s encoders read as text."""
-    recorded = getattr(estimator, "_text_columns_in", None)  # a fitted stack
-    if recorded is not None:
-        return set(recorded)
-    return {
-        name
-        for name, known in column_categories(estimator).items()
-        if known.dtype.kind not in "biuf"
-    }
-
-
-def column_categories(estimator) -> dict:
-    """The categories the encoders of ``estimator`` know, by input column name."""
-    if isinstance(estimator, Pipeline):
-        return column_categories(estimator.steps[0][1]) if estimator.steps else {}
-    if isinstance(estimator, ColumnTransformer):
-        steps = [step for _, step, _ in getattr(estimator, "transformers_", [])]
-    elif hasattr(estimator, "final_estimator_"):  # a stack: its members'
-        steps = [
-            model
-            for _, member in estimator._kept_members()
-            for model in (member if isinstance(member, list) else [member])
-        ]
-    elif isinstance(estimator, OneHotEncoder | OrdinalEncoder):
-        names = getattr(estimator, "feature_names_in_", None)
-        if names is None:
-            return {}
-        return {
-            str(name): np.asarray(known)
-            for name, known in zip(names, estimator.categories_, strict=True)
-        }
-    else:
-        return {}
-    found = {}
-    for step in steps:
-        if not isinstance(step, str):
-            found.update(column_categories(step))
-    return found
-
-
 def matrix(features, transformer, where: str):
     """``features`` as one float tensor (dict columns in the fitted order)."""
     if not isinstance(features, Mapping):
         return features
     names = getattr(transformer, "feature_names_in_", None)
     names = list(features) if names is None else list(names)
-    text = [name for name in names if features[name].dtype == "string"]
+    coded = getattr(features, "vocabularies", {})
+    text = [name for name in names if name in coded or features[name].dtype == "string"]
     if text:
         raise NoKerasForm(
             f"{where} takes the text columns {text} as numbers; only a "
@@ -210,7 +140,9 @@ def _select(transformer, features, columns):
     if not indices:
         return None
     if isinstance(features, Mapping):
-        return {names[i]: features[names[i]] for i in indices}
+        selected = SelectedColumns({names[i]: features[names[i]] for i in indices})
+        selected.vocabularies = getattr(features, "vocabularies", {})
+        return selected
     if indices == everything.tolist():
         return features
     return TakeColumns(indices, dtype=PRECISION)(features)
@@ -289,21 +221,39 @@ def _encoded(encoder: OneHotEncoder | OrdinalEncoder, features, where):
     ]
     encoded = _encoded_categories(encoder)
     blocks = []
+    coded = getattr(features, "vocabularies", {})
     for j, categories in enumerate(encoder.categories_):
         if isinstance(features, Mapping):
             column = features[names[j]]
         else:
             column = TakeColumns([j], dtype=PRECISION)(features)
-        indicator = _indicator(column, categories, f"{where}, column {j}")
         start = sum(widths[:j])
         mapping = encoded[j][:, start : start + widths[j]]
         unknown = _unknown_output(encoder, j, mapping)
+        if isinstance(features, Mapping) and names[j] in coded:
+            if not all(isinstance(c, str) for c in categories):
+                raise NoKerasForm(f"{where}, column {j}: categories are not text.")
+            table = _code_table(coded[names[j]], categories, mapping, unknown)
+            blocks.append(CodeMap(table, dtype=PRECISION)(column))
+            continue
+        indicator = _indicator(column, categories, f"{where}, column {j}")
         blocks.append(IndicatorMap(mapping, unknown, dtype=PRECISION)(indicator))
     return (
         blocks[0]
         if len(blocks) == 1
         else keras.layers.Concatenate(dtype=PRECISION)(blocks)
     )
+
+
+def _code_table(vocabulary, categories, mapping, unknown) -> np.ndarray:
+    """The encoder's output for each value of ``vocabulary`` (a code's row)."""
+    table = np.tile(unknown, (len(vocabulary), 1))
+    known = np.asarray(categories, dtype=object)
+    position = {value: index for index, value in enumerate(known.tolist())}
+    for code, value in enumerate(vocabulary.tolist()):
+        if value in position:
+            table[code] = mapping[position[value]]
+    return table
 
 
 def _indicator(column, categories, where):

@@ -1,0 +1,149 @@
+"""Fused copies' preprocessing in the graph (skstack/keras/_fused_inputs.py)."""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.model_selection import KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import (
+    OneHotEncoder,
+    PolynomialFeatures,
+    StandardScaler,
+    TargetEncoder,
+)
+
+from skstack.ensemble._tasks import fit_pipeline_folds, pipeline_fusion_blocker
+from skstack.keras import KerasClassifier, dense_model
+from skstack.keras._fused_inputs import (
+    ROWS_INPUT,
+    CopyFeatures,
+    graph_inputs,
+    preprocessed_copies,
+    raw_input,
+)
+
+
+def _table(n_rows=120, seed=0):
+    rng = np.random.RandomState(seed)
+    colour = rng.choice(np.array(["red", "green", "blue"], dtype=object), n_rows)
+    colour[:2] = "violet"  # only in the first rows: unknown to later folds
+    X = pd.DataFrame(
+        {"size": rng.normal(5, 2, n_rows), "age": rng.randint(0, 80, n_rows)}
+    )
+    X["colour"] = colour
+    y = ((X["size"] > 5) ^ (X["colour"] == "red")).astype(int).to_numpy()
+    return X, y
+
+
+def _head():
+    return ColumnTransformer(
+        [
+            ("numbers", StandardScaler(), ["size", "age"]),
+            ("colour", OneHotEncoder(handle_unknown="ignore"), ["colour"]),
+        ]
+    )
+
+
+def _heads_and_masks(X, y, head=_head):
+    splits = list(KFold(3, shuffle=False).split(X))
+    heads = [head().fit(X.iloc[train], y[train]) for train, _ in splits]
+    heads.append(head().fit(X, y))
+    masks = []
+    for train, _ in splits:
+        mask = np.zeros(len(X))
+        mask[train] = 1
+        masks.append(mask)
+    masks.append(np.ones(len(X)))
+    return splits, heads, masks
+
+
+def _initialized(wrapper, features, y, n_copies):
+    copies = [clone(wrapper) for _ in range(n_copies)]
+    for index, model in enumerate(copies):
+        model.initialize(features.stand_in(index), y)
+    return copies
+
+
+def test_text_goes_in_as_codes_of_its_sorted_values():
+    X, y = _table()
+    _, heads, _ = _heads_and_masks(X, y)
+    columns, vocabularies = raw_input(X, heads)
+    assert set(columns) == {"size", "age", "colour"}
+    assert vocabularies["colour"].tolist() == ["blue", "green", "red", "violet"]
+    decoded = vocabularies["colour"][columns["colour"][:, 0].astype(int)]
+    np.testing.assert_array_equal(decoded, X["colour"].to_numpy())
+    assert columns["age"].dtype == np.float64
+
+
+def test_each_copys_graph_features_are_its_transform_on_its_own_rows():
+    X, y = _table()
+    _, heads, masks = _heads_and_masks(X, y)
+    widths = [head.transform(X.iloc[:1]).shape[1] for head in heads]
+    assert len(set(widths)) == 2  # the first fold's training rows lack violet
+    columns, vocabularies = raw_input(X, heads)
+    inputs = graph_inputs(X, vocabularies)
+    features, rows = preprocessed_copies(heads, inputs, widths, "float32")
+    graph = keras.Model({**inputs.used(), ROWS_INPUT: rows}, features)
+    data = {**columns, ROWS_INPUT: np.column_stack(masks).astype("float32")}
+    computed = keras.ops.convert_to_numpy(graph(data))
+    assert computed.shape == (len(X), len(heads), max(widths))
+    for index, (head, mask) in enumerate(zip(heads, masks, strict=True)):
+        made = np.asarray(head.transform(X), dtype="float32")
+        made[mask == 0] = 0  # rows a copy does not train on are zeroed
+        own = computed[:, index, : widths[index]]
+        np.testing.assert_allclose(own, made, rtol=1e-6, atol=1e-6)
+        assert not computed[:, index, widths[index] :].any()  # padding
+
+
+def test_a_plain_network_trains_on_graph_preprocessing():
+    X, y = _table()
+    _, heads, masks = _heads_and_masks(X, y)
+    features = CopyFeatures(X, heads, masks)
+    wrapper = KerasClassifier(dense_model, hidden=(4,), epochs=1, random_state=0)
+    built = features.in_graph(_initialized(wrapper, features, y, len(heads)), y)
+    assert built is not None
+    model, network, _, data = built
+    assert set(data) == {"size", "age", "colour", ROWS_INPUT}  # no feature table
+    assert network in model.layers
+
+
+def test_preprocessing_without_a_keras_form_is_made_outside_the_graph():
+    X, y = _table()
+    X = X[["size", "age"]]
+
+    def head():
+        return make_pipeline(StandardScaler(), PolynomialFeatures(2))
+
+    splits, heads, masks = _heads_and_masks(X, y, head)
+    features = CopyFeatures(X, heads, masks)
+    wrapper = KerasClassifier(dense_model, hidden=(4,), epochs=1, random_state=0)
+    copies = _initialized(wrapper, features, y, len(heads))
+    assert features.in_graph(copies, y) is None
+    made = features.encoded(copies, y)
+    expected = heads[0].transform(X).astype("float32")
+    expected[masks[0] == 0] = 0
+    np.testing.assert_array_equal(made[0], expected)
+    # ... and the fused pipeline still trains through them.
+    pipeline = make_pipeline(head(), wrapper)
+    folds, full = fit_pipeline_folds(pipeline, X, y, splits, {}, refit=True)
+    assert len(folds) == 3 and full[-1].model_ is not None
+
+
+@pytest.mark.parametrize("column", ["size", "colour"])
+def test_missing_values_are_not_fed_raw(column):
+    X, y = _table()
+    _, heads, _ = _heads_and_masks(X, y)
+    missing = X.assign(**{column: X[column].where(X.index > 3)})  # NaN or None
+    assert raw_input(missing, heads) is None
+
+
+def test_a_target_encoder_keeps_a_pipeline_fold_by_fold():
+    network = KerasClassifier(dense_model, epochs=1)
+    pipeline = make_pipeline(
+        ColumnTransformer([("colour", TargetEncoder(), ["colour"])]), network
+    )
+    reason = pipeline_fusion_blocker(pipeline, {})
+    assert "TargetEncoder" in reason and "fit_transform" in reason
