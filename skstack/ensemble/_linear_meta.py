@@ -36,8 +36,7 @@ C_GRID = np.logspace(-3, 2, 6)
 # ``C="auto"`` ranks the grid on at most this many rows (a stratified sample):
 # enough to rank six values, and the search costs the same at any size.
 C_SEARCH_ROWS = 20_000
-# The final fit uses Newton's method (``newton-cholesky``) up to this many
-# coefficients per model, L-BFGS beyond (see ``_new_models``).
+# Newton's method fits all rows up to this many coefficients a model (``_solver``).
 NEWTON_MAX_COEFFICIENTS = 60
 # Probabilities are clipped this far from 0 and 1 before their logit.
 LOGIT_EPSILON = 1e-6
@@ -228,24 +227,26 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
                 self.intercept_ = np.array([-_LOGIT_LIMIT])
                 self.n_iter_ = 0
                 return self
-            self.C_ = self._chosen_C(Z, y, weights)
-            models = self._fit_models(
-                Z, y, weights, self.C_, self.tol, self._new_models(Z, self._solver(Z))
-            )
+            sample = self._sample(Z, y, weights)
+            self.C_ = self._chosen_C(*sample)
+            models = self._new_models(Z, self._solver(Z))
+            if len(Z) > C_SEARCH_ROWS:
+                # Started from the solution on the search's sample, Newton's
+                # method needs a few iterations on all rows instead of ~7.
+                self._fit_models(*sample, self.C_, 1e-4, models)
+            models = self._fit_models(Z, y, weights, self.C_, self.tol, models)
             self.coef_ = np.vstack([model.coef_ for model in models])
             self.intercept_ = np.concatenate([model.intercept_ for model in models])
             self.n_iter_ = int(max(np.max(model.n_iter_) for model in models))
             return self
 
     def _solver(self, Z) -> str:
-        """The final fit's solver, picked by the number of coefficients.
+        """The final fit's solver: Newton's method for few coefficients.
 
-        Newton's method (``newton-cholesky``) converges in a few iterations,
-        each building the Hessian: ``n_rows * coefficients**2``. For the few
-        coefficients of a stack's meta-features (members x classes) it is
-        several times faster than L-BFGS at ``tol=1e-6`` (100,000 rows, 18
-        coefficients: 7 iterations, 0.33 s, against 42 and 1.0 s); for many
-        coefficients L-BFGS is.
+        Each Newton iteration builds the Hessian (``n_rows * coefficients**2``);
+        for a stack's few meta-features it converges in a few iterations,
+        several times faster than L-BFGS (100,000 rows, 18 coefficients: 7
+        iterations, 0.33 s, against 42 and 1.0 s).
         """
         n_classes = len(self.classes_)
         per_model = 1 if self._multilabel or n_classes == 2 else n_classes
@@ -286,15 +287,10 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
         return models
 
     def _chosen_C(self, Z, y, weights) -> float:
-        """``C``, or with ``C="auto"`` the grid's value of least held-out loss."""
+        """``C``, or with ``C="auto"`` the grid's best on ``_sample``'s rows."""
         if not (isinstance(self.C, str) and self.C == "auto"):
             return float(self.C)
         strata = None if self._multilabel else y
-        if len(Z) > C_SEARCH_ROWS:
-            Z, _, y, _, weights, _ = train_test_split(
-                Z, y, weights, train_size=C_SEARCH_ROWS, stratify=strata, random_state=0
-            )
-            strata = None if self._multilabel else y
         if strata is None:  # multilabel: no classes to stratify by
             n_splits, splitter = min(3, len(Z)), KFold
         else:
@@ -304,8 +300,7 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
             return 1.0  # a class of one row: nothing to hold out
         splits = splitter(n_splits, shuffle=True, random_state=0).split(Z, strata)
         held_out_loss = np.zeros(len(C_GRID))
-        # 18 small fits: their inputs are this method's own arrays, checked
-        # once in fit, so scikit-learn's checks of each call are skipped.
+        # 18 small fits of arrays checked once in fit: no checks per call.
         with config_context(skip_parameter_validation=True, assume_finite=True):
             for train, test in splits:
                 models = None
@@ -318,9 +313,18 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
                     )
         return float(C_GRID[np.argmin(held_out_loss)])
 
+    def _sample(self, Z, y, weights) -> tuple:
+        """The rows ``C="auto"`` ranks on: all, or a stratified sample of them."""
+        if len(Z) <= C_SEARCH_ROWS:
+            return Z, y, weights
+        strata = None if self._multilabel else y
+        Z, _, y, _, weights, _ = train_test_split(
+            Z, y, weights, train_size=C_SEARCH_ROWS, stratify=strata, random_state=0
+        )
+        return Z, y, weights
+
     def _log_loss(self, models, Z, y, weights) -> float:
-        """The held-out rows' weighted log loss (summed over labels): minus
-        the mean log-probability ``predict_log_proba`` gives their class."""
+        """The rows' weighted log loss (summed over labels)."""
         targets = y.T if self._multilabel else [y]
         rows = np.arange(len(Z))
         total = 0.0

@@ -205,14 +205,10 @@ class IndicatorMap(keras.layers.Layer):
         inputs = ops.cast(inputs, self.compute_dtype)  # lookups give integers
         mapping = ops.convert_to_tensor(self.mapping, dtype=inputs.dtype)
         unknown = ops.convert_to_tensor(self.unknown, dtype=inputs.dtype)
-        # The row's output is picked from the table, not multiplied out (at
-        # most one indicator is set): far cheaper than a product with the
-        # mapping, and an unknown output that is NaN (an OrdinalEncoder's
-        # unknown_value) cannot reach known rows.
-        table = ops.concatenate([mapping, ops.expand_dims(unknown, 0)], axis=0)
-        none = ops.sum(inputs, axis=1) < 0.5
-        index = ops.where(none, len(self.mapping), ops.argmax(inputs, axis=1))
-        return ops.take(table, index, axis=0)
+        # ``where``, not arithmetic: an unknown output may be NaN (an
+        # OrdinalEncoder's unknown_value), which must not reach known rows.
+        none = ops.sum(inputs, axis=1, keepdims=True) < 0.5
+        return ops.where(none, unknown, ops.matmul(inputs, mapping))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], len(self.unknown))

@@ -182,6 +182,20 @@ def test_auto_C_ranks_on_a_stratified_sample_of_many_rows(monkeypatch):
     )
 
 
+def test_many_rows_start_the_final_fit_from_the_samples_solution(monkeypatch):
+    from skstack.ensemble import _linear_meta
+
+    X, y = _member_probabilities(3, n_rows=3000)
+    cold = LinearMetaClassifier(C=1.0).fit(X, y)  # fewer rows than a sample
+    monkeypatch.setattr(_linear_meta, "C_SEARCH_ROWS", 500)
+    warm = LinearMetaClassifier(C=1.0).fit(X, y)
+    assert warm.n_iter_ < cold.n_iter_
+    # The same optimum, to the solver's tolerance.
+    np.testing.assert_allclose(warm.predict_proba(X), cold.predict_proba(X), atol=1e-6)
+    again = LinearMetaClassifier(C=1.0).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), warm.predict_proba(X))
+
+
 @pytest.mark.parametrize("C", ["auto", 0.5])
 def test_one_class_is_predicted_with_certainty(C):
     # scikit-learn's check uses a label of 1; any label must work.
