@@ -21,7 +21,7 @@ from ._dense import (
     stacked_network,
 )
 from ._fused_inputs import CopyFeatures, reproduces
-from ._scikeras import encoded_training_data, keras_seed
+from ._scikeras import encoded_training_data, keras_seed, xla_compilable
 from ._training import KerasWrapperHooks
 
 # Training steps run per call into TensorFlow. Small networks spend most of a
@@ -29,6 +29,11 @@ from ._training import KerasWrapperHooks
 # weights bit for bit (same batches, same order, same seeds) in about half
 # the time. Callbacks see the batches in groups of this size.
 STEPS_PER_EXECUTION = 64
+# A fused network behind its copies' in-graph preprocessing is compiled with
+# XLA from this many training steps: many small preprocessing operations per
+# step fuse into few (nycflights13 flights, 3,600 steps: training 11.0 s ->
+# 7.0 s), and the ~1 s compilation is paid back (at 500 rows it was not).
+XLA_MIN_STEPS = 1000
 
 
 def fold_fusion_blocker(wrapper) -> str | None:
@@ -148,7 +153,11 @@ def _train_stacked(copies, stacked, optimizer, y, per_copy, fit_kwargs):
     model, network, layers_per_copy, X = stacked
     targets = y.reshape(len(y), -1)
     loss = masked_loss(copies[0].model_.loss, len(copies), targets.shape[1])
-    model.compile(optimizer, loss, steps_per_execution=STEPS_PER_EXECUTION)
+    steps = fit_kwargs["epochs"] * -(-len(y) // fit_kwargs["batch_size"])
+    jit = model is not network and steps >= XLA_MIN_STEPS and xla_compilable(model)
+    model.compile(
+        optimizer, loss, steps_per_execution=STEPS_PER_EXECUTION, jit_compile=jit
+    )
     packed = np.hstack([targets, np.column_stack(per_copy)]).astype("float32")
     history = model.fit(X, packed, **fit_kwargs)
     copy_weights_back(network, layers_per_copy)

@@ -323,6 +323,15 @@ class _ScikerasFixes(KerasWrapperHooks):
         return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
 
 
+def xla_compilable(model) -> bool:
+    """Whether Keras's own test lets XLA compile ``model`` (its layers allow
+    it, TensorFlow's op determinism is off), leaving out its rule that a
+    machine without accelerators never uses XLA."""
+    from keras.src.trainers.trainer import model_supports_jit
+
+    return model_supports_jit(model)
+
+
 def encoded_training_data(wrapper, X, y, sample_weight=None):
     """The arrays scikeras's ``fit`` gives ``Model.fit``, for an initialized wrapper.
 

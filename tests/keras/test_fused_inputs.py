@@ -147,3 +147,32 @@ def test_a_target_encoder_keeps_a_pipeline_fold_by_fold():
     )
     reason = pipeline_fusion_blocker(pipeline, {})
     assert "TargetEncoder" in reason and "fit_transform" in reason
+
+
+def test_xla_compiled_training_matches_separate_fits(monkeypatch):
+    # Many steps compile the in-graph preprocessing with XLA (from 1 here);
+    # full batch, no shuffle: each copy still takes a separate fit's steps.
+    from skstack.keras import _fused
+
+    compilable, asked = _fused.xla_compilable, []
+
+    def recorded(model):  # the real answer, recorded
+        asked.append(compilable(model))
+        return asked[-1]
+
+    monkeypatch.setattr(_fused, "XLA_MIN_STEPS", 1)
+    monkeypatch.setattr(_fused, "xla_compilable", recorded)
+    X, y = _table()
+    splits = list(KFold(3, shuffle=False).split(X))
+    params = {"batch_size": -1, "shuffle": False, "epochs": 5, "optimizer": "sgd"}
+    wrapper = KerasClassifier(dense_model, hidden=(8,), random_state=0, **params)
+    pipeline = make_pipeline(_head(), wrapper)
+    folds, full = fit_pipeline_folds(pipeline, X, y, splits, {}, refit=True)
+    assert asked == [True]
+    for (train, _), fused in zip(splits, folds, strict=True):
+        alone = clone(pipeline).fit(X.iloc[train], y[train])
+        np.testing.assert_allclose(
+            fused.predict_proba(X), alone.predict_proba(X), rtol=1e-4, atol=1e-5
+        )
+    again, _ = fit_pipeline_folds(pipeline, X, y, splits, {}, refit=True)
+    np.testing.assert_array_equal(again[1].predict_proba(X), folds[1].predict_proba(X))
