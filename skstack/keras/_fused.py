@@ -108,7 +108,7 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
     # Seeded from here on: the stacked network's Dropout layers draw their seed
     # generators when built, and training shuffles and drops out.
     with keras_seed(wrapper.random_state):
-        stacked = None if own is None else own.in_graph(copies, y)
+        stacked = None if own is None else own.in_graph(copies)
         if stacked is None:
             if own is not None:
                 X_fit = own.encoded(copies, y)

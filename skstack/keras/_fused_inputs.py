@@ -40,6 +40,8 @@ def raw_input(X, heads):
     if sparse.issparse(X):
         return None
     if hasattr(X, "iloc"):
+        if X.columns.has_duplicates:
+            return None
         text = set().union(*(text_inputs(head) for head in heads))
         columns, vocabularies = {}, {}
         for column in X.columns:
@@ -47,6 +49,8 @@ def raw_input(X, heads):
             if values.isna().any():
                 return None
             if name in text:
+                if not all(isinstance(value, str) for value in values.unique()):
+                    return None  # text and other values: no order to code by
                 codes, vocabulary = values.factorize(sort=True)
                 columns[name] = codes.astype(np.float64).reshape(-1, 1)
                 vocabularies[name] = np.asarray(vocabulary, dtype=object)
@@ -134,7 +138,8 @@ class CopyFeatures:
         """Every copy's features, made one copy at a time and encoded."""
         made = []
         for head, mask, model in zip(self.heads, self.masks, copies, strict=True):
-            own = _dense(_transform(head, self.X), copy=head is None)
+            # A copy: a transform may return its input (the caller's X).
+            own = _dense(_transform(head, self.X), copy=True)
             # Rows a copy does not train on weigh 0 in its loss; zeroing them
             # keeps even a value its network cannot take (NaN, inf) out of it.
             own[mask == 0] = 0
@@ -142,7 +147,7 @@ class CopyFeatures:
             del own
         return made
 
-    def in_graph(self, copies, y):
+    def in_graph(self, copies):
         """The copies' stacked network behind their preprocessing, or None.
 
         Returns what ``_fused._train_stacked`` takes: the model to train,
@@ -182,11 +187,11 @@ class CopyFeatures:
         }
         first[ROWS_INPUT] = ops.ones((n_first, len(copies)), dtype)  # none zeroed
         graph_output = ops.convert_to_numpy(model(first))
+        # Plain features: what the wrapper gives its network is the sample
+        # in Keras's float type.
         own_outputs = [
-            ops.convert_to_numpy(
-                model_.model_(encoded_training_data(model_, sample, y[:n_first])[0])
-            )
-            for model_, sample in zip(copies, self.samples, strict=True)
+            ops.convert_to_numpy(copy.model_(np.asarray(sample, dtype=dtype)))
+            for copy, sample in zip(copies, self.samples, strict=True)
         ]
         if not reproduces(graph_output, own_outputs):
             return None
@@ -215,5 +220,5 @@ def _transform(head, X):
 
 def _dense(features, copy=False) -> np.ndarray:
     if sparse.issparse(features):
-        return features.toarray()
+        return features.toarray()  # a new array
     return np.array(features) if copy else np.asarray(features)

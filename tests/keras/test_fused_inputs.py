@@ -9,6 +9,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
+    FunctionTransformer,
     OneHotEncoder,
     PolynomialFeatures,
     StandardScaler,
@@ -103,7 +104,7 @@ def test_a_plain_network_trains_on_graph_preprocessing():
     _, heads, masks = _heads_and_masks(X, y)
     features = CopyFeatures(X, heads, masks)
     wrapper = KerasClassifier(dense_model, hidden=(4,), epochs=1, random_state=0)
-    built = features.in_graph(_initialized(wrapper, features, y, len(heads)), y)
+    built = features.in_graph(_initialized(wrapper, features, y, len(heads)))
     assert built is not None
     model, network, _, data = built
     assert set(data) == {"size", "age", "colour", ROWS_INPUT}  # no feature table
@@ -121,7 +122,7 @@ def test_preprocessing_without_a_keras_form_is_made_outside_the_graph():
     features = CopyFeatures(X, heads, masks)
     wrapper = KerasClassifier(dense_model, hidden=(4,), epochs=1, random_state=0)
     copies = _initialized(wrapper, features, y, len(heads))
-    assert features.in_graph(copies, y) is None
+    assert features.in_graph(copies) is None
     made = features.encoded(copies, y)
     expected = heads[0].transform(X).astype("float32")
     expected[masks[0] == 0] = 0
@@ -138,6 +139,36 @@ def test_missing_values_are_not_fed_raw(column):
     _, heads, _ = _heads_and_masks(X, y)
     missing = X.assign(**{column: X[column].where(X.index > 3)})  # NaN or None
     assert raw_input(missing, heads) is None
+
+
+def test_text_mixed_with_other_values_is_not_fed_raw():
+    X, y = _table()
+    _, heads, _ = _heads_and_masks(X, y)
+    mixed = X.assign(colour=X["colour"].where(X.index > 3, 7))
+    assert raw_input(mixed, heads) is None
+
+
+def test_features_made_outside_the_graph_leave_the_callers_x_alone():
+    # A passthrough head returns X itself; rows outside a copy's training
+    # rows are zeroed in a copy of it, not in the caller's array.
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(60, 3)), np.arange(60) % 2
+    before = X.copy()
+
+    def residual(meta):  # not a plain dense network: trained side by side
+        inputs = keras.Input((meta["n_features_in_"],))
+        added = keras.layers.Add()([inputs, keras.layers.Dense(3)(inputs)])
+        outputs = keras.layers.Dense(2, activation="softmax")(added)
+        model = keras.Model(inputs, outputs)
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    wrapper = KerasClassifier(residual, epochs=1, random_state=0)
+    pipeline = make_pipeline(FunctionTransformer(), wrapper)
+    splits = list(KFold(3).split(X))
+    folds, _ = fit_pipeline_folds(pipeline, X, y, splits, {}, refit=True)
+    np.testing.assert_array_equal(X, before)
+    assert len(folds) == 3
 
 
 def test_a_target_encoder_keeps_a_pipeline_fold_by_fold():
