@@ -32,7 +32,8 @@ test: lint
 # stacking tests.
 MIN_VENV ?= .venv-min
 MIN_TESTS ?= tests/test_stacking.py tests/keras/test_wrappers.py \
-	tests/keras/test_fused.py tests/ensemble/test_linear_meta.py \
+	tests/keras/test_fused.py tests/keras/test_fused_inputs.py \
+	tests/ensemble/test_linear_meta.py \
 	tests/test_persistence.py tests/peer
 test-min: $(MIN_VENV)/.installed
 	$(MIN_VENV)/bin/python -m pytest -n 2 -p no:cacheprovider $(MIN_TESTS)

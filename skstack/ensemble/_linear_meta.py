@@ -28,8 +28,8 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .._keras import keras_form
-from ..utils._compat import Interval, StrOptions, _fit_context
-from ..utils._validation import check_sample_weight, state_restored_on_error
+from ..utils._compat import NEWTON_WARM_START_WORKS, Interval, StrOptions, _fit_context
+from ..utils._validation import row_weights, state_restored_on_error
 
 # The values ``C="auto"`` chooses from, strongest penalty first.
 C_GRID = np.logspace(-3, 2, 6)
@@ -92,14 +92,6 @@ class LinearMetaBase(BaseEstimator):
         return tags
 
 
-def row_weights(sample_weight, X) -> np.ndarray:
-    weights = check_sample_weight(sample_weight, X.shape[0])
-    weights = np.ones(X.shape[0]) if weights is None else weights
-    if weights.sum() <= 0:
-        raise ValueError("sample_weight is all zero: no row to fit on.")
-    return weights
-
-
 class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
     """Logistic regression on logits and standardized columns: the stacking default.
 
@@ -118,7 +110,8 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
         ``"auto"`` chooses it from 1e-3, 1e-2, ..., 100 by the held-out log
         loss of a shuffled, stratified 3-fold split (of a stratified sample
         of 20,000 rows when there are more; each fold fits the values from
-        the strongest penalty up, warm-started), then fits all rows with it.
+        the strongest penalty up, warm-started), then fits all rows with it
+        (above 20,000 rows starting from its solution on the sample).
     logit_probabilities : bool, default=True
         Replace columns whose training values lie in [0, 1] by their logits
         (clipped at 1e-6 from 0 and 1). False leaves every column as it is.
@@ -229,10 +222,12 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
                 return self
             sample = self._sample(Z, y, weights)
             self.C_ = self._chosen_C(*sample)
-            models = self._new_models(Z, self._solver(Z))
-            if len(Z) > C_SEARCH_ROWS:
-                # Started from the solution on the search's sample, Newton's
-                # method needs a few iterations on all rows instead of ~7.
+            solver = self._solver(Z)
+            models = self._new_models(Z, solver)
+            warm = solver == "lbfgs" or NEWTON_WARM_START_WORKS
+            if len(Z) > C_SEARCH_ROWS and warm:
+                # From the solution on the search's sample, Newton's method
+                # takes a few iterations on all rows instead of ~7.
                 self._fit_models(*sample, self.C_, 1e-4, models)
             models = self._fit_models(Z, y, weights, self.C_, self.tol, models)
             self.coef_ = np.vstack([model.coef_ for model in models])

@@ -15,11 +15,12 @@ from ..utils._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS, SHARED_TAI
 from ..utils._validation import (
     check_stack_method,
     numeric_target,
+    row_weights,
     state_restored_on_error,
 )
 from ._base import _BaseStacking
 from ._columns import MetaColumns
-from ._linear_meta import LinearMetaBase, row_weights
+from ._linear_meta import LinearMetaBase
 from ._routing import refuse_unroutable, routed_predict_params
 
 

@@ -21,6 +21,8 @@ from sklearn.linear_model import (
 )
 from sklearn.pipeline import Pipeline
 
+from ..utils._compat import NEWTON_WARM_START_WORKS
+
 _GENERALIZED_LINEAR = (PoissonRegressor, GammaRegressor, TweedieRegressor)
 # What a solver takes as its start when ``warm_start=True``.
 _START = ("coef_", "intercept_")
@@ -47,9 +49,11 @@ def has_one_optimum(member) -> bool:
         strictly_convex = penalty == "l2" or (
             penalty in ("elasticnet", "deprecated") and l1_ratio < 1
         )
+        solver = params["solver"]
         return bool(
             strictly_convex
-            and params["solver"] != "liblinear"
+            and solver != "liblinear"
+            and (solver != "newton-cholesky" or NEWTON_WARM_START_WORKS)
             and np.isfinite(params["C"])
         )
     if isinstance(estimator, ElasticNet):  # Lasso: l1_ratio=1, not strictly

@@ -15,10 +15,17 @@ Keras's internals are reached only from :mod:`skstack.keras._scikeras`.
   metadata routing as scikit-learn's meta-estimators do it (whether it is on,
   the error for metadata passed while it is off, and the rows of each
   sample-aligned fit parameter for a fold).
+- ``NEWTON_WARM_START_WORKS``: whether a ``newton-cholesky``
+  ``LogisticRegression`` may start warm. Before scikit-learn 1.8 a
+  multinomial one started warm gets corrupted intercepts (scikit-learn
+  issue #31859, fixed by #31866): probabilities 0.5 off the cold fit's.
 """
 
 from __future__ import annotations
 
+import re
+
+import sklearn
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -26,7 +33,12 @@ from sklearn.utils.metadata_routing import _raise_for_params, _routing_enabled
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import _check_method_params
 
+_MAJOR_MINOR = re.match(r"(\d+)\.(\d+)", sklearn.__version__).groups()
+_MAJOR_MINOR = tuple(int(part) for part in _MAJOR_MINOR)
+NEWTON_WARM_START_WORKS = _MAJOR_MINOR >= (1, 8)
+
 __all__ = [
+    "NEWTON_WARM_START_WORKS",
     "HasMethods",
     "Interval",
     "StrOptions",

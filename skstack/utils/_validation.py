@@ -164,6 +164,15 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
     return weights
 
 
+def row_weights(sample_weight, X) -> np.ndarray:
+    """The rows' weights for a fit: ``sample_weight`` checked, or ones."""
+    weights = check_sample_weight(sample_weight, X.shape[0])
+    weights = np.ones(X.shape[0]) if weights is None else weights
+    if weights.sum() <= 0:
+        raise ValueError("sample_weight is all zero: no row to fit on.")
+    return weights
+
+
 def numeric_target(owner, y: np.ndarray) -> np.ndarray:
     """``y`` as floats, or an error that says a regressor got labels."""
     if y.dtype.kind in "biuf":

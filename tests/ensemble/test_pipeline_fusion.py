@@ -2,7 +2,6 @@
 
 import keras
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
@@ -48,19 +47,6 @@ def _weights(pipeline):
 
 def _same(first, second):
     return all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
-
-
-def _table(n_rows=150, seed=0):
-    """Mixed-type rows: two numbers, a string category with a rare level."""
-    rng = np.random.RandomState(seed)
-    colour = rng.choice(["red", "green", "blue"], n_rows)
-    colour[:2] = "violet"  # only in the first rows: absent from some folds
-    X = pd.DataFrame(
-        {"size": rng.normal(5, 2, n_rows), "age": rng.uniform(0, 80, n_rows)}
-    )
-    X["colour"] = colour
-    y = ((X["size"] > 5) ^ (X["colour"] == "red")).astype(int).to_numpy()
-    return X, y
 
 
 def _encoded_pipeline(wrapper):
@@ -111,11 +97,11 @@ def test_a_held_out_row_changed_after_the_split_changes_no_copy_weight(iris, net
 
 
 @pytest.mark.parametrize("network", NETWORKS)
-def test_fused_pipelines_match_fold_by_fold_fits_in_full_batch(network):
+def test_fused_pipelines_match_fold_by_fold_fits_in_full_batch(network, mixed_table):
     # One batch of all rows, no shuffling: each copy takes a separate fit's
     # steps on its own rows, even when the copies' one-hot widths differ
     # (the rare colour is missing from some folds' training rows).
-    X, y = _table()
+    X, y = mixed_table()
     splits = list(KFold(3, shuffle=False).split(X))
     params = {"batch_size": -1, "shuffle": False, "epochs": 5, "optimizer": "sgd"}
     pipeline = _encoded_pipeline(network(**params))
@@ -133,8 +119,8 @@ def test_fused_pipelines_match_fold_by_fold_fits_in_full_batch(network):
     )
 
 
-def test_pipeline_members_are_fused_by_default_on_a_dataframe():
-    X, y = _table(200)
+def test_pipeline_members_are_fused_by_default_on_a_dataframe(mixed_table):
+    X, y = mixed_table(200)
     members = [
         ("mlp", _encoded_pipeline(_dense(epochs=10))),
         ("lr", _encoded_pipeline(LogisticRegression())),

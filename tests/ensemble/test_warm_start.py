@@ -17,6 +17,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skstack import KerasStackingClassifier, KerasStackingRegressor
 from skstack.ensemble._warm_start import has_one_optimum, start_from
+from skstack.utils._compat import NEWTON_WARM_START_WORKS
 
 ITERATIONS = []
 
@@ -102,6 +103,8 @@ def test_regressors_with_one_optimum_are_warm_started():
         (LogisticRegression(), True),
         (make_pipeline(StandardScaler(), LogisticRegression()), True),
         (LogisticRegression(solver="liblinear"), False),
+        # scikit-learn < 1.8 corrupts a warm multinomial Newton fit (#31859).
+        (LogisticRegression(solver="newton-cholesky"), NEWTON_WARM_START_WORKS),
         (LogisticRegression(C=np.inf), False),
         (LogisticRegression(l1_ratio=1.0, solver="saga"), False),
         (LogisticRegression(warm_start=True), False),  # the user's own chain

@@ -2,7 +2,6 @@
 
 import keras
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
@@ -25,18 +24,6 @@ from skstack.keras._fused_inputs import (
     preprocessed_copies,
     raw_input,
 )
-
-
-def _table(n_rows=120, seed=0):
-    rng = np.random.RandomState(seed)
-    colour = rng.choice(np.array(["red", "green", "blue"], dtype=object), n_rows)
-    colour[:2] = "violet"  # only in the first rows: unknown to later folds
-    X = pd.DataFrame(
-        {"size": rng.normal(5, 2, n_rows), "age": rng.randint(0, 80, n_rows)}
-    )
-    X["colour"] = colour
-    y = ((X["size"] > 5) ^ (X["colour"] == "red")).astype(int).to_numpy()
-    return X, y
 
 
 def _head():
@@ -68,8 +55,8 @@ def _initialized(wrapper, features, y, n_copies):
     return copies
 
 
-def test_text_goes_in_as_codes_of_its_sorted_values():
-    X, y = _table()
+def test_text_goes_in_as_codes_of_its_sorted_values(mixed_table):
+    X, y = mixed_table()
     _, heads, _ = _heads_and_masks(X, y)
     columns, vocabularies = raw_input(X, heads)
     assert set(columns) == {"size", "age", "colour"}
@@ -79,8 +66,8 @@ def test_text_goes_in_as_codes_of_its_sorted_values():
     assert columns["age"].dtype == np.float64
 
 
-def test_each_copys_graph_features_are_its_transform_on_its_own_rows():
-    X, y = _table()
+def test_each_copys_graph_features_are_its_transform_on_its_own_rows(mixed_table):
+    X, y = mixed_table()
     _, heads, masks = _heads_and_masks(X, y)
     widths = [head.transform(X.iloc[:1]).shape[1] for head in heads]
     assert len(set(widths)) == 2  # the first fold's training rows lack violet
@@ -99,8 +86,8 @@ def test_each_copys_graph_features_are_its_transform_on_its_own_rows():
         assert not computed[:, index, widths[index] :].any()  # padding
 
 
-def test_a_plain_network_trains_on_graph_preprocessing():
-    X, y = _table()
+def test_a_plain_network_trains_on_graph_preprocessing(mixed_table):
+    X, y = mixed_table()
     _, heads, masks = _heads_and_masks(X, y)
     features = CopyFeatures(X, heads, masks)
     wrapper = KerasClassifier(dense_model, hidden=(4,), epochs=1, random_state=0)
@@ -111,8 +98,8 @@ def test_a_plain_network_trains_on_graph_preprocessing():
     assert network in model.layers
 
 
-def test_preprocessing_without_a_keras_form_is_made_outside_the_graph():
-    X, y = _table()
+def test_preprocessing_without_a_keras_form_is_made_outside_the_graph(mixed_table):
+    X, y = mixed_table()
     X = X[["size", "age"]]
 
     def head():
@@ -134,15 +121,15 @@ def test_preprocessing_without_a_keras_form_is_made_outside_the_graph():
 
 
 @pytest.mark.parametrize("column", ["size", "colour"])
-def test_missing_values_are_not_fed_raw(column):
-    X, y = _table()
+def test_missing_values_are_not_fed_raw(column, mixed_table):
+    X, y = mixed_table()
     _, heads, _ = _heads_and_masks(X, y)
     missing = X.assign(**{column: X[column].where(X.index > 3)})  # NaN or None
     assert raw_input(missing, heads) is None
 
 
-def test_text_mixed_with_other_values_is_not_fed_raw():
-    X, y = _table()
+def test_text_mixed_with_other_values_is_not_fed_raw(mixed_table):
+    X, y = mixed_table()
     _, heads, _ = _heads_and_masks(X, y)
     mixed = X.assign(colour=X["colour"].where(X.index > 3, 7))
     assert raw_input(mixed, heads) is None
@@ -180,7 +167,7 @@ def test_a_target_encoder_keeps_a_pipeline_fold_by_fold():
     assert "TargetEncoder" in reason and "fit_transform" in reason
 
 
-def test_xla_compiled_training_matches_separate_fits(monkeypatch):
+def test_xla_compiled_training_matches_separate_fits(monkeypatch, mixed_table):
     # Many steps compile the in-graph preprocessing with XLA (from 1 here);
     # full batch, no shuffle: each copy still takes a separate fit's steps.
     from skstack.keras import _fused
@@ -193,7 +180,7 @@ def test_xla_compiled_training_matches_separate_fits(monkeypatch):
 
     monkeypatch.setattr(_fused, "XLA_MIN_STEPS", 1)
     monkeypatch.setattr(_fused, "xla_compilable", recorded)
-    X, y = _table()
+    X, y = mixed_table()
     splits = list(KFold(3, shuffle=False).split(X))
     params = {"batch_size": -1, "shuffle": False, "epochs": 5, "optimizer": "sgd"}
     wrapper = KerasClassifier(dense_model, hidden=(8,), random_state=0, **params)
