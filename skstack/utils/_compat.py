@@ -33,9 +33,8 @@ from sklearn.utils.metadata_routing import _raise_for_params, _routing_enabled
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import _check_method_params
 
-_MAJOR_MINOR = re.match(r"(\d+)\.(\d+)", sklearn.__version__).groups()
-_MAJOR_MINOR = tuple(int(part) for part in _MAJOR_MINOR)
-NEWTON_WARM_START_WORKS = _MAJOR_MINOR >= (1, 8)
+_VERSION = re.match(r"(\d+)\.(\d+)", sklearn.__version__)
+NEWTON_WARM_START_WORKS = (int(_VERSION[1]), int(_VERSION[2])) >= (1, 8)
 
 __all__ = [
     "NEWTON_WARM_START_WORKS",
