@@ -28,7 +28,6 @@ from ..utils._validation import (
 from ._columns import MetaColumns
 from ._crossfit import DROP, is_drop, is_prefit, plan_cross_fit, seed_estimator
 from ._fitted import _FittedStack
-from ._pool import run_tasks
 from ._routing import metadata_router, routed_fit_params
 from ._tasks import fit_on
 
@@ -291,34 +290,29 @@ class _BaseStacking(
     def _cross_fit(self, kept, methods, final, X, y, params):
         """Out-of-fold predictions and the models for prediction, in one task pool.
 
-        Tasks are (member, repeat, fold) fits, plus one full-data fit per member
-        with ``fold_models="refit"``; with ``"average"`` the fold models are kept
-        instead and predict together (see ``_crossfit.py``).
+        Each member's fitting strategy makes its fits (``_strategy.py``);
+        with ``fold_models="average"`` the fold models are kept and predict
+        together instead of a fit on all rows.
         """
-        crossfit, predicted = plan_cross_fit(self, kept, methods, final, X, y, params)
-        tasks = crossfit.plan()
-        calls = [crossfit.call(task, X, y) for task in tasks]
-        prefer = "threads" if crossfit.one_task_beside_scikit_learn(tasks) else None
-        results = run_tasks(calls, self.n_jobs, self.verbose, "stacking fits", prefer)
-        outcomes = crossfit.assemble(tasks, results)
-        # Members that stop early: their full fit, for the folds' best epoch.
-        stopped = crossfit.stopped_tasks(outcomes)
-        calls = [crossfit.call(task, X, y) for task in stopped]
-        results = run_tasks(calls, self.n_jobs, self.verbose, "refits")
-        crossfit.assemble(stopped, results, outcomes)
-
+        crossfit, columns, predicted = plan_cross_fit(
+            self, kept, methods, final, X, y, params
+        )
+        outcomes = crossfit.run(X, y, self.n_jobs, self.verbose)
         self.fused_members_ = [name for name, o in outcomes.items() if o.fused]
-        self.refit_epochs_ = crossfit.refit_epochs(outcomes)
+        self.refit_epochs_ = {
+            name: o.refit_epochs
+            for name, o in outcomes.items()
+            if o.refit_epochs is not None
+        }
         self.fold_scores_ = {
             name: crossfit.fold_scores(o) for name, o in outcomes.items()
         }
         self.splits_ = crossfit.repeats
-        average = crossfit.average
+        average = self.fold_models == "average"
         fitted = [
             [r.model for r in o.folds] if average else o.full for o in outcomes.values()
         ]
         blocks = [crossfit.meta_features(o, len(y)) for o in outcomes.values()]
-        columns = next(iter(crossfit.members.values())).columns  # shared by all
         return fitted, blocks, columns, predicted
 
     def _stack_features(self, blocks, X_checked):

@@ -1,12 +1,11 @@
-"""Cross-fitting as data: a plan of named fit tasks, and its results assembled.
+"""Cross-fitting as data: each member's strategy, its tasks, their results.
 
 A stack's fits are (member, repeat, fold) fits, each predicting its held-out
-rows, plus one fit per member on all rows for prediction (``"full"``); a member
-whose folds train as one Keras graph has one ``"fused"`` task instead, one
-whose folds start from its full fit one ``"warm"`` task. Members
-that stop early have their full fit planned once their fold models' best epochs
-are known. The stack runs the plan (``_base.py``); the tasks are in
-``_tasks.py``.
+rows, plus one fit per member on all rows for prediction, unless the fold
+models are kept. Each member's :class:`~._strategy.FitStrategy` makes its
+tasks and assembles their results; :class:`CrossFit` runs every member's
+tasks in one pool (a second round for tasks that need the first's results).
+The stack makes the plan and uses the outcome (``_base.py``).
 """
 
 from __future__ import annotations
@@ -15,28 +14,19 @@ import copy
 import inspect
 import numbers
 import os
-from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
-from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_memory
 
 from ..utils._validation import check_folds, check_predicted_rows
-from ._pool import is_scikit_learn
-from ._tasks import (
-    TASK_FUNCTIONS,
-    FitTask,
-    FoldResult,
-    MemberPlan,
-    cached_call,
-    is_fusable_pipeline,
-    pipeline_fusion_blocker,
-)
-from ._warm_start import has_one_optimum
+from . import _warm_start  # noqa: F401 - registers the convex models' strategy
+from ._pool import is_scikit_learn, run_tasks
+from ._strategy import FitContext, Fold, MemberOutcome, MemberPlan, fit_strategy
+from ._tasks import cached_call
 
 DROP = "drop"
 
@@ -50,126 +40,80 @@ def is_drop(member) -> bool:
     return isinstance(member, str) and member == DROP
 
 
-@dataclass
-class MemberOutcome:
-    """A member's results: fold results in fold order, the model for prediction."""
-
-    folds: list[FoldResult]
-    full: object = None
-    fused: bool = False
-
-
 class CrossFit:
-    """The fits of one stack's members: planned, then assembled.
+    """The fits of one stack's members: planned, run, assembled.
 
     Parameters
     ----------
-    members : list of MemberPlan
+    members : list of (MemberPlan, FitStrategy)
     repeats : list of list of (train, test)
         The splits of each repeat.
-    average : bool
-        Keep the fold models for prediction (``fold_models="average"``)
-        instead of fitting on all rows.
     memory : joblib.Memory or None
         Where fit results are cached (``memory`` of the stacks).
     """
 
-    def __init__(self, members, repeats, average, memory=None):
-        self.members = {member.name: member for member in members}
+    def __init__(self, members, repeats, memory=None):
+        self.members = {plan.name: (plan, strategy) for plan, strategy in members}
         self.repeats = repeats
-        self.average = average
         self.memory = memory
-
-    @property
-    def folds(self) -> list[tuple]:
-        return [pair for splits in self.repeats for pair in splits]
-
-    def plan(self) -> list[FitTask]:
-        """Every fit whose inputs are known before any fit ran."""
-        tasks = []
-        for member in self.members.values():
-            folds = self.fold_tasks(member.name)
-            if member.fused or member.warm:
-                kind = "fused" if member.fused else "warm"
-                tasks.append(FitTask(member.name, kind, folds=tuple(folds)))
-                continue
-            if not self.average and member.stopping is None:
-                tasks.append(FitTask(member.name, "full"))
-            tasks.extend(folds)
-        return tasks
-
-    def fold_tasks(self, name: str) -> list[FitTask]:
-        """A member's (repeat, fold) fits, in fold order."""
-        tasks = []
-        for repeat, splits in enumerate(self.repeats):
-            for fold, (train, test) in enumerate(splits):
-                label = fold_label(fold, len(splits), repeat, len(self.repeats))
-                where = f"{label} (fit on {len(train)} samples, predicting {len(test)})"
-                tasks.append(FitTask(name, "fold", repeat, fold, train, test, where))
-        return tasks
-
-    def one_task_beside_scikit_learn(self, tasks) -> bool:
-        """Whether one task (a fused network) runs beside scikit-learn's alone.
-
-        Then the pool runs them in threads of this process: the network's
-        TensorFlow already runs here, where a worker process would first
-        import it (seconds) and receive a copy of X; scikit-learn's solvers
-        and TensorFlow release the GIL in their arithmetic. With two tasks of
-        other libraries (two networks seeding Keras), worker processes.
-        """
-        others = [
-            task
-            for task in tasks
-            if not is_scikit_learn(self.members[task.member].estimator)
+        self.folds = [
+            Fold(repeat, index, train, test, _where(index, splits, repeat, repeats))
+            for repeat, splits in enumerate(repeats)
+            for index, (train, test) in enumerate(splits)
         ]
-        return len(others) == 1 and len(tasks) > 1
 
-    def stopped_tasks(self, outcomes) -> list[FitTask]:
-        """The full fits of members that stop early, for their folds' best epoch."""
-        epochs = self.refit_epochs(outcomes)
-        return [FitTask(name, "stopped_full", epochs=epochs[name]) for name in epochs]
-
-    def call(self, task: FitTask, X, y) -> tuple:
-        """The (function, arguments) a worker runs for ``task``, cached if asked."""
-        function = TASK_FUNCTIONS[task.kind]
-        arguments = (self.members[task.member], task, X, y)
-        if self.memory is None:
-            return function, arguments
-        return cached_call, (self.memory, function, arguments)
-
-    def assemble(self, tasks, results, outcomes=None) -> dict[str, MemberOutcome]:
-        """Each member's fold results (in fold order) and full model."""
-        if outcomes is None:
-            outcomes = {name: MemberOutcome(folds=[]) for name in self.members}
-        for task, result in zip(tasks, results, strict=True):
-            outcome = outcomes[task.member]
-            if task.kind in ("full", "stopped_full"):
-                outcome.full = result
-            elif task.kind == "fused":
-                outcome.folds, outcome.full, outcome.fused = result
-            elif task.kind == "warm":
-                outcome.folds, outcome.full = result
-            else:
-                outcome.folds.append(result)
-        return outcomes
-
-    def refit_epochs(self, outcomes) -> dict[str, int]:
-        """For members that stop early: the mean of their fold models' best epochs."""
-        return {
-            name: max(1, int(round(np.mean([r.best_epoch for r in outcome.folds]))))
-            for name, outcome in outcomes.items()
-            if self.members[name].stopping is not None and not self.average
+    def run(self, X, y, n_jobs, verbose) -> dict[str, MemberOutcome]:
+        """Every member's tasks in one pool, then their follow-ups; the outcomes."""
+        first = {
+            name: strategy.tasks(plan, self.folds)
+            for name, (plan, strategy) in self.members.items()
         }
+        owners = [
+            self.members[name][0].estimator
+            for name, tasks in first.items()
+            for _ in tasks
+        ]
+        prefer = "threads" if one_task_beside_scikit_learn(owners) else None
+        results = self._run(first, X, y, n_jobs, verbose, "stacking fits", prefer)
+        second = {
+            name: strategy.more_tasks(plan, self.folds, results[name])
+            for name, (plan, strategy) in self.members.items()
+        }
+        more = self._run(second, X, y, n_jobs, verbose, "refits", None)
+        return {
+            name: strategy.outcome(plan, self.folds, results[name], more[name])
+            for name, (plan, strategy) in self.members.items()
+        }
+
+    def _run(self, tasks, X, y, n_jobs, verbose, label, prefer) -> dict:
+        """Run each member's tasks in one pool; each member's results, in order."""
+        calls = [
+            self._call(self.members[name][0], task, X, y)
+            for name, member_tasks in tasks.items()
+            for task in member_tasks
+        ]
+        flat = iter(run_tasks(calls, n_jobs, verbose, label, prefer))
+        return {
+            name: [next(flat) for _ in member_tasks]
+            for name, member_tasks in tasks.items()
+        }
+
+    def _call(self, plan, task, X, y) -> tuple:
+        """The (function, arguments) a worker runs for ``task``, cached if asked."""
+        arguments = (plan, X, y, *task.arguments)
+        if self.memory is None:
+            return task.function, arguments
+        return cached_call, (self.memory, task.function, arguments)
 
     def meta_features(self, outcome: MemberOutcome, n_rows: int) -> np.ndarray:
         """A member's out-of-fold columns, averaged over the repeats predicting
         each row; NaN for rows no test part holds."""
         coverage = np.zeros(n_rows)
-        for _, test in self.folds:
-            coverage[test] += 1
+        for fold in self.folds:
+            coverage[fold.test] += 1
         block = np.zeros((n_rows, outcome.folds[0].columns.shape[1]))
-        for (_, test), result in zip(self.folds, outcome.folds, strict=True):
-            block[test] += result.columns / coverage[test, None]
+        for fold, result in zip(self.folds, outcome.folds, strict=True):
+            block[fold.test] += result.columns / coverage[fold.test, None]
         block[coverage == 0] = np.nan
         return block
 
@@ -178,12 +122,28 @@ class CrossFit:
         return scores.reshape(len(self.repeats), -1)
 
 
-def plan_cross_fit(stack, kept, methods, final, X, y, params) -> CrossFit:
-    """The stack's cross-fitting plan: seeded members, splits, fused or not.
+def one_task_beside_scikit_learn(owners) -> bool:
+    """Whether one task (a fused network) runs beside scikit-learn's alone.
+
+    ``owners`` are the estimators of the tasks, one per task. Then the pool
+    runs them in threads of this process: the network's TensorFlow already
+    runs here, where a worker process would first import it (seconds) and
+    receive a copy of X; scikit-learn's solvers and TensorFlow release the
+    GIL in their arithmetic. With two tasks of other libraries (two networks
+    seeding Keras), worker processes.
+    """
+    others = [owner for owner in owners if not is_scikit_learn(owner)]
+    return len(others) == 1 and len(owners) > 1
+
+
+def plan_cross_fit(stack, kept, methods, final, X, y, params):
+    """The stack's cross-fitting plan: seeded members, splits, strategies.
 
     Seeds every unset ``random_state`` of the members and of ``final`` from
-    the stack's ``random_state``, draws the splits once for all members and
-    checks them.
+    the stack's ``random_state``, draws the splits once for all members,
+    checks them and asks each member for its fitting strategy. Returns the
+    :class:`CrossFit`, the meta-features' columns and which rows a test part
+    predicts.
     """
     members = [clone(member) for _, member in kept]
     rng = None
@@ -202,122 +162,47 @@ def plan_cross_fit(stack, kept, methods, final, X, y, params) -> CrossFit:
     classes = getattr(stack, "classes_", None)
     multilabel = isinstance(classes, list)
     check_predicted_rows(stack, predicted, y, None if multilabel else classes)
-    if time_ordered(repeats):
-        for member in members:
-            validate_on_last_rows(member)
     average = stack.fold_models == "average"
-    n_copies = sum(len(splits) for splits in repeats) + (not average)
-    fused = members_to_fuse(stack, kept, members, params.members, n_copies)
     columns = stack._meta_columns(prefit=False)
-    plans = [
-        MemberPlan(
+    plans = []
+    for (name, _), member in zip(kept, members, strict=True):
+        context = FitContext(
+            fit_params=params.members[name],
+            n_fits=sum(len(splits) for splits in repeats) + (not average),
+            keep_fold_models=average,
+            fuse_folds=stack.fuse_folds,
+            warm_start_folds=stack.warm_start_folds,
+            time_ordered=time_ordered(repeats),
+        )
+        try:
+            strategy = fit_strategy(member, context)
+        except ValueError as exc:  # a strategy the stack's options rule out
+            raise ValueError(
+                f"{type(stack).__name__}: estimator {name!r} {exc}"
+            ) from exc
+        plan = MemberPlan(
             name=name,
-            estimator=member,
+            estimator=strategy.prepare(member),
             method=methods[name],
             fit_params=params.members[name],
             scorer=check_scoring(member, stack.scoring),
             columns=columns,
-            fused=fused[i],
-            warm=(
-                stack.warm_start_folds
-                and not fused[i]
-                and not average
-                and has_one_optimum(member)
-            ),
-            stopping=early_stopping_prefix(member),
             keep_fold_models=average,
-            # "auto" fits fold by fold a network found unfit for fusion once built.
-            fall_back=stack.fuse_folds == "auto",
         )
-        for i, ((name, _), member) in enumerate(zip(kept, members, strict=True))
-    ]
+        plans.append((plan, strategy))
     memory = stack.memory
     if memory is not None:  # a path (str or Path) or a joblib.Memory
         is_path = isinstance(memory, os.PathLike)
         memory = check_memory(os.fspath(memory) if is_path else memory)
-    return CrossFit(plans, repeats, average, memory), predicted
+    return CrossFit(plans, repeats, memory), columns, predicted
 
 
-def members_to_fuse(stack, kept, members, member_params, n_copies) -> list[bool]:
-    """Which members train their folds as one graph, per ``fuse_folds``.
-
-    ``"auto"`` fuses every member that can be; ``True`` also refuses a Keras
-    wrapper that cannot, naming why; other estimators are never fused. With
-    one fit per member (``n_copies``: one holdout split, its model kept)
-    there is nothing to train together: no member is fused.
-    """
-    if (stack.fuse_folds != "auto" and not stack.fuse_folds) or n_copies < 2:
-        return [False] * len(members)
-    strict = stack.fuse_folds != "auto"
-    fused = []
-    for (name, _), member in zip(kept, members, strict=True):
-        reason = fusion_blocker(member, member_params[name])
-        if reason is not None and strict and has_fused_training(member):
-            raise ValueError(
-                f"{type(stack).__name__}: fuse_folds=True, but estimator "
-                f"{name!r} cannot be trained fused: {reason}. Use "
-                "fuse_folds='auto' to fit it fold by fold."
-            )
-        fused.append(reason is None)
-    return fused
-
-
-def fold_label(fold, n_splits, repeat, n_repeats) -> str:
-    """Where a fit happened, for error messages: "on fold 2 of 5, repeat 1"."""
-    label = f"on fold {fold} of {n_splits}"
-    return label + (f", repeat {repeat}" if n_repeats > 1 else "")
-
-
-def fusion_blocker(member, fit_params=None) -> str | None:
-    """Why ``member``'s fold models cannot train as one Keras graph, or None.
-
-    The one place the stack asks. The member decides what depends on it
-    (``fold_fusion_blocker`` of skstack's Keras wrappers: their parameters,
-    and, once built, ``FoldFusionError`` from ``fit_folds``); fused training
-    takes no fit parameter but ``sample_weight``; any other estimator has no
-    fused training.
-    """
-    if is_fusable_pipeline(member):
-        return pipeline_fusion_blocker(member, fit_params)
-    blocker = getattr(member, "fold_fusion_blocker", None)
-    if not callable(blocker):
-        return (
-            "it is neither a skstack KerasClassifier/KerasRegressor nor a "
-            "Pipeline ending in one"
-        )
-    metadata = sorted(set(fit_params or {}) - {"sample_weight"})
-    if metadata:
-        return f"it is given fit metadata {metadata}"
-    return blocker()
-
-
-def is_keras_wrapper(member) -> bool:
-    """Whether ``member`` is one of skstack's Keras wrappers (it can be fused)."""
-    return callable(getattr(member, "fold_fusion_blocker", None))
-
-
-def has_fused_training(member) -> bool:
-    """Whether ``member`` is a Keras wrapper or a Pipeline ending in one."""
-    return is_keras_wrapper(member) or is_fusable_pipeline(member)
-
-
-def early_stopping_prefix(member) -> str | None:
-    """The parameter prefix of the Keras model in ``member`` that stops early.
-
-    ``""`` for the member itself, ``"<step>__"`` for a pipeline's last step,
-    None when nothing stops early (scikit-learn estimators with an
-    ``early_stopping`` parameter stop within their own fit and have no
-    ``epochs``).
-    """
-    candidates = [("", member)]
-    if isinstance(member, Pipeline):
-        step, last = member.steps[-1]
-        candidates.append((f"{step}__", last))
-    for prefix, estimator in candidates:
-        params = getattr(estimator, "get_params", dict)(deep=False)
-        if params.get("early_stopping") is True and "epochs" in params:
-            return prefix
-    return None
+def _where(index, splits, repeat, repeats) -> str:
+    """Where a fit happened, for error messages: "on fold 2 of 5, repeat 1 (...)"."""
+    train, test = splits[index]
+    label = f"on fold {index} of {len(splits)}"
+    label += f", repeat {repeat}" if len(repeats) > 1 else ""
+    return f"{label} (fit on {len(train)} samples, predicting {len(test)})"
 
 
 def time_ordered(repeats) -> bool:
@@ -325,18 +210,6 @@ def time_ordered(repeats) -> bool:
     return all(
         np.max(train) < np.min(test) for splits in repeats for train, test in splits
     )
-
-
-def validate_on_last_rows(member) -> None:
-    """Make a member that stops early hold out the last rows of its training
-    window, not a random sample: on time-ordered folds, a random sample would
-    validate on rows interleaved with the ones it trains on."""
-    prefix = early_stopping_prefix(member)
-    if prefix is None:
-        return
-    key = f"{prefix}validation_rows"
-    if member.get_params(deep=bool(prefix)).get(key) == "random":
-        member.set_params(**{key: "last"})
 
 
 def repeated_splits(owner, cv, X, y, groups, rng) -> list[list]:

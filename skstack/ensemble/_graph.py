@@ -12,7 +12,6 @@ from scipy import sparse
 from sklearn.utils.validation import check_is_fitted
 
 from .._keras import small_batch_graphs
-from ._crossfit import has_fused_training
 
 # Predictions of at most this many rows take the stack's compiled graph: one
 # row as it is, more padded to this many rows. Each shape has its own model, so
@@ -115,13 +114,6 @@ def _padded_input(stack, X, X_checked):
 
 def _build_graph(stack):
     """The exported stack for small batches, or None if there is none."""
-    models = [
-        model
-        for _, member in stack._kept_members()
-        for model in (member if isinstance(member, list) else [member])
-    ]
-    if not any(has_fused_training(model) for model in models):
-        return None  # no Keras member: nothing to save by one graph
     try:
         return small_batch_graphs(stack)
     except (TypeError, ValueError):

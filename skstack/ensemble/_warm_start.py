@@ -12,6 +12,7 @@ from scratch.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.linear_model import (
     ElasticNet,
     GammaRegressor,
@@ -19,25 +20,30 @@ from sklearn.linear_model import (
     PoissonRegressor,
     TweedieRegressor,
 )
-from sklearn.pipeline import Pipeline
 
-from ..utils._compat import NEWTON_WARM_START_WORKS
+from ..utils._compat import NEWTON_WARM_START_WORKS, _safe_indexing
+from ..utils._errors import member_error
+from ._strategy import (
+    FitStrategy,
+    MemberOutcome,
+    Task,
+    final_step,
+    register_fit_strategy,
+)
+from ._tasks import fit_full, fit_on, fit_predict_fold, held_out_result
 
 _GENERALIZED_LINEAR = (PoissonRegressor, GammaRegressor, TweedieRegressor)
 # What a solver takes as its start when ``warm_start=True``.
 _START = ("coef_", "intercept_")
 
 
-def final_step(member):
-    """The estimator that ends ``member``: itself, or its Pipeline's last step."""
-    if isinstance(member, Pipeline):
-        return member.steps[-1][1] if member.steps else None
-    return member
-
-
 def has_one_optimum(member) -> bool:
     """Whether ``member``'s folds can start from its full fit, same optimum."""
     estimator = final_step(member)
+    return _has_one_optimum(estimator)
+
+
+def _has_one_optimum(estimator) -> bool:
     if not hasattr(estimator, "get_params"):
         return False
     params = estimator.get_params(deep=False)
@@ -83,3 +89,56 @@ def start_from(fold_member, full_member, y_fold) -> bool:
 def finish(fold_member) -> None:
     """Set ``warm_start`` back to the member's own value after the fit."""
     final_step(fold_member).set_params(warm_start=False)
+
+
+class WarmStartedFits(FitStrategy):
+    """The fit on all rows first, then every fold started from its solution."""
+
+    def tasks(self, plan, folds):
+        return [Task(fit_predict_warm, (tuple(folds),))]
+
+    def outcome(self, plan, folds, results, more):
+        fold_results, full = results[0]
+        return MemberOutcome(folds=fold_results, full=full)
+
+
+def fit_predict_warm(plan, X, y, folds) -> tuple:
+    """Fit the member on all rows, then each fold starting from that fit.
+
+    Returns the fold results, in the order of ``folds``, and the full model.
+    A fold that cannot start there, or whose warm fit fails, is fitted from
+    scratch (which raises a real error again).
+    """
+    full = fit_full(plan, X, y)
+    results = []
+    for fold in folds:
+        member = clone(plan.estimator)
+        if not start_from(member, full, _safe_indexing(y, fold.train)):
+            results.append(fit_predict_fold(plan, X, y, fold))
+            continue
+        try:
+            fit_on(member, X, y, plan.fit_params, fold.train)
+        except Exception:  # noqa: BLE001 - e.g. another shape after preprocessing
+            results.append(fit_predict_fold(plan, X, y, fold))
+            continue
+        finish(member)
+        try:
+            results.append(held_out_result(plan, member, X, y, fold.test))
+        except Exception as exc:
+            raise member_error(exc, plan.name, fold.where, X) from exc
+    return results, full
+
+
+def _warm_started(estimator, context):
+    """The adapter of the convex models: warm-started folds when they can be."""
+    if (
+        context.warm_start_folds
+        and not context.keep_fold_models
+        and _has_one_optimum(estimator)
+    ):
+        return WarmStartedFits()
+    return None
+
+
+for _model in (LogisticRegression, ElasticNet, *_GENERALIZED_LINEAR):
+    register_fit_strategy(_model, _warm_started)

@@ -62,14 +62,22 @@ def stack_to_keras(stack) -> keras.Model:
     return to_keras(stack)
 
 
-def small_batch_graphs(stack) -> tuple[keras.Model, keras.Model]:
+def small_batch_graphs(stack) -> tuple[keras.Model, keras.Model] | None:
     """The stack's graph twice, sharing its layers: one per input shape.
 
     Each model keeps its own compiled predict function, so one that is only
     ever called with one shape (a row; or a batch padded to a fixed size) is
     traced once, and the same rows always run the same computation. X comes
-    in as one tensor, or as named columns when it has text columns.
+    in as one tensor, or as named columns when it has text columns. None for
+    a stack without a Keras network: one graph saves nothing there.
     """
+    models = [
+        model
+        for _, member in stack._kept_members()
+        for model in (member if isinstance(member, list) else [member])
+    ]
+    if not any(_has_network(model) for model in models):
+        return None
     graph = to_keras(stack, named_inputs=bool(getattr(stack, "_text_columns_in", [])))
     return graph, keras.Model(graph.inputs, graph.outputs, name="skstack_padded")
 
@@ -323,3 +331,10 @@ def linear_meta_model(meta, dtype) -> keras.Model:
     outputs = dense(x)
     dense.set_weights([kernel.astype(dtype), bias.astype(dtype)])
     return keras.Model(inputs, outputs, name="linear_meta_learner")
+
+
+def _has_network(estimator) -> bool:
+    """Whether ``estimator`` is, or ends in, one of skstack's Keras wrappers."""
+    if isinstance(estimator, Pipeline) and estimator.steps:
+        estimator = estimator.steps[-1][1]
+    return isinstance(estimator, (KerasClassifier, KerasRegressor))

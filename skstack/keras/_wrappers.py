@@ -19,6 +19,7 @@ from ._scikeras import (
     scikeras_wrappers,
     store_builder_params,
 )
+from ._strategies import FitStrategyMixin
 from ._training import AugmentationMixin, EarlyStoppingMixin
 
 _ScikerasClassifier, _ScikerasRegressor = scikeras_wrappers()
@@ -138,6 +139,7 @@ _SHARED_ATTRIBUTES = """\
 
 
 class KerasClassifier(
+    FitStrategyMixin,
     FoldFusionMixin,
     EarlyStoppingMixin,
     AugmentationMixin,
@@ -239,6 +241,7 @@ class KerasClassifier(
 
 
 class KerasRegressor(
+    FitStrategyMixin,
     FoldFusionMixin,
     EarlyStoppingMixin,
     AugmentationMixin,

@@ -10,8 +10,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
 
 from skstack import KerasStackingClassifier, KerasStackingRegressor
-from skstack.ensemble._tasks import fit_pipeline_folds
 from skstack.keras import KerasClassifier, KerasRegressor, dense_model
+from skstack.keras._strategies import fit_pipeline_folds
 
 
 def _residual_model(meta):

@@ -12,9 +12,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skstack import KerasStackingClassifier
-from skstack.ensemble._crossfit import CrossFit
+from skstack.ensemble._crossfit import one_task_beside_scikit_learn
 from skstack.ensemble._pool import is_scikit_learn, run_tasks
-from skstack.ensemble._tasks import FitTask, MemberPlan
 from skstack.keras import KerasClassifier, dense_model
 
 _PROBE = """
@@ -125,15 +124,11 @@ def test_a_fused_network_beside_scikit_learn_members_runs_in_threads(iris):
         ("lr", LogisticRegression()),
         ("scaled", make_pipeline(StandardScaler(), LogisticRegression())),
     ]
-    plans = [
-        MemberPlan(name, member, "predict_proba", {}, None, None)
-        for name, member in members
-    ]
-    crossfit = CrossFit(plans, repeats=[], average=False)
-    tasks = [FitTask("mlp", "fused"), FitTask("lr", "warm"), FitTask("scaled", "warm")]
-    assert crossfit.one_task_beside_scikit_learn(tasks)
-    assert not crossfit.one_task_beside_scikit_learn(tasks[:1])  # alone
-    assert not crossfit.one_task_beside_scikit_learn([tasks[0]] * 2 + tasks[1:])
+    mlp, lr, scaled = (member for _, member in members)
+    # The fused network's one task, each warm-started member's one task.
+    assert one_task_beside_scikit_learn([mlp, lr, scaled])
+    assert not one_task_beside_scikit_learn([mlp])  # alone
+    assert not one_task_beside_scikit_learn([mlp, mlp, lr, scaled])
     # Threads or one process: the same numbers.
     stack = KerasStackingClassifier(members, random_state=0)
     alone = clone(stack).fit(X, y)

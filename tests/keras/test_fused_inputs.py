@@ -15,7 +15,7 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
-from skstack.ensemble._tasks import fit_pipeline_folds, pipeline_fusion_blocker
+from skstack import KerasStackingClassifier
 from skstack.keras import KerasClassifier, dense_model
 from skstack.keras._fused_inputs import (
     ROWS_INPUT,
@@ -24,6 +24,7 @@ from skstack.keras._fused_inputs import (
     preprocessed_copies,
     raw_input,
 )
+from skstack.keras._strategies import fit_pipeline_folds
 
 
 def _head():
@@ -158,13 +159,24 @@ def test_features_made_outside_the_graph_leave_the_callers_x_alone():
     assert len(folds) == 3
 
 
-def test_a_target_encoder_keeps_a_pipeline_fold_by_fold():
-    network = KerasClassifier(dense_model, epochs=1)
-    pipeline = make_pipeline(
-        ColumnTransformer([("colour", TargetEncoder(), ["colour"])]), network
+def test_a_target_encoder_keeps_a_pipeline_fold_by_fold(mixed_table):
+    # A TargetEncoder's fit_transform cross-fits, so the features a
+    # pipeline's fit gives its network are not transform's, on which fused
+    # copies train: the member is fitted fold by fold, as scikit-learn would.
+    X, y = mixed_table()
+    network = KerasClassifier(dense_model, hidden=(8,), epochs=1)
+    head = ColumnTransformer([("colour", TargetEncoder(), ["colour"])])
+    stack = KerasStackingClassifier(
+        [("mlp", make_pipeline(head, network))], cv=3, random_state=0
     )
-    reason = pipeline_fusion_blocker(pipeline, {})
-    assert "TargetEncoder" in reason and "fit_transform" in reason
+    assert stack.fit(X, y).fused_members_ == []
+    # A head whose fit_transform is its fit().transform() is fused.
+    scaled = make_pipeline(_head(), network)
+    assert clone(stack).set_params(estimators=[("mlp", scaled)]).fit(
+        X, y
+    ).fused_members_ == ["mlp"]
+    with pytest.raises(ValueError, match="'mlp'.*fit_transform"):
+        clone(stack).set_params(fuse_folds=True).fit(X, y)
 
 
 def test_xla_compiled_training_matches_separate_fits(monkeypatch, mixed_table):

@@ -1,0 +1,283 @@
+"""How a stack fits skstack's Keras wrappers: fused copies, early-stopped fits.
+
+The stacking engine asks each member for its fitting strategy
+(``skstack/ensemble/_strategy.py``); skstack's wrappers answer with
+``__skstack_fit_strategy__`` (:class:`FitStrategyMixin`), alone or as a
+``Pipeline``'s last step:
+
+- :class:`FusedFits`: every fold model (and the refit) trained as one Keras
+  graph (``_fused.py``), when nothing makes the copies' training differ from
+  separate fits; fold by fold again if the network proves unfit once built.
+- :class:`EarlyStoppedFits`: fold models that stop on their own validation
+  rows, then the fit on all rows for the mean of their best epochs (all rows
+  have no held-out rows left to stop on).
+- anything else: the engine's separate fits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from skstack.ensemble._strategy import FitStrategy, MemberOutcome, Task, final_step
+from skstack.ensemble._tasks import (
+    fit_fold,
+    fit_full,
+    fit_predict_fold,
+    held_out_result,
+)
+from skstack.exceptions import FoldFusionError
+from skstack.utils._compat import _safe_indexing
+from skstack.utils._errors import member_error
+
+from ._training import KerasWrapperHooks
+
+# fit_transform is compared with transform on at most this many training rows.
+_FIT_TRANSFORM_CHECK_ROWS = 256
+
+
+class FitStrategyMixin(KerasWrapperHooks):
+    """The wrappers' answer to the stack: how to fit their folds."""
+
+    def __skstack_fit_strategy__(self, context):
+        """The stack's strategy for fitting this wrapper (or its pipeline)."""
+        return wrapper_fit_strategy(self, context)
+
+
+def wrapper_fit_strategy(wrapper, context) -> FitStrategy | None:
+    """Fused copies when they can be, else early-stopped fits, else None.
+
+    ``fuse_folds=True`` refuses a wrapper that cannot be fused, naming why.
+    With one fit per member (one holdout split, its model kept) there is
+    nothing to train together.
+    """
+    prefix = "" if context.step is None else f"{context.step}__"
+    if context.fuse_folds is not False and context.n_fits >= 2:
+        reason = fusion_blocker(wrapper, context)
+        if reason is None:
+            return FusedFits(context.step, fall_back=context.fuse_folds == "auto")
+        if context.fuse_folds is True:
+            raise ValueError(
+                f"cannot be trained fused: {reason}. Use fuse_folds='auto' to fit "
+                "it fold by fold."
+            )
+    if wrapper.get_params(deep=False).get("early_stopping") is True:
+        last_rows = context.time_ordered and wrapper.validation_rows == "random"
+        return EarlyStoppedFits(prefix, last_rows)
+    return None
+
+
+def fusion_blocker(wrapper, context) -> str | None:
+    """Why the wrapper's fold models cannot train as one graph, or None.
+
+    The wrapper decides what depends on it (``fold_fusion_blocker``; once
+    built, ``fit_folds`` raises ``FoldFusionError``); fused training takes
+    no fit parameter but the sample weights.
+    """
+    weight_key = (
+        "sample_weight" if context.step is None else (f"{context.step}__sample_weight")
+    )
+    metadata = sorted(set(context.fit_params or {}) - {weight_key})
+    reason = wrapper.fold_fusion_blocker()
+    if context.step is None:
+        return f"it is given fit metadata {metadata}" if metadata else reason
+    if metadata:
+        return f"it is given fit parameters {metadata}"
+    return None if reason is None else f"its step {context.step!r}: {reason}"
+
+
+@dataclass(frozen=True)
+class FusedFits(FitStrategy):
+    """All fold models and the refit of a wrapper trained as one Keras graph.
+
+    ``step`` is the wrapper's step in a Pipeline member (None: the member is
+    the wrapper); ``fall_back`` fits fold by fold a network found unfit for
+    fused training once built (``fuse_folds="auto"``).
+    """
+
+    step: str | None = None
+    fall_back: bool = True
+
+    def tasks(self, plan, folds):
+        return [Task(fit_predict_fused, (tuple(folds), self.step, self.fall_back))]
+
+    def outcome(self, plan, folds, results, more):
+        fold_results, full, fused = results[0]
+        return MemberOutcome(folds=fold_results, full=full, fused=fused)
+
+
+def fit_predict_fused(plan, X, y, folds, step, fall_back) -> tuple:
+    """Train all fold models of the member (and its refit) as one Keras graph.
+
+    Returns the fold results, in the order of ``folds``, the refit model
+    (None when fold models are kept) and whether the folds were fused. A
+    network found unfit for fusion once built (``FoldFusionError``) is fitted
+    fold by fold instead when ``fall_back``.
+    """
+    splits = [(fold.train, fold.test) for fold in folds]
+    refit = not plan.keep_fold_models
+    member, fit_params = plan.estimator, plan.fit_params
+    where = f"in fused training of its {len(splits)} fold models"
+    try:
+        if step is None:
+            weights = fit_params.get("sample_weight")  # its only fit parameter
+            fold_models, full = member.fit_folds(
+                X, y, splits, sample_weight=weights, refit=refit
+            )
+        else:
+            fold_models, full = fit_pipeline_folds(
+                member, X, y, splits, fit_params, refit
+            )
+        results = [
+            held_out_result(plan, model, X, y, test)
+            for (_, test), model in zip(splits, fold_models, strict=True)
+        ]
+        return results, full, True
+    except FoldFusionError as exc:
+        if not fall_back:
+            raise member_error(exc, plan.name, where, X) from exc
+    except Exception as exc:
+        raise member_error(exc, plan.name, where, X) from exc
+    results = [fit_predict_fold(plan, X, y, fold) for fold in folds]
+    full = fit_full(plan, X, y) if refit else None
+    return results, full, False
+
+
+# Fold fusion of pipelines that end in a Keras wrapper: each copy's
+# preprocessing is fitted on that copy's training rows alone (cheap
+# scikit-learn fits), each copy of the network receives its own transformed
+# rows, and the refit copy uses all rows, so copy k never sees fold k's
+# held-out rows, as when the pipeline is fitted fold by fold.
+
+
+def fit_pipeline_folds(pipeline: Pipeline, X, y, splits, fit_params, refit):
+    """Fit one copy of ``pipeline`` per split (and one on all rows), fused.
+
+    Returns the fitted fold pipelines, in the order of ``splits``, and the
+    pipeline fitted on all rows (None unless ``refit``). Raises
+    ``FoldFusionError`` when a copy's preprocessing gives its network other
+    features in a pipeline's ``fit`` than in ``transform`` (see
+    :func:`_check_fit_transform`): the fused network trains on the latter.
+    """
+    step, wrapper = pipeline.steps[-1]
+    rows = [train for train, _ in splits] + ([None] if refit else [])
+    heads = []
+    for train in rows:
+        head = clone(pipeline)[:-1]
+        if head.steps:
+            X_rows = X if train is None else _safe_indexing(X, train)
+            y_rows = y if train is None else _safe_indexing(y, train)
+            if not heads:
+                _check_fit_transform(head, X_rows, y_rows)
+            head.fit(X_rows, y_rows)
+        heads.append(head)
+    # The wrapper makes each copy's features from its head (or preprocesses
+    # in its training graph); a head fitted on a copy's training rows only.
+    fold_models, full = wrapper.fit_folds(
+        X,
+        y,
+        splits,
+        sample_weight=(fit_params or {}).get(f"{step}__sample_weight"),
+        refit=refit,
+        heads=[head if head.steps else None for head in heads],
+    )
+    networks = [*fold_models, full] if refit else list(fold_models)
+    pipelines = [
+        _fitted_pipeline(pipeline, head, step, network)
+        for head, network in zip(heads, networks, strict=True)
+    ]
+    return (pipelines[:-1], pipelines[-1]) if refit else (pipelines, None)
+
+
+def _check_fit_transform(head: Pipeline, X, y) -> None:
+    """Refuse a head whose ``fit_transform`` differs from ``fit().transform()``.
+
+    A Pipeline's ``fit`` trains its last step on ``fit_transform``'s output;
+    fused copies train on ``transform``'s. Most transformers give the same
+    features both ways; one that cross-fits or resamples in
+    ``fit_transform`` (``TargetEncoder``) does not. Compared on a sample of
+    the first copy's training rows, on a clone of the head.
+    """
+    rows = min(len(y), _FIT_TRANSFORM_CHECK_ROWS)
+    X_sample, y_sample = (
+        _safe_indexing(X, np.arange(rows)),
+        _safe_indexing(y, np.arange(rows)),
+    )
+    probe = clone(head)
+    try:
+        fitted = _dense(probe.fit_transform(X_sample, y_sample))
+        again = _dense(probe.transform(X_sample))
+    except Exception:  # noqa: BLE001 - a head failing here fails in its own fit
+        return
+    if fitted.shape != again.shape or not np.allclose(
+        fitted, again, rtol=1e-6, atol=1e-9, equal_nan=True
+    ):
+        raise FoldFusionError(
+            "its preprocessing gives other features in fit (fit_transform) than "
+            "in transform, on which fused copies train"
+        )
+
+
+def _dense(features) -> np.ndarray:
+    toarray = getattr(features, "toarray", None)
+    return np.asarray(toarray() if callable(toarray) else features, dtype=float)
+
+
+def _fitted_pipeline(pipeline, head, step, network) -> Pipeline:
+    """A clone of ``pipeline`` holding the fitted steps of one copy."""
+    fitted = clone(pipeline)
+    fitted.steps = [*head.steps, (step, network)]
+    return fitted
+
+
+@dataclass(frozen=True)
+class EarlyStoppedFits(FitStrategy):
+    """Fold models that stop early, then the refit for their mean best epoch.
+
+    ``prefix`` is the wrapper's parameter prefix in the member (``""``, or
+    ``"<step>__"`` in a Pipeline); ``last_rows`` validates on the last rows
+    of each training window (time-ordered folds: a random sample would
+    validate on rows interleaved with the ones it trains on).
+    """
+
+    prefix: str = ""
+    last_rows: bool = False
+
+    def prepare(self, estimator):
+        if self.last_rows:
+            estimator.set_params(**{f"{self.prefix}validation_rows": "last"})
+        return estimator
+
+    def tasks(self, plan, folds):
+        return [Task(fit_predict_stopping_fold, (fold,)) for fold in folds]
+
+    def more_tasks(self, plan, folds, results):
+        if plan.keep_fold_models:
+            return []
+        settings = {
+            f"{self.prefix}epochs": _refit_epochs(results),
+            f"{self.prefix}early_stopping": False,
+        }
+        return [Task(fit_full, (settings,))]
+
+    def outcome(self, plan, folds, results, more):
+        fold_results = [result for result, _ in results]
+        if plan.keep_fold_models:
+            return MemberOutcome(folds=fold_results)
+        return MemberOutcome(
+            folds=fold_results, full=more[0], refit_epochs=_refit_epochs(results)
+        )
+
+
+def fit_predict_stopping_fold(plan, X, y, fold) -> tuple:
+    """A fold's result and the epoch its early-stopped network was best at."""
+    model, result = fit_fold(plan, X, y, fold)
+    return result, final_step(model).best_epoch_
+
+
+def _refit_epochs(results) -> int:
+    """The mean of the fold models' best epochs, at least 1."""
+    return max(1, int(round(np.mean([epoch for _, epoch in results]))))
