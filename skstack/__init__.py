@@ -5,6 +5,7 @@ not import Keras or TensorFlow, nor does a stack of scikit-learn members with it
 default meta-learner.
 """
 
+from . import _keras  # noqa: F401 - provides the engine's Keras functions
 from ._persistence import load, save
 from ._preprocessing import Flatten
 from ._serving import ExportResult, export, to_keras

@@ -1,18 +1,33 @@
-"""The core's one way to Keras: :mod:`skstack.keras`, imported when first needed.
+"""The one plug between skstack's Keras-free core and :mod:`skstack.keras`.
 
-``import skstack`` loads no Keras or TensorFlow. Only a linear meta-learner's
-``model_``, exporting a fitted stack (``to_keras`` and the small-batch
-graph) and saving or loading Keras models reach them, through these functions.
+``import skstack`` loads no Keras or TensorFlow. What the core does only with
+Keras goes through these functions, which import :mod:`skstack.keras` when
+first called: the stacking engine's (a linear meta-learner's ``model_``, a
+stack's ``to_keras`` and small-batch graph, the dense meta-learner) are
+provided to it by name (``ensemble/_extension.py``) when ``skstack`` is
+imported; exporting and saving (``_serving.py``, ``_persistence``) call them
+directly. ``skstack.keras`` builds on the engine, never the reverse.
 """
 
 from __future__ import annotations
 
+import sys
 
-def keras_form(estimator, dtype):
+from .ensemble._extension import provide
+
+
+def linear_meta_model(estimator, dtype):
     """A fitted linear meta-learner as a Keras model computing in ``dtype``."""
     from .keras._export import linear_meta_model
 
     return linear_meta_model(estimator, dtype)
+
+
+def dense_meta_learner(task, params):
+    """The dense-network meta-learner (``make_meta_learner(kind="dense")``)."""
+    from .keras._meta import dense_meta_learner
+
+    return dense_meta_learner(task, params)
 
 
 def stack_to_keras(stack):
@@ -37,7 +52,13 @@ def export(estimator, path, format, X_check, opset):
 
 
 def small_batch_graphs(stack):
-    """Two models of the stack's graph: for one row, and for padded batches."""
+    """Two models of the stack's graph: for one row, and for padded batches.
+
+    None when no member can be a Keras network, without importing Keras: a
+    skstack wrapper, built or unpickled, has imported ``skstack.keras``.
+    """
+    if "skstack.keras" not in sys.modules:
+        return None
     from .keras._export import small_batch_graphs
 
     return small_batch_graphs(stack)
@@ -48,3 +69,11 @@ def keras_saving():
     from .keras import _saving
 
     return _saving
+
+
+provide(
+    linear_meta_model=linear_meta_model,
+    dense_meta_learner=dense_meta_learner,
+    stack_to_keras=stack_to_keras,
+    small_batch_graphs=small_batch_graphs,
+)

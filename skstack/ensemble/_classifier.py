@@ -24,7 +24,7 @@ from ..utils._validation import (
 )
 from ._base import _BaseStacking
 from ._columns import MetaColumns, positive_probabilities
-from ._linear_meta import LinearMetaClassifier
+from ._meta_learner import make_meta_learner
 from ._routing import refuse_unroutable, routed_predict_params
 
 
@@ -159,7 +159,7 @@ or dict, default="auto"
         return tags
 
     def _default_final_estimator(self):
-        return LinearMetaClassifier()
+        return make_meta_learner("classification")
 
     def _stack_methods(self, names, members):
         return check_stack_method(

@@ -6,9 +6,9 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from .._keras import stack_to_keras
 from ..utils._errors import member_error
 from ._crossfit import is_drop
+from ._extension import keras_function
 from ._graph import predict_small_batch
 from ._report import StackReport, member_correlation
 
@@ -174,7 +174,7 @@ class _FittedStack:
             nor a linear model; the message names it.
         """
         check_is_fitted(self, "final_estimator_")
-        return stack_to_keras(self)
+        return keras_function("stack_to_keras")(self)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the meta-features, then of the passed-through features.

@@ -1,6 +1,7 @@
 """A fitted stack's compiled Keras graph for predictions of a few rows.
 
-Keras-free until a graph is built: ``skstack.keras._export`` is imported then.
+Keras-free: the graph is built by the function provided as
+``small_batch_graphs`` (``_extension.py``).
 """
 
 from __future__ import annotations
@@ -11,15 +12,9 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import check_is_fitted
 
-from .._keras import small_batch_graphs
+from ..utils._batches import MAX_PADDED_ROW_VALUES, SMALL_BATCH_ROWS, pad_rows
+from ._extension import keras_function
 
-# Predictions of at most this many rows take the stack's compiled graph: one
-# row as it is, more padded to this many rows. Each shape has its own model, so
-# one trace and the same computation on every call.
-_SMALL_BATCH_ROWS = 64
-# Padding costs the arithmetic of 64 rows: larger rows (images) go member by
-# member.
-_SMALL_BATCH_MAX_ROW_VALUES = 4096
 # Each fitted stack's graph (or None), with a weak reference to the meta-learner
 # of the fit it was built from. Outside the estimator, so predicting changes no
 # attribute and pickles stay as they were.
@@ -55,12 +50,12 @@ def predict_small_batch(stack, X):
         n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
     except (TypeError, IndexError):
         return None
-    if not 0 < n_rows <= _SMALL_BATCH_ROWS:
+    if not 0 < n_rows <= SMALL_BATCH_ROWS:
         return None
     if sparse.issparse(X):
         # A few sparse rows (one-hot columns from a ColumnTransformer in front
         # of the stack) are small dense: they take the graph too.
-        if X.shape[1] > _SMALL_BATCH_MAX_ROW_VALUES:
+        if X.shape[1] > MAX_PADDED_ROW_VALUES:
             return None
         X = X.toarray()
     X_checked, _, _ = stack._validate_input(X, reset=False)
@@ -85,7 +80,7 @@ def _padded_input(stack, X, X_checked):
     impute or refuse in their own way, and for rows too large to pad.
     """
     n_rows = len(X_checked)
-    size = 1 if n_rows == 1 else _SMALL_BATCH_ROWS
+    size = 1 if n_rows == 1 else SMALL_BATCH_ROWS
     text = getattr(stack, "_text_columns_in", [])
     if text:
         if not hasattr(X, "iloc"):
@@ -103,18 +98,16 @@ def _padded_input(stack, X, X_checked):
             columns[name] = padded.reshape(-1, 1)
         return columns
     row_values = X_checked.size // n_rows
-    if X_checked.dtype.kind not in "biuf" or row_values > _SMALL_BATCH_MAX_ROW_VALUES:
+    if X_checked.dtype.kind not in "biuf" or row_values > MAX_PADDED_ROW_VALUES:
         return None
     if np.isnan(X_checked).any():
         return None
-    padded = np.zeros((size, *X_checked.shape[1:]), dtype=np.float64)
-    padded[:n_rows] = X_checked
-    return padded
+    return pad_rows(X_checked, size, dtype=np.float64)
 
 
 def _build_graph(stack):
     """The exported stack for small batches, or None if there is none."""
     try:
-        return small_batch_graphs(stack)
+        return keras_function("small_batch_graphs")(stack)
     except (TypeError, ValueError):
         return None

@@ -1,26 +1,24 @@
-"""``KerasStackingRegressor`` and its default meta-learner, ``LinearMetaRegressor``."""
+"""``KerasStackingRegressor``: the public stacking class for regression.
+
+The engine is in ``_base.py``; the default meta-learner in ``_meta_learner.py``.
+"""
 
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.linear_model import Ridge
 from sklearn.utils import get_tags
-from sklearn.utils.validation import validate_data
 
-from ..utils._compat import Interval, _fit_context
+from ..utils._compat import _fit_context
 from ..utils._docstrings import SHARED_ATTRIBUTES, SHARED_PARAMETERS, SHARED_TAIL
 from ..utils._validation import (
     check_stack_method,
     numeric_target,
-    row_weights,
     state_restored_on_error,
 )
 from ._base import _BaseStacking
 from ._columns import MetaColumns
-from ._linear_meta import LinearMetaBase
+from ._meta_learner import make_meta_learner
 from ._routing import refuse_unroutable, routed_predict_params
 
 
@@ -106,7 +104,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         return tags
 
     def _default_final_estimator(self):
-        return LinearMetaRegressor()
+        return make_meta_learner("regression")
 
     def _stack_methods(self, names, members):
         return check_stack_method(self, "predict", names, members, is_classifier=False)
@@ -192,110 +190,3 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
         elif self._target_ndim == 2 and prediction.ndim == 1:
             prediction = prediction.reshape(-1, 1)
         return prediction
-
-
-class LinearMetaRegressor(RegressorMixin, LinearMetaBase):
-    """Ridge regression on standardized columns: the stacking regressor's default.
-
-    Every column of the meta-features is standardized; scikit-learn's
-    ``Ridge(alpha=alpha)`` is fitted on the result (a closed-form solve).
-    ``model_`` is the same model as Keras.
-
-    Parameters
-    ----------
-    alpha : float, default=1.0
-        Strength of the L2 penalty, as in ``Ridge``: the loss is the rows'
-        weighted sum of squared errors plus ``alpha * ||coef||^2``.
-
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_outputs, n_features)
-        Weights of the standardized columns.
-    intercept_ : ndarray of shape (n_outputs,)
-        Intercepts.
-    mean_, scale_ : ndarray of shape (n_features,)
-        Standardization of the columns (weighted by ``sample_weight``).
-    proba_columns_ : ndarray of bool of shape (n_features,)
-        All False: no column is taken as a probability in regression.
-    n_features_in_ : int
-        Number of features seen in ``fit``.
-
-    See Also
-    --------
-    LinearMetaClassifier : The classification counterpart.
-    make_meta_learner : Builds this or the dense-network meta-learner.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skstack.keras import LinearMetaRegressor
-    >>> rng = np.random.RandomState(0)
-    >>> y = rng.normal(size=100)
-    >>> predictions = y[:, None] + rng.normal(scale=0.5, size=(100, 3))
-    >>> LinearMetaRegressor().fit(predictions, y).predict(predictions[:2]).shape
-    (2,)
-    """
-
-    _parameter_constraints: dict = {
-        "alpha": [Interval(Real, 0, None, closed="left")],
-    }
-
-    def __init__(self, alpha=1.0):
-        self.alpha = alpha
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the ridge regression on all rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Meta-features.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows in the loss.
-
-        Returns
-        -------
-        self : object
-            The fitted meta-learner.
-        """
-        with state_restored_on_error(self):
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                dtype=np.float64,
-                accept_sparse=True,
-                multi_output=True,
-                y_numeric=True,
-            )
-            weights = row_weights(sample_weight, X)
-            self._target_ndim = y.ndim
-            Z = self._scaled_features(X, weights)
-            ridge = Ridge(alpha=self.alpha).fit(Z, y, sample_weight=weights)
-            self.coef_ = np.atleast_2d(ridge.coef_)
-            self.intercept_ = np.atleast_1d(ridge.intercept_)
-            return self
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
-
-    def predict(self, X):
-        """Predicted targets.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Meta-features.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The target's shape: one column per output for a 2-D ``y``.
-        """
-        prediction = self._decision(X)
-        return prediction.ravel() if self._target_ndim == 1 else prediction

@@ -1,10 +1,12 @@
 """Keras models as scikit-learn estimators."""
 
-from skstack.ensemble._linear_meta import LinearMetaClassifier
-from skstack.ensemble._regressor import LinearMetaRegressor
+from skstack.ensemble._meta_learner import (
+    LinearMetaClassifier,
+    LinearMetaRegressor,
+    make_meta_learner,
+)
 
 from ._dense import dense_model
-from ._meta import make_meta_learner
 from ._wrappers import KerasClassifier, KerasRegressor
 
 __all__ = [

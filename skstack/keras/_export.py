@@ -19,8 +19,11 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 
 from skstack.ensemble._columns import kept_probability_columns
-from skstack.ensemble._linear_meta import LOGIT_EPSILON, LinearMetaClassifier
-from skstack.ensemble._regressor import LinearMetaRegressor
+from skstack.ensemble._meta_learner import (
+    LOGIT_EPSILON,
+    LinearMetaClassifier,
+    LinearMetaRegressor,
+)
 
 from ._fast_predict import exportable_network
 from ._layers import ProbabilityLogit

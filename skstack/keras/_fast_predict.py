@@ -25,25 +25,14 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit, softmax
 
+from skstack.utils._batches import MAX_PADDED_ROW_VALUES, SMALL_BATCH_ROWS, pad_rows
+
 from ._training import KerasWrapperHooks, without_augmentation
 from ._transformers import PRECISION
 
 # Inputs go through the model in calls of up to this many numbers (4 MB as
 # float32).
 FAST_PREDICT_MAX_VALUES = 1_000_000
-# Up to this many rows, small enough rows run compiled, padded to this many
-# rows: one input shape, so one trace and one computation for every call.
-COMPILED_PREDICT_ROWS = 64
-# Padding costs the arithmetic of 64 rows; rows larger than this (images)
-# run eagerly instead.
-COMPILED_PREDICT_MAX_ROW_VALUES = 4096
-
-
-def pad_rows(encoded: np.ndarray, n_rows: int) -> np.ndarray:
-    """``encoded`` followed by zero rows, to ``n_rows`` rows."""
-    padded = np.zeros((n_rows, *encoded.shape[1:]), dtype=encoded.dtype)
-    padded[: len(encoded)] = encoded
-    return padded
 
 
 def _dense_size(matrix) -> int:
@@ -85,12 +74,9 @@ class FastPredictMixin(KerasWrapperHooks):
             return None  # scikeras's own path
         n_rows = len(encoded)
         row_values = max(1, encoded.size // n_rows)
-        if (
-            n_rows <= COMPILED_PREDICT_ROWS
-            and row_values <= COMPILED_PREDICT_MAX_ROW_VALUES
-        ):
+        if n_rows <= SMALL_BATCH_ROWS and row_values <= MAX_PADDED_ROW_VALUES:
             # A few rows (serving): one compiled call of a fixed shape.
-            outputs = network.predict_on_batch(pad_rows(encoded, COMPILED_PREDICT_ROWS))
+            outputs = network.predict_on_batch(pad_rows(encoded, SMALL_BATCH_ROWS))
             return keras.tree.map_structure(lambda out: out[:n_rows], outputs)
         # More rows: eagerly (no tracing), in calls of at most
         # FAST_PREDICT_MAX_VALUES input values: Keras's ``predict`` would take

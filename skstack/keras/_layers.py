@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from skstack.ensemble._linear_meta import LOGIT_EPSILON
+from skstack.ensemble._meta_learner import LOGIT_EPSILON
 
 _PACKAGE = "skstack"
 

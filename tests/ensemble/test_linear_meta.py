@@ -162,10 +162,10 @@ def test_auto_C_ranks_on_a_stratified_sample_of_many_rows(monkeypatch):
     # The search's cost stays bounded at any size; the final fit uses all rows.
     from sklearn.model_selection import train_test_split
 
-    from skstack.ensemble import _linear_meta
+    from skstack.ensemble import _meta_learner
 
     X, y = _member_probabilities(3, n_rows=3000)
-    monkeypatch.setattr(_linear_meta, "C_SEARCH_ROWS", 500)
+    monkeypatch.setattr(_meta_learner, "C_SEARCH_ROWS", 500)
     meta = LinearMetaClassifier(tol=1e-10).fit(X, y)
     Z = meta._scaled_features(X)
     weights = np.ones(len(y))
@@ -188,11 +188,11 @@ def test_auto_C_ranks_on_a_stratified_sample_of_many_rows(monkeypatch):
     reason="scikit-learn < 1.8 corrupts a warm multinomial Newton fit (#31859)",
 )
 def test_many_rows_start_the_final_fit_from_the_samples_solution(monkeypatch):
-    from skstack.ensemble import _linear_meta
+    from skstack.ensemble import _meta_learner
 
     X, y = _member_probabilities(3, n_rows=3000)
     cold = LinearMetaClassifier(C=1.0).fit(X, y)  # fewer rows than a sample
-    monkeypatch.setattr(_linear_meta, "C_SEARCH_ROWS", 500)
+    monkeypatch.setattr(_meta_learner, "C_SEARCH_ROWS", 500)
     warm = LinearMetaClassifier(C=1.0).fit(X, y)
     assert warm.n_iter_ < cold.n_iter_
     # The same optimum, to the solver's tolerance.

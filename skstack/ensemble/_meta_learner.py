@@ -7,8 +7,9 @@ logits (a linear combination of logits pools the members' log-odds), every
 column is standardized, then scikit-learn's ``LogisticRegression`` or
 ``Ridge`` is fitted on all rows. Their Keras form (``model_``, and what
 ``stack.to_keras()`` exports) is the logit layer and one ``Dense`` layer with
-the standardization folded into its weights. The classifier is here, the
-regressor beside ``KerasStackingRegressor`` in ``_regressor.py``.
+the standardization folded into its weights. :func:`make_meta_learner`
+builds the one each stack fits by default, or a small dense network
+(``kind="dense"``, which :mod:`skstack.keras` provides).
 """
 
 from __future__ import annotations
@@ -20,16 +21,16 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit, softmax
 from sklearn import config_context
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .._keras import keras_form
 from ..utils._compat import NEWTON_WARM_START_WORKS, Interval, StrOptions, _fit_context
 from ..utils._validation import row_weights, state_restored_on_error
+from ._extension import keras_function
 
 # The values ``C="auto"`` chooses from, strongest penalty first.
 C_GRID = np.logspace(-3, 2, 6)
@@ -84,7 +85,7 @@ class LinearMetaBase(BaseEstimator):
         predictions.
         """
         check_is_fitted(self, "coef_")
-        return keras_form(self, "float32")
+        return keras_function("linear_meta_model")(self, "float32")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -393,3 +394,161 @@ class LinearMetaClassifier(ClassifierMixin, LinearMetaBase):
 # The log-odds a label seen with one value only is given: its probability is
 # then 1 - 2e-9 or 2e-9.
 _LOGIT_LIMIT = 20.0
+
+
+class LinearMetaRegressor(RegressorMixin, LinearMetaBase):
+    """Ridge regression on standardized columns: the stacking regressor's default.
+
+    Every column of the meta-features is standardized; scikit-learn's
+    ``Ridge(alpha=alpha)`` is fitted on the result (a closed-form solve).
+    ``model_`` is the same model as Keras.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength of the L2 penalty, as in ``Ridge``: the loss is the rows'
+        weighted sum of squared errors plus ``alpha * ||coef||^2``.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_outputs, n_features)
+        Weights of the standardized columns.
+    intercept_ : ndarray of shape (n_outputs,)
+        Intercepts.
+    mean_, scale_ : ndarray of shape (n_features,)
+        Standardization of the columns (weighted by ``sample_weight``).
+    proba_columns_ : ndarray of bool of shape (n_features,)
+        All False: no column is taken as a probability in regression.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    See Also
+    --------
+    LinearMetaClassifier : The classification counterpart.
+    make_meta_learner : Builds this or the dense-network meta-learner.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skstack.keras import LinearMetaRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> y = rng.normal(size=100)
+    >>> predictions = y[:, None] + rng.normal(scale=0.5, size=(100, 3))
+    >>> LinearMetaRegressor().fit(predictions, y).predict(predictions[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints: dict = {
+        "alpha": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the ridge regression on all rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Meta-features.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted meta-learner.
+        """
+        with state_restored_on_error(self):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                dtype=np.float64,
+                accept_sparse=True,
+                multi_output=True,
+                y_numeric=True,
+            )
+            weights = row_weights(sample_weight, X)
+            self._target_ndim = y.ndim
+            Z = self._scaled_features(X, weights)
+            ridge = Ridge(alpha=self.alpha).fit(Z, y, sample_weight=weights)
+            self.coef_ = np.atleast_2d(ridge.coef_)
+            self.intercept_ = np.atleast_1d(ridge.intercept_)
+            return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Meta-features.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The target's shape: one column per output for a 2-D ``y``.
+        """
+        prediction = self._decision(X)
+        return prediction.ravel() if self._target_ndim == 1 else prediction
+
+
+def make_meta_learner(task: str = "classification", kind: str = "linear", **params):
+    """Build a meta-learner for stacking; ``kind="linear"`` is the stacks' default.
+
+    ``KerasStackingClassifier(final_estimator=None)`` fits
+    ``make_meta_learner("classification")`` and ``KerasStackingRegressor`` fits
+    ``make_meta_learner("regression")``: scikit-learn's ``LogisticRegression``
+    or ``Ridge`` on standardized meta-features (logits of the members'
+    probabilities), whose Keras form is one ``Dense`` layer
+    (:class:`LinearMetaClassifier`, :class:`LinearMetaRegressor`).
+    ``kind="dense"`` gives a small dense network trained by mini-batch steps
+    instead. Pass one explicitly to tune it (``final_estimator__C``) or
+    change it.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}, default="classification"
+        Which target the stack predicts.
+    kind : {"linear", "dense"}, default="linear"
+        ``"linear"``: :class:`LinearMetaClassifier` / :class:`LinearMetaRegressor`.
+        ``"dense"``: a :class:`KerasClassifier` / :class:`KerasRegressor` around
+        :func:`dense_model` with ``hidden=(16,)``, ``epochs=50``,
+        ``batch_size=64``, ``optimizer="adam"``, ``optimizer__learning_rate=0.01``.
+    **params : dict
+        Parameters overriding those defaults (``C=0.1`` or ``alpha=10`` for the
+        linear kind; ``epochs=100`` or ``hidden=(32,)`` for the dense one).
+
+    Returns
+    -------
+    meta_learner : estimator
+        Unfitted.
+
+    Examples
+    --------
+    >>> from skstack.keras import make_meta_learner
+    >>> make_meta_learner("regression", alpha=10.0).alpha
+    10.0
+    >>> make_meta_learner("classification", kind="dense", epochs=10).epochs
+    10
+    """
+    linear = {"classification": LinearMetaClassifier, "regression": LinearMetaRegressor}
+    if task not in linear:
+        raise ValueError(
+            f"task must be 'classification' or 'regression', got {task!r}."
+        )
+    if kind == "linear":
+        return linear[task](**params)
+    if kind == "dense":
+        return keras_function("dense_meta_learner")(task, params)
+    raise ValueError(f"kind must be 'linear' or 'dense', got {kind!r}.")
