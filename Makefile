@@ -31,9 +31,9 @@ test: lint
 # the wrappers, fold fusion, the meta-learner, save/load and scikit-learn's own
 # stacking tests.
 MIN_VENV ?= .venv-min
-MIN_TESTS ?= tests/test_stacking.py tests/keras/test_wrappers.py \
+MIN_TESTS ?= tests/ensemble/test_classifier.py tests/keras/test_wrappers.py \
 	tests/keras/test_fused.py tests/keras/test_fused_inputs.py \
-	tests/ensemble/test_linear_meta.py \
+	tests/ensemble/test_meta_learner.py tests/ensemble/test_strategy.py \
 	tests/test_persistence.py tests/peer
 test-min: $(MIN_VENV)/.installed
 	$(MIN_VENV)/bin/python -m pytest -n 2 -p no:cacheprovider $(MIN_TESTS)

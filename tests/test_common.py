@@ -97,7 +97,7 @@ _SELECTION_FAILURES = dict.fromkeys(
 _AUTO_C = (
     "C='auto' chooses C on an inner split of the rows: a row repeated twice "
     "changes those folds, so the chosen C can differ from the one for the row "
-    "weighted 2 (with a fixed C the check passes: tests/ensemble/test_linear_meta.py)"
+    "weighted 2 (with a fixed C the check passes: tests/ensemble/test_meta_learner.py)"
 )
 
 
@@ -128,7 +128,7 @@ def _dense_stage(input_shape):
 
 
 # The stacks' members are scikit-learn models so that the checks' hundreds of
-# fits stay fast; Keras members are exercised in tests/test_stacking.py. The
+# fits stay fast; Keras members are exercised in tests/ensemble/test_classifier.py. The
 # meta-learner is the default one.
 _ESTIMATORS = [
     KerasClassifier(dense_model, hidden=(8,), epochs=1, random_state=0),

@@ -225,3 +225,16 @@ def test_the_engine_names_no_keras_wrapper_parameter():
             used = [name for name in used if name in names]
             found += [f"{path.name}:{node.lineno} {name}" for name in used]
     assert not found, found
+
+
+def test_every_engine_module_has_its_test_module():
+    from pathlib import Path
+
+    engine = Path(skstack.__file__).parent / "ensemble"
+    tests = Path(__file__).parent / "ensemble"
+    missing = [
+        path.name
+        for path in sorted(engine.glob("_*.py"))
+        if path.name != "__init__.py" and not (tests / f"test{path.stem}.py").exists()
+    ]
+    assert not missing, f"no tests/ensemble/test_<module>.py for {missing}"

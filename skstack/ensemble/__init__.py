@@ -1,9 +1,11 @@
-"""Meta-learners for stacking: ensemble selection.
+"""The stacking engine, Keras-free, and ensemble selection.
 
-The stacking engine lives here too, read in the order of a fit:
-``_classifier`` / ``_regressor`` (the public stacks, exported by
-:mod:`skstack`) -> ``_base`` (validation, the plan, the meta-learner) ->
-``_tasks`` (the fits workers run, and the pool running them).
+Read in the order of a fit: ``_classifier`` / ``_regressor`` (the public
+stacks, exported by :mod:`skstack`) -> ``_base`` (validation, the
+meta-learner of ``_meta_learner``) -> ``_crossfit`` (the plan: splits, seeds,
+each member's fitting strategy from ``_strategy``) -> ``_tasks`` and
+``_pool`` (the fits workers run, and the pool running them). Public here:
+ensemble selection, a meta-learner of its own.
 """
 
 from ._selection import EnsembleSelectionClassifier, EnsembleSelectionRegressor

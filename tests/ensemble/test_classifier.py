@@ -1,4 +1,4 @@
-"""The public stacking classes with Keras members and the Keras meta-learner."""
+"""KerasStackingClassifier with Keras members and the default meta-learner."""
 
 import pickle
 
@@ -8,19 +8,15 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_digits
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.tree import DecisionTreeClassifier
 
-from skstack import Flatten, KerasStackingClassifier, KerasStackingRegressor
-from skstack.ensemble._graph import _GRAPHS
+from skstack import Flatten, KerasStackingClassifier
 from skstack.keras import (
     KerasClassifier,
-    KerasRegressor,
     LinearMetaClassifier,
-    LinearMetaRegressor,
     dense_model,
     make_meta_learner,
 )
@@ -55,15 +51,6 @@ def test_default_meta_learner_is_a_linear_keras_layer(fitted_stack, binary):
     stack = KerasStackingClassifier([("lr", LogisticRegression())], cv=2).fit(X, y)
     assert _output_layer(stack.final_estimator_) == (1, "sigmoid")
     assert stack.score(X, y) > 0.9
-
-
-def test_default_regression_meta_learner_is_linear(diabetes):
-    X, y = diabetes
-    stack = KerasStackingRegressor([("ridge", Ridge())], cv=2, random_state=0)
-    stack.fit(X, y)
-    assert isinstance(stack.final_estimator_, LinearMetaRegressor)
-    assert _output_layer(stack.final_estimator_) == (1, "linear")
-    assert stack.predict(X[:1]).shape == (1,)
 
 
 def test_methods_follow_the_meta_learner(fitted_stack, iris):
@@ -246,66 +233,6 @@ def test_default_path_never_learns_a_fold_from_its_held_out_rows(iris):
     assert not np.array_equal(
         first.oof_predictions_[others], second.oof_predictions_[others]
     )
-
-
-@pytest.mark.parametrize("task", ["classification", "regression"])
-def test_small_batches_take_one_graph_with_the_member_by_member_values(
-    task, iris, diabetes
-):
-    if task == "classification":
-        X, y = iris
-        stack = _keras_stack(cv=3).fit(X, y)
-        predict = stack.predict_proba
-        expected = stack.final_estimator_.predict_proba(stack.transform(X[:5]))
-    else:
-        X, y = diabetes
-        members = [
-            ("mlp", KerasRegressor(dense_model, hidden=(8,), epochs=3)),
-            ("ridge", Ridge()),
-        ]
-        stack = KerasStackingRegressor(members, cv=3, random_state=0).fit(X, y)
-        predict = stack.predict
-        expected = stack.final_estimator_.predict(stack.transform(X[:5]))
-    # A few rows take the graph, built at the first such call, every time.
-    got = predict(X[:5])
-    assert isinstance(_GRAPHS[stack][1][1], keras.Model)
-    np.testing.assert_array_equal(predict(X[:5]), got)
-    assert got.shape == expected.shape
-    # float64 around the members' float32 networks, as the member-by-member
-    # path computes: equal to rounding, not float32's 1e-6.
-    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
-    # one row, and a batch above the limit (member by member), agree too
-    np.testing.assert_allclose(predict(X)[:1], predict(X[:1]), rtol=1e-9, atol=1e-12)
-    if task == "classification":
-        np.testing.assert_array_equal(
-            stack.predict(X[:5]), stack.classes_[np.argmax(got, axis=1)]
-        )
-
-
-def test_stack_without_a_keras_form_predicts_member_by_member(iris):
-    X, y = iris
-    members = [("mlp", _mlp()), ("tree", DecisionTreeClassifier(max_depth=2))]
-    stack = KerasStackingClassifier(members, cv=3, random_state=0).fit(X, y)
-    proba = stack.predict_proba(X[:3])
-    assert _GRAPHS[stack][1] is None
-    expected = stack.final_estimator_.predict_proba(stack.transform(X[:3]))
-    np.testing.assert_array_equal(proba, expected)
-
-
-def test_compiled_graph_is_neither_an_attribute_nor_kept_by_a_refit(iris):
-    X, y = iris
-    stack = _keras_stack(cv=3).fit(X, y)
-    before = dict(vars(stack))
-    proba = stack.predict_proba(X[:2])
-    assert vars(stack) == before
-    graph = _GRAPHS[stack][1]
-    assert all(isinstance(model, keras.Model) for model in graph)
-    loaded = pickle.loads(pickle.dumps(stack))
-    assert loaded not in _GRAPHS
-    np.testing.assert_array_equal(loaded.predict_proba(X[:2]), proba)
-    stack.fit(X[:100], y[:100])
-    stack.predict_proba(X[:2])
-    assert _GRAPHS[stack][1] is not graph  # the refit's stack has its own
 
 
 def test_default_stack_passes_sparse_features_through(iris):
