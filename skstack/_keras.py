@@ -51,17 +51,17 @@ def export(estimator, path, format, X_check, opset):
     return export(estimator, path, format, X_check, opset)
 
 
-def small_batch_graphs(stack):
-    """Two models of the stack's graph: for one row, and for padded batches.
+def small_batch_graph(stack):
+    """The stack's graph for predictions of a few rows, padded to one size.
 
     None when no member can be a Keras network, without importing Keras: a
     skstack wrapper, built or unpickled, has imported ``skstack.keras``.
     """
     if "skstack.keras" not in sys.modules:
         return None
-    from .keras._export import small_batch_graphs
+    from .keras._export import small_batch_graph
 
-    return small_batch_graphs(stack)
+    return small_batch_graph(stack)
 
 
 def keras_saving():
@@ -75,5 +75,5 @@ provide(
     linear_meta_model=linear_meta_model,
     dense_meta_learner=dense_meta_learner,
     stack_to_keras=stack_to_keras,
-    small_batch_graphs=small_batch_graphs,
+    small_batch_graph=small_batch_graph,
 )

@@ -3,7 +3,9 @@
 import functools
 
 import keras
+import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils.estimator_checks import estimator_checks_generator
@@ -29,9 +31,16 @@ _STOCHASTIC_TRAINING = (
     "mini-batch stochastic training: weighting a row by 2 is not the same "
     "sequence of gradient steps as repeating it"
 )
+# Decided by the CPU: on one without AVX-512 a float32 network's output for a
+# row can change in the last bits (~3e-7 relative) with its place in the batch,
+# beyond the check's rtol of 1e-7; with AVX-512 the bits are equal. Neither
+# passing nor failing can be expected, so the check is skipped for the Keras
+# estimators and test_keras_outputs_do_not_depend_on_row_order runs it at
+# float32's precision instead.
+_ROW_ORDER_CHECK = "check_methods_sample_order_invariance"
 _FLOAT32_BATCHES = (
-    "float32 arithmetic: a row's output can (not always) change in the last "
-    "bits (~1e-7 relative) with the other rows of its batch"
+    "float32 kernels may round a row by its place in the batch on CPUs without "
+    "AVX-512; test_keras_outputs_do_not_depend_on_row_order checks it to 1e-6"
 )
 
 _WRAPPER_FAILURES = {
@@ -52,7 +61,6 @@ _WRAPPER_FAILURES = {
     ),
     "check_sample_weight_equivalence_on_dense_data": _STOCHASTIC_TRAINING,
     "check_sample_weight_equivalence_on_sparse_data": _STOCHASTIC_TRAINING,
-    "check_methods_sample_order_invariance": _FLOAT32_BATCHES,
 }
 
 _OUT_OF_FOLD = (
@@ -110,8 +118,7 @@ def _expected_failures(estimator):
     if isinstance(estimator, EnsembleSelectionClassifier):
         return _SELECTION_FAILURES
     if isinstance(estimator, KerasFeatureExtractor):
-        # Seen failing once in a full run, passing in others: not strict.
-        return {"check_methods_sample_order_invariance": _FLOAT32_BATCHES}
+        return {}
     if isinstance(estimator, (KerasClassifier, KerasRegressor)):
         # Chains and fusions are scikeras wrappers too, without builder kwargs.
         if hasattr(estimator, "stages") or hasattr(estimator, "members"):
@@ -165,13 +172,28 @@ _ESTIMATORS = [
 ]
 
 
+def _runs_float32_network(estimator) -> bool:
+    return isinstance(
+        estimator, (KerasClassifier, KerasRegressor, KerasFeatureExtractor)
+    )
+
+
 def _all_checks():
     for estimator in _ESTIMATORS:
-        yield from estimator_checks_generator(
+        for params in estimator_checks_generator(
             estimator,
             expected_failed_checks=_expected_failures(estimator),
             mark="xfail",
-        )
+        ):
+            # A pytest.param (a marked check) or an (estimator, check) pair.
+            check = getattr(params, "values", params)[1]
+            name = getattr(check, "func", check).__name__
+            if name == _ROW_ORDER_CHECK and _runs_float32_network(estimator):
+                yield pytest.param(
+                    estimator, check, marks=pytest.mark.skip(reason=_FLOAT32_BATCHES)
+                )
+            else:
+                yield params
 
 
 def _check_id(value):
@@ -186,3 +208,27 @@ def _check_id(value):
 @pytest.mark.parametrize(("estimator", "check"), list(_all_checks()), ids=_check_id)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize(
+    "estimator", [e for e in _ESTIMATORS if _runs_float32_network(e)], ids=_check_id
+)
+def test_keras_outputs_do_not_depend_on_row_order(estimator):
+    """scikit-learn's check_methods_sample_order_invariance at float32's
+    precision: the same rows in another order give the same outputs."""
+    rng = np.random.RandomState(0)
+    X = 3 * rng.uniform(size=(20, 3))
+    y = X[:, 0].astype(np.int64)
+    fitted = clone(estimator).fit(X, y)
+    order = rng.permutation(len(X))
+    methods = ("predict", "transform", "decision_function", "predict_proba")
+    checked = [m for m in methods if hasattr(fitted, m)]
+    assert checked
+    for method in checked:
+        np.testing.assert_allclose(
+            getattr(fitted, method)(X)[order],
+            getattr(fitted, method)(X[order]),
+            rtol=1e-6,
+            atol=1e-9,
+            err_msg=method,
+        )

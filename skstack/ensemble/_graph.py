@@ -1,7 +1,7 @@
 """A fitted stack's compiled Keras graph for predictions of a few rows.
 
 Keras-free: the graph is built by the function provided as
-``small_batch_graphs`` (``_extension.py``).
+``small_batch_graph`` (``_extension.py``).
 """
 
 from __future__ import annotations
@@ -67,20 +67,17 @@ def predict_small_batch(stack, X):
         _GRAPHS[stack] = entry
         if entry[1] is None:
             return None
-    one_row, padded = entry[1]
-    graph = one_row if n_rows == 1 else padded
-    output = graph.predict_on_batch(graph_input)[:n_rows]
+    output = entry[1].predict_on_batch(graph_input)[:n_rows]
     return np.asarray(output, dtype=np.float64)
 
 
 def _padded_input(stack, X, X_checked):
-    """X as the graph takes it, or None; more than one row padded to 64 rows.
+    """X as the graph takes it, padded to ``SMALL_BATCH_ROWS`` rows, or None.
 
     None (member by member) for rows with missing values, which members may
     impute or refuse in their own way, and for rows too large to pad.
     """
-    n_rows = len(X_checked)
-    size = 1 if n_rows == 1 else SMALL_BATCH_ROWS
+    n_rows, size = len(X_checked), SMALL_BATCH_ROWS
     text = getattr(stack, "_text_columns_in", [])
     if text:
         if not hasattr(X, "iloc"):
@@ -108,6 +105,6 @@ def _padded_input(stack, X, X_checked):
 def _build_graph(stack):
     """The exported stack for small batches, or None if there is none."""
     try:
-        return keras_function("small_batch_graphs")(stack)
+        return keras_function("small_batch_graph")(stack)
     except (TypeError, ValueError):
         return None

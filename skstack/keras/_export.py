@@ -65,12 +65,12 @@ def stack_to_keras(stack) -> keras.Model:
     return to_keras(stack)
 
 
-def small_batch_graphs(stack) -> tuple[keras.Model, keras.Model] | None:
-    """The stack's graph twice, sharing its layers: one per input shape.
+def small_batch_graph(stack) -> keras.Model | None:
+    """The stack's graph for small batches, or None without a Keras network.
 
-    Each model keeps its own compiled predict function, so one that is only
-    ever called with one shape (a row; or a batch padded to a fixed size) is
-    traced once, and the same rows always run the same computation. X comes
+    It is only ever called with batches padded to one size
+    (``SMALL_BATCH_ROWS``), so its compiled predict function is traced once
+    and a row runs the same computation whatever batch it comes in. X comes
     in as one tensor, or as named columns when it has text columns. None for
     a stack without a Keras network: one graph saves nothing there.
     """
@@ -81,8 +81,7 @@ def small_batch_graphs(stack) -> tuple[keras.Model, keras.Model] | None:
     ]
     if not any(_has_network(model) for model in models):
         return None
-    graph = to_keras(stack, named_inputs=bool(getattr(stack, "_text_columns_in", [])))
-    return graph, keras.Model(graph.inputs, graph.outputs, name="skstack_padded")
+    return to_keras(stack, named_inputs=bool(getattr(stack, "_text_columns_in", [])))
 
 
 def _owner(estimator) -> str:

@@ -69,26 +69,37 @@ class FastPredictMixin(KerasWrapperHooks):
         return float64_head(hidden, dense)
 
     def _run_network(self, network, encoded):
-        """``network``'s outputs, by the path the input's size picks; or None."""
-        if not isinstance(encoded, np.ndarray) or len(encoded) == 0:
-            return None  # scikeras's own path
-        n_rows = len(encoded)
-        row_values = max(1, encoded.size // n_rows)
+        """``network``'s outputs, by the path the input's size picks; or None.
+
+        ``encoded`` is an array, or a structure of arrays for a network of
+        several inputs. None (scikeras's path) for anything else: sparse
+        input too large to make dense, tensors.
+        """
+        leaves = keras.tree.flatten(encoded)
+        if not leaves or not all(isinstance(leaf, np.ndarray) for leaf in leaves):
+            return None
+        n_rows = len(leaves[0])
+        if n_rows == 0:
+            return None
+        row_values = max(1, sum(leaf.size for leaf in leaves) // n_rows)
         if n_rows <= SMALL_BATCH_ROWS and row_values <= MAX_PADDED_ROW_VALUES:
             # A few rows (serving): one compiled call of a fixed shape.
-            outputs = network.predict_on_batch(pad_rows(encoded, SMALL_BATCH_ROWS))
+            padded = keras.tree.map_structure(
+                lambda leaf: pad_rows(leaf, SMALL_BATCH_ROWS), encoded
+            )
+            outputs = network.predict_on_batch(padded)
             return keras.tree.map_structure(lambda out: out[:n_rows], outputs)
         # More rows: eagerly (no tracing), in calls of at most
         # FAST_PREDICT_MAX_VALUES input values: Keras's ``predict`` would take
         # ~2 ms per batch of ``batch_size`` rows, mostly call overhead.
         rows_per_call = max(1, FAST_PREDICT_MAX_VALUES // row_values)
-        parts = [
-            keras.tree.map_structure(
-                keras.ops.convert_to_numpy,
-                network(encoded[start : start + rows_per_call], training=False),
+        parts = []
+        for start in range(0, n_rows, rows_per_call):
+            part = keras.tree.map_structure(
+                lambda leaf, start=start: leaf[start : start + rows_per_call], encoded
             )
-            for start in range(0, n_rows, rows_per_call)
-        ]
+            outputs = network(part, training=False)
+            parts.append(keras.tree.map_structure(keras.ops.convert_to_numpy, outputs))
         if len(parts) == 1:
             return parts[0]
         return keras.tree.map_structure(lambda *pieces: np.concatenate(pieces), *parts)

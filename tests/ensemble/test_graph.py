@@ -42,14 +42,19 @@ def test_small_batches_take_one_graph_with_the_member_by_member_values(
         expected = stack.final_estimator_.predict(stack.transform(X[:5]))
     # A few rows take the graph, built at the first such call, every time.
     got = predict(X[:5])
-    assert isinstance(_GRAPHS[stack][1][1], keras.Model)
+    assert isinstance(_GRAPHS[stack][1], keras.Model)
     np.testing.assert_array_equal(predict(X[:5]), got)
     assert got.shape == expected.shape
     # float64 around the members' float32 networks, as the member-by-member
     # path computes: equal to rounding, not float32's 1e-6.
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
-    # one row, and a batch above the limit (member by member), agree too
-    np.testing.assert_allclose(predict(X)[:1], predict(X[:1]), rtol=1e-9, atol=1e-12)
+    # One row in the padded graph, and in a batch above the limit (member by
+    # member, batches of another shape): the members' float32 kernels may
+    # round a row differently with the batch's shape on CPUs without
+    # AVX-512, so the two agree to float32's precision, not to the bit.
+    np.testing.assert_allclose(predict(X)[:1], predict(X[:1]), rtol=1e-6, atol=1e-9)
+    # Within the graph, a row is computed alike wherever it sits in a batch.
+    np.testing.assert_allclose(predict(X[:1]), got[:1], rtol=1e-6, atol=1e-9)
     if task == "classification":
         np.testing.assert_array_equal(
             stack.predict(X[:5]), stack.classes_[np.argmax(got, axis=1)]
@@ -73,7 +78,7 @@ def test_compiled_graph_is_neither_an_attribute_nor_kept_by_a_refit(iris):
     proba = stack.predict_proba(X[:2])
     assert vars(stack) == before
     graph = _GRAPHS[stack][1]
-    assert all(isinstance(model, keras.Model) for model in graph)
+    assert isinstance(graph, keras.Model)
     loaded = pickle.loads(pickle.dumps(stack))
     assert loaded not in _GRAPHS
     np.testing.assert_array_equal(loaded.predict_proba(X[:2]), proba)
