@@ -40,10 +40,6 @@ _START = ("coef_", "intercept_")
 def has_one_optimum(member) -> bool:
     """Whether ``member``'s folds can start from its full fit, same optimum."""
     estimator = final_step(member)
-    return _has_one_optimum(estimator)
-
-
-def _has_one_optimum(estimator) -> bool:
     if not hasattr(estimator, "get_params"):
         return False
     params = estimator.get_params(deep=False)
@@ -134,7 +130,7 @@ def _warm_started(estimator, context):
     if (
         context.warm_start_folds
         and not context.keep_fold_models
-        and _has_one_optimum(estimator)
+        and has_one_optimum(estimator)
     ):
         return WarmStartedFits()
     return None

@@ -54,7 +54,6 @@ def wrapper_fit_strategy(wrapper, context) -> FitStrategy | None:
     With one fit per member (one holdout split, its model kept) there is
     nothing to train together.
     """
-    prefix = "" if context.step is None else f"{context.step}__"
     if context.fuse_folds is not False and context.n_fits >= 2:
         reason = fusion_blocker(wrapper, context)
         if reason is None:
@@ -64,10 +63,15 @@ def wrapper_fit_strategy(wrapper, context) -> FitStrategy | None:
                 f"cannot be trained fused: {reason}. Use fuse_folds='auto' to fit "
                 "it fold by fold."
             )
-    if wrapper.get_params(deep=False).get("early_stopping") is True:
+    if getattr(wrapper, "early_stopping", False) is True:
         last_rows = context.time_ordered and wrapper.validation_rows == "random"
-        return EarlyStoppedFits(prefix, last_rows)
+        return EarlyStoppedFits(_prefix(context), last_rows)
     return None
+
+
+def _prefix(context) -> str:
+    """The wrapper's parameter prefix in the member: ``""`` or ``"<step>__"``."""
+    return "" if context.step is None else f"{context.step}__"
 
 
 def fusion_blocker(wrapper, context) -> str | None:
@@ -77,9 +81,7 @@ def fusion_blocker(wrapper, context) -> str | None:
     built, ``fit_folds`` raises ``FoldFusionError``); fused training takes
     no fit parameter but the sample weights.
     """
-    weight_key = (
-        "sample_weight" if context.step is None else (f"{context.step}__sample_weight")
-    )
+    weight_key = f"{_prefix(context)}sample_weight"
     metadata = sorted(set(context.fit_params or {}) - {weight_key})
     reason = wrapper.fold_fusion_blocker()
     if context.step is None:
