@@ -62,24 +62,31 @@ def test_command_line_entry_point_runs_the_demo(capsys):
     assert "dataset: wine" in capsys.readouterr().out
 
 
-def _imported_modules(path):
-    """Absolute names of the modules ``path`` imports, anywhere in it."""
+def _import_statements(path):
+    """``(module, names)`` of each import in ``path``, anywhere in it: the
+    absolute module, and the names a ``from`` import takes from it."""
     import ast
     from pathlib import Path
 
     package = ".".join(Path(path).relative_to(Path(skstack.__file__).parents[1]).parts)
     package = package.removesuffix(".py").rsplit(".", 1)[0]
-    names = set()
     for node in ast.walk(ast.parse(Path(path).read_text())):
         if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
+            yield from ((alias.name, []) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 parent = package.rsplit(".", node.level - 1)[0]
                 base = f"{parent}.{base}" if base else parent
-            names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names)
+            yield base, [alias.name for alias in node.names]
+
+
+def _imported_modules(path):
+    """Absolute names of the modules ``path`` imports, anywhere in it."""
+    names = set()
+    for base, taken in _import_statements(path):
+        names.add(base)
+        names.update(f"{base}.{name}" for name in taken)
     return names
 
 
@@ -128,7 +135,6 @@ def test_the_command_hides_tensorflows_start_up_log_and_shows_progress():
 def test_no_import_circle_among_skstack_modules():
     """Every import of a skstack module by another, function-level ones
     included, points one way: the modules form no cycle."""
-    import ast
     from pathlib import Path
 
     root = Path(skstack.__file__).parent
@@ -142,19 +148,12 @@ def test_no_import_circle_among_skstack_modules():
     def imported_by(name, path):
         """skstack modules ``path`` imports; ``from package import module``
         imports the module, not the package's other names."""
-        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
         found = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parent = package.rsplit(".", node.level - 1)[0]
-                    base = f"{parent}.{base}" if base else parent
-                for alias in node.names:
-                    full = f"{base}.{alias.name}"
-                    found.add(full if full in modules else base)
+        for base, taken in _import_statements(path):
+            submodules = {f"{base}.{n}" for n in taken if f"{base}.{n}" in modules}
+            found |= submodules
+            if len(submodules) < len(taken) or not taken:
+                found.add(base)
         return {imported for imported in found if imported in modules} - {name}
 
     graph = {name: imported_by(name, path) for name, path in modules.items()}
