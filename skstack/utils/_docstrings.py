@@ -53,8 +53,10 @@ SHARED_PARAMETERS = """\
         :class:`~skstack.keras.KerasClassifier`/``KerasRegressor`` nor a
         pipeline ending in one, and wrappers with ``early_stopping``, ``class_weight``,
         ``callbacks``, ``warm_start``, ``validation_split`` or ``fit__``
-        parameters, or a ``BatchNormalization`` layer, and classifiers when a
-        fold's training rows lack a class. ``True`` raises a
+        parameters, or a ``BatchNormalization`` layer, pipelines with a step
+        whose ``fit_transform`` differs from ``fit().transform()``
+        (``TargetEncoder``), and classifiers when a fold's training rows lack
+        a class. ``True`` raises a
         ``ValueError`` naming a Keras wrapper that cannot be fused and why;
         ``False`` fits every member fold by fold. ``fused_members_`` lists
         the members that were fused. The graph holds k + 1 copies of the
