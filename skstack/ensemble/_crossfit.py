@@ -11,6 +11,7 @@ The stack makes the plan and uses the outcome (``_base.py``).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 import numbers
 import os
@@ -164,16 +165,17 @@ def plan_cross_fit(stack, kept, methods, final, X, y, params):
     check_predicted_rows(stack, predicted, y, None if multilabel else classes)
     average = stack.fold_models == "average"
     columns = stack._meta_columns(prefit=False)
+    stack_context = FitContext(
+        fit_params={},
+        n_fits=sum(len(splits) for splits in repeats) + (not average),
+        keep_fold_models=average,
+        fuse_folds=stack.fuse_folds,
+        warm_start_folds=stack.warm_start_folds,
+        time_ordered=time_ordered(repeats),
+    )
     plans = []
     for (name, _), member in zip(kept, members, strict=True):
-        context = FitContext(
-            fit_params=params.members[name],
-            n_fits=sum(len(splits) for splits in repeats) + (not average),
-            keep_fold_models=average,
-            fuse_folds=stack.fuse_folds,
-            warm_start_folds=stack.warm_start_folds,
-            time_ordered=time_ordered(repeats),
-        )
+        context = dataclasses.replace(stack_context, fit_params=params.members[name])
         try:
             strategy = fit_strategy(member, context)
         except ValueError as exc:  # a strategy the stack's options rule out
