@@ -147,7 +147,8 @@ def test_a_pipeline_ending_in_a_stopping_network_is_refit_the_same_way(iris):
     assert set(stack.refit_epochs_) == {"net"}
     refit = stack.named_estimators_["net"][-1]
     assert refit.epochs == epochs
-    assert len(refit.history_["loss"]) == epochs
+    # Fused, the refit's history is the fused loss ("fused_loss"), one per epoch.
+    assert [len(values) for values in refit.history_.values()] == [epochs]
 
 
 def test_verbose_draws_a_progress_bar_over_the_fits(iris, capsys):

@@ -262,6 +262,7 @@ class _BaseStacking(
         self.fold_scores_ = {}
         self.refit_epochs_ = {}
         self.fused_members_ = []
+        self.unfused_members_ = {name: "cv='prefit'" for name, _ in kept}
         predicted = np.ones(len(blocks[0]), dtype=bool)
         return [member for _, member in kept], blocks, columns, predicted
 
@@ -299,6 +300,11 @@ class _BaseStacking(
         )
         outcomes = crossfit.run(X, y, self.n_jobs, self.verbose)
         self.fused_members_ = [name for name, o in outcomes.items() if o.fused]
+        self.unfused_members_ = {
+            name: o.unfused_reason or "it has no fused training"
+            for name, o in outcomes.items()
+            if not o.fused
+        }
         self.refit_epochs_ = {
             name: o.refit_epochs
             for name, o in outcomes.items()

@@ -85,7 +85,8 @@ class FitContext:
 class MemberOutcome:
     """A member's results: fold results in fold order, the model for prediction.
 
-    ``fused`` says the fold models were trained together (``fused_members_``);
+    ``fused`` says the fold models were trained together (``fused_members_``),
+    ``unfused_reason`` why they were not (``unfused_members_``);
     ``refit_epochs`` is the length of the fit on all rows when the strategy
     chose it from the folds (``refit_epochs_``).
     """
@@ -94,6 +95,7 @@ class MemberOutcome:
     full: object = None
     fused: bool = False
     refit_epochs: int | None = None
+    unfused_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,20 @@ class FitStrategy:
         return MemberOutcome(folds=list(results[1:]), full=results[0])
 
 
+@dataclass(frozen=True)
 class SeparateFits(FitStrategy):
-    """Every fold, and the fit on all rows, fitted on its own: the default."""
+    """Every fold, and the fit on all rows, fitted on its own: the default.
+
+    ``reason`` says why a member that could train its folds together does
+    not (``unfused_members_``).
+    """
+
+    reason: str | None = None
+
+    def outcome(self, plan, folds, results, more):
+        outcome = super().outcome(plan, folds, results, more)
+        outcome.unfused_reason = self.reason
+        return outcome
 
 
 _ADAPTERS: dict[type, Callable] = {}

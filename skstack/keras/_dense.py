@@ -209,16 +209,30 @@ def _padded(kernel: np.ndarray, n_inputs: int) -> np.ndarray:
     return padded
 
 
+def copy_weights(network, layers_per_copy, index) -> list[np.ndarray]:
+    """Copy ``index``'s current weights in the stacked network, as its own
+    model lists them (a padded kernel cut to its own rows)."""
+    stacked = [layer for layer in network.layers if isinstance(layer, StackedDense)]
+    denses = [
+        layer
+        for layer in layers_per_copy[index]
+        if isinstance(layer, keras.layers.Dense)
+    ]
+    weights = []
+    for dense, trained in zip(denses, stacked, strict=True):
+        n_inputs = dense.kernel.shape[0]  # a padded kernel's own rows
+        weights.append(ops.convert_to_numpy(trained.kernel[index])[:n_inputs])
+        weights.append(ops.convert_to_numpy(trained.bias[index]))
+    return weights
+
+
 def copy_weights_back(network, layers_per_copy) -> None:
     """Give each copy's ``Dense`` layers their slice of the trained weights."""
-    stacked = [layer for layer in network.layers if isinstance(layer, StackedDense)]
-    for copy_index, layers in enumerate(layers_per_copy):
+    for index, layers in enumerate(layers_per_copy):
+        weights = copy_weights(network, layers_per_copy, index)
         denses = [layer for layer in layers if isinstance(layer, keras.layers.Dense)]
-        for dense, trained in zip(denses, stacked, strict=True):
-            # Variable.numpy(): np.array(variable) warns under NumPy 2 (no copy=).
-            kernel, bias = trained.kernel.numpy(), trained.bias.numpy()
-            n_inputs = dense.kernel.shape[0]  # a padded kernel's own rows
-            dense.set_weights([kernel[copy_index][:n_inputs], bias[copy_index]])
+        for position, dense in enumerate(denses):
+            dense.set_weights(weights[2 * position : 2 * position + 2])
 
 
 def masked_loss(loss_name: str, n_copies: int, target_width: int):

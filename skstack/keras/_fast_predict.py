@@ -82,8 +82,14 @@ class FastPredictMixin(KerasWrapperHooks):
         if n_rows == 0:
             return None
         row_values = max(1, sum(leaf.size for leaf in leaves) // n_rows)
-        if n_rows <= SMALL_BATCH_ROWS and row_values <= MAX_PADDED_ROW_VALUES:
-            # A few rows (serving): one compiled call of a fixed shape.
+        compiled = not getattr(self.model_, "run_eagerly", False)
+        if (
+            compiled
+            and n_rows <= SMALL_BATCH_ROWS
+            and row_values <= MAX_PADDED_ROW_VALUES
+        ):
+            # A few rows (serving): one compiled call of a fixed shape; a
+            # network compiled with ``run_eagerly`` is never traced.
             padded = keras.tree.map_structure(
                 lambda leaf: pad_rows(leaf, SMALL_BATCH_ROWS), encoded
             )

@@ -11,10 +11,21 @@ from __future__ import annotations
 import keras
 import numpy as np
 from sklearn.base import clone, is_classifier
+from sklearn.utils.validation import _check_sample_weight
 
 from skstack.exceptions import FoldFusionError
 
+from ._copy_fits import (
+    CopyStopping,
+    CopyValidation,
+    copy_callbacks,
+    copy_rows,
+    fit_arguments,
+    fit_arguments_blocker,
+    training_weights,
+)
 from ._dense import (
+    copy_weights,
     copy_weights_back,
     dense_layers,
     masked_loss,
@@ -22,7 +33,7 @@ from ._dense import (
 )
 from ._fused_inputs import CopyFeatures, reproduces
 from ._scikeras import encoded_training_data, keras_seed, xla_compilable
-from ._training import KerasWrapperHooks
+from ._training import KerasWrapperHooks, check_early_stopping
 
 # Training steps run per call into TensorFlow. Small networks spend most of a
 # step in the call's overhead; running many steps per call gives the same
@@ -38,20 +49,9 @@ XLA_MIN_STEPS = 1000
 
 def fold_fusion_blocker(wrapper) -> str | None:
     """Why ``wrapper`` cannot be trained fused, or None if it can."""
-    params = wrapper.get_params(deep=False)
-    reasons = {
-        "early_stopping": "it stops early, on its own validation rows",
-        "class_weight": "class_weight reweights each fold's rows differently",
-        "warm_start": "warm_start continues a previous fit",
-        "callbacks": "callbacks expect one model per fit",
-        "validation_split": "validation_split takes each fit's last rows",
-    }
-    for name, reason in reasons.items():
-        if params.get(name):
-            return reason
-    if any(key.startswith(("fit__", "callbacks__")) for key in params):
-        return "fit__ parameters are passed to separate fits"
-    return None
+    if wrapper.get_params(deep=False).get("warm_start") and hasattr(wrapper, "model_"):
+        return "warm_start continues a previous fit"
+    return fit_arguments_blocker(wrapper)
 
 
 def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads=None):
@@ -59,19 +59,28 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
 
     Returns the fitted fold copies, in the order of ``splits``, and the copy fit
     on all rows (None unless ``refit``). Every copy starts from the same
-    weights a separate fit would start from (the wrapper's ``random_state``).
-    ``heads`` gives each copy its own fitted preprocessing of ``X`` (see
-    ``FoldFusionMixin.fit_folds``).
+    weights a separate fit would start from (the wrapper's ``random_state``),
+    and trains, validates and stops on the rows its separate fit would
+    (``_copy_fits``). ``heads`` gives each copy its own fitted preprocessing
+    of ``X`` (see ``FoldFusionMixin.fit_folds``).
     """
     n_rows = len(y)
     _check_every_class_in_each_fold(wrapper, y, splits)
+    arguments = fit_arguments(wrapper)
+    stops_early = bool(getattr(wrapper, "early_stopping", False))
+    if stops_early:
+        check_early_stopping(wrapper)
+    if arguments.validation_data is not None and heads is not None and not stops_early:
+        raise FoldFusionError(
+            "its validation_data is in its network's input space, which each "
+            "fused pipeline copy makes with its own preprocessing"
+        )
+    row_sets = [train for train, _ in splits] + ([np.arange(n_rows)] if refit else [])
     masks = []
-    for train, _ in splits:
+    for rows in row_sets:
         mask = np.zeros(n_rows)
-        mask[train] = 1.0
+        mask[rows] = 1.0
         masks.append(mask)
-    if refit:
-        masks.append(np.ones(n_rows))
     if heads is not None and len(heads) != len(masks):
         raise ValueError(
             f"heads has {len(heads)} transformers for {len(masks)} copies "
@@ -86,24 +95,40 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
         model.model_.name = f"copy_{i}"
         if i == 0:
             _refuse_batch_statistics(model.model_)
+            _refuse_norm_clipping(model.model_)
     stand_in = X if own is None else own.stand_in(0)
-    X_fit, y_fit, weights = encoded_training_data(copies[0], stand_in, y, sample_weight)
-    base = np.ones(n_rows) if weights is None else np.asarray(weights, float)
-    # Scaled so each copy's mean weight is that of a separate fit's rows: its
-    # loss, and so its step sizes, are those of training on its rows alone.
-    per_copy = [base * mask * (n_rows / mask.sum()) for mask in masks]
-
+    X_fit, y_fit, _ = encoded_training_data(copies[0], stand_in, y)
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(sample_weight, y)
+    refit_index = len(splits) if refit and stops_early else None
+    plans = [
+        copy_rows(
+            wrapper,
+            y,
+            y_fit,
+            rows,
+            sample_weight,
+            arguments,
+            validates=index != refit_index,
+        )
+        for index, rows in enumerate(row_sets)
+    ]
+    per_copy = [training_weights(n_rows, plan) for plan in plans]
+    callbacks = [
+        copy_callbacks(model, wrapper, plan.validation is not None)
+        for model, plan in zip(copies, plans, strict=True)
+    ]
+    validation = _Validation(plans, y_fit, arguments, stops_early)
     template = copies[0].model_
     optimizer = template.optimizer.__class__.from_config(
         template.optimizer.get_config()
     )
-    params = wrapper.get_params()
-    batch_size = params.get("batch_size") or 32
+    batch_size = arguments.batch_size or 32
     fit_kwargs = {
-        "epochs": params["epochs"],
+        "epochs": arguments.epochs,
         "batch_size": n_rows if batch_size == -1 else batch_size,
-        "shuffle": params.get("shuffle", True),
-        "verbose": params.get("verbose", 0),
+        "shuffle": arguments.shuffle,
+        "verbose": arguments.verbose,
     }
     # Seeded from here on: the stacked network's Dropout layers draw their seed
     # generators when built, and training shuffles and drops out.
@@ -115,12 +140,123 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
             stacked = _stacked_network(copies, X_fit)
         if stacked is not None:
             X_fit = None  # the stacked input holds them: one copy less in memory
-            _train_stacked(copies, stacked, optimizer, y_fit, per_copy, fit_kwargs)
+            model, network, layers_per_copy, X_model = stacked
+            watch = CopyStopping(
+                copies,
+                outputs=lambda x: _numpy(model(x, training=False)),
+                weights_of=lambda i: copy_weights(network, layers_per_copy, i),
+                inputs=validation.inputs(X_model),
+                validations=validation.per_copy,
+                callbacks=callbacks,
+                refit=refit_index,
+            )
+            _train_stacked(
+                copies, stacked, optimizer, y_fit, per_copy, fit_kwargs, watch
+            )
         else:
-            _train_side_by_side(copies, optimizer, X_fit, y_fit, per_copy, fit_kwargs)
+            watch = CopyStopping(
+                copies,
+                outputs=lambda x: _side_by_side_outputs(copies, x),
+                weights_of=lambda i: copies[i].model_.get_weights(),
+                inputs=validation.inputs(_by_copy(X_fit)),
+                validations=validation.per_copy,
+                callbacks=callbacks,
+                refit=refit_index,
+            )
+            _train_side_by_side(
+                copies, optimizer, X_fit, y_fit, per_copy, fit_kwargs, watch
+            )
+    _keep_what_each_copy_ended_with(copies, watch, plans, stops_early)
     if refit:
         return copies[:-1], copies[-1]
     return copies, None
+
+
+class _Validation:
+    """What the copies validate on: their own rows of X, or shared data.
+
+    Rows of X are validated in one forward pass over every copy's validation
+    rows (``inputs``); each copy reads its own among them (``per_copy``).
+    """
+
+    def __init__(self, plans, y_fit, arguments, stops_early):
+        given = None if stops_early else arguments.validation_data
+        self.rows = None
+        if given is not None:
+            X_val, y_val, *weights = given
+            self.shared = X_val
+            shared = CopyValidation(None, np.asarray(y_val), *weights[:1])
+            self.per_copy = [shared] * len(plans)  # every fit validates on them
+            return
+        self.shared = None
+        validating = [p.validation for p in plans if p.validation is not None]
+        if not validating:
+            self.per_copy = [None] * len(plans)
+            return
+        self.rows = np.unique(np.concatenate(validating))
+        self.per_copy = [
+            None
+            if plan.validation is None
+            else CopyValidation(
+                np.searchsorted(self.rows, plan.validation),
+                y_fit[plan.validation],
+                plan.validation_weights,
+            )
+            for plan in plans
+        ]
+
+    def inputs(self, X_model):
+        """The validation inputs of the trained model, whose input is ``X_model``."""
+        if self.shared is not None:
+            return self.shared
+        if self.rows is None:
+            return None
+        if isinstance(X_model, dict):
+            return {name: values[self.rows] for name, values in X_model.items()}
+        return X_model[self.rows]
+
+
+def _keep_what_each_copy_ended_with(copies, watch, plans, stops_early) -> None:
+    """Each copy's final weights, history and early-stopping attributes."""
+    for index, model in enumerate(copies):
+        if watch.final[index] is not None:
+            model.model_.set_weights(watch.final[index])
+        epochs = watch.epochs_trained.get(index)
+        history = {
+            name: values[:epochs] if epochs else values
+            for name, values in model.history_.items()
+        }
+        model.history_ = {**history, **watch.histories[index]}
+        if stops_early and index == watch.refit:
+            model.set_params(epochs=watch.refit_epochs, early_stopping=False)
+        elif stops_early:
+            model.best_epoch_ = watch.best_epochs[index]
+            model.validation_rows_ = plans[index].held_out
+
+
+def _by_copy(X_fit):
+    """Copies' own inputs (a list) as a dict, which validation rows slice alike."""
+    if isinstance(X_fit, list):
+        return {str(index): values for index, values in enumerate(X_fit)}
+    return X_fit
+
+
+def _side_by_side_outputs(copies, inputs) -> np.ndarray:
+    """Every copy's outputs, ``(n_rows, n_copies, ...)``."""
+    outputs = [
+        _numpy(
+            model.model_(
+                inputs[str(index)] if isinstance(inputs, dict) else inputs,
+                training=False,
+            )
+        )
+        for index, model in enumerate(copies)
+    ]
+    return np.stack(outputs, axis=1)
+
+
+def _numpy(tensor) -> np.ndarray:
+    return keras.ops.convert_to_numpy(tensor)
 
 
 def _check_every_class_in_each_fold(wrapper, y, splits) -> None:
@@ -143,7 +279,7 @@ def _check_every_class_in_each_fold(wrapper, y, splits) -> None:
             )
 
 
-def _train_stacked(copies, stacked, optimizer, y, per_copy, fit_kwargs):
+def _train_stacked(copies, stacked, optimizer, y, per_copy, fit_kwargs, watch):
     """One vectorized network: about one network's operations per step.
 
     ``stacked`` is what :func:`_stacked_network` or ``CopyFeatures.in_graph``
@@ -159,13 +295,13 @@ def _train_stacked(copies, stacked, optimizer, y, per_copy, fit_kwargs):
         optimizer, loss, steps_per_execution=STEPS_PER_EXECUTION, jit_compile=jit
     )
     packed = np.hstack([targets, np.column_stack(per_copy)]).astype("float32")
-    history = model.fit(X, packed, **fit_kwargs)
+    history = model.fit(X, packed, callbacks=_watching(watch), **fit_kwargs)
     copy_weights_back(network, layers_per_copy)
     for model in copies:
         model.history_ = {"fused_loss": list(history.history["loss"])}
 
 
-def _train_side_by_side(copies, optimizer, X, y, per_copy, fit_kwargs):
+def _train_side_by_side(copies, optimizer, X, y, per_copy, fit_kwargs, watch):
     """The k networks in one graph, each output with its own masked loss.
 
     ``X`` is the input all copies share, or a list of each copy's own.
@@ -182,9 +318,20 @@ def _train_side_by_side(copies, optimizer, X, y, per_copy, fit_kwargs):
         loss=[copies[0].model_.loss] * len(copies),
         steps_per_execution=STEPS_PER_EXECUTION,
     )
-    history = graph.fit(X, [y] * len(copies), sample_weight=per_copy, **fit_kwargs)
+    history = graph.fit(
+        X,
+        [y] * len(copies),
+        sample_weight=per_copy,
+        callbacks=_watching(watch),
+        **fit_kwargs,
+    )
     for i, model in enumerate(copies):
         model.history_ = {"loss": _copy_loss(history.history, i, len(copies))}
+
+
+def _watching(watch) -> list:
+    """The fused fit's callbacks: the copies' own stopping, when it has work."""
+    return [watch] if watch.needed else []
 
 
 def _stacked_network(copies, X_fit):
@@ -242,6 +389,21 @@ def _refuse_batch_statistics(model) -> None:
             f"fold fusion cannot train a network with {batch_statistics}: it "
             "normalizes with statistics of whole batches, held-out rows included."
         )
+
+
+def _refuse_norm_clipping(model) -> None:
+    """Raise FoldFusionError for an optimizer that clips gradients by norm.
+
+    A norm over a variable holding every copy's weights (or over all
+    variables) would clip each copy's gradient by the others'.
+    """
+    optimizer = model.optimizer
+    for name in ("clipnorm", "global_clipnorm"):
+        if getattr(optimizer, name, None):
+            raise FoldFusionError(
+                f"its optimizer's {name} would clip every fused copy's gradients "
+                "together"
+            )
 
 
 def _batch_statistics_layer(model) -> str | None:

@@ -297,12 +297,13 @@ class _ScikerasFixes(KerasWrapperHooks):
             self._fit_callbacks = own_callbacks
 
     def _predict_raw(self, X, **kwargs):
-        # Calls with predict arguments or callbacks take scikeras's path; others
-        # give the encoded input to the ``_predict_encoded`` hook first.
+        # Calls with predict arguments or callbacks acting on prediction take
+        # scikeras's path; others give the encoded input to the
+        # ``_predict_encoded`` hook first.
         if (
             kwargs
             or not getattr(self, "initialized_", False)
-            or self._predict_callbacks
+            or any(map(_acts_on_prediction, self._predict_callbacks))
         ):
             return super()._predict_raw(X, **kwargs)
         X_checked, _ = self._validate_data(X=X, y=None)
@@ -323,6 +324,24 @@ class _ScikerasFixes(KerasWrapperHooks):
         return super()._validate_data(X, y, reset=reset, y_numeric=y_numeric)
 
 
+_PREDICTION_HOOKS = (
+    "on_predict_begin",
+    "on_predict_end",
+    "on_predict_batch_begin",
+    "on_predict_batch_end",
+)
+
+
+def _acts_on_prediction(callback) -> bool:
+    """Whether a callback overrides a prediction hook (EarlyStopping does not)."""
+    import keras
+
+    return any(
+        getattr(type(callback), hook) is not getattr(keras.callbacks.Callback, hook)
+        for hook in _PREDICTION_HOOKS
+    )
+
+
 def xla_compilable(model) -> bool:
     """Whether Keras's own test lets XLA compile ``model`` (its layers allow
     it, TensorFlow's op determinism is off), leaving out its rule that a
@@ -330,6 +349,11 @@ def xla_compilable(model) -> bool:
     from keras.src.trainers.trainer import model_supports_jit
 
     return model_supports_jit(model)
+
+
+def fit_callbacks(wrapper) -> list:
+    """The callbacks scikeras made for an initialized wrapper's ``fit``."""
+    return list(wrapper._fit_callbacks)
 
 
 def encoded_training_data(wrapper, X, y, sample_weight=None):

@@ -16,13 +16,20 @@ The stacking engine asks each member for its fitting strategy
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from skstack.ensemble._strategy import FitStrategy, MemberOutcome, Task, final_step
+from skstack.ensemble._strategy import (
+    FitStrategy,
+    MemberOutcome,
+    SeparateFits,
+    Task,
+    final_step,
+)
 from skstack.ensemble._tasks import (
     fit_fold,
     fit_full,
@@ -33,6 +40,7 @@ from skstack.exceptions import FoldFusionError
 from skstack.utils._compat import _safe_indexing
 from skstack.utils._errors import member_error
 
+from ._copy_fits import refit_epochs
 from ._training import KerasWrapperHooks
 
 # fit_transform is compared with transform on at most this many training rows.
@@ -47,26 +55,34 @@ class FitStrategyMixin(KerasWrapperHooks):
         return wrapper_fit_strategy(self, context)
 
 
-def wrapper_fit_strategy(wrapper, context) -> FitStrategy | None:
-    """Fused copies when they can be, else early-stopped fits, else None.
+def wrapper_fit_strategy(wrapper, context) -> FitStrategy:
+    """Fused copies when they can be, else early-stopped or separate fits.
 
     ``fuse_folds=True`` refuses a wrapper that cannot be fused, naming why.
     With one fit per member (one holdout split, its model kept) there is
     nothing to train together.
     """
-    if context.fuse_folds is not False and context.n_fits >= 2:
+    stopping = None
+    if getattr(wrapper, "early_stopping", False) is True:
+        last_rows = context.time_ordered and wrapper.validation_rows == "random"
+        stopping = EarlyStoppedFits(_prefix(context), last_rows)
+    if context.fuse_folds is False:
+        reason = "fuse_folds=False"
+    elif context.n_fits < 2:
+        reason = "it is fitted once"
+    else:
         reason = fusion_blocker(wrapper, context)
         if reason is None:
-            return FusedFits(context.step, fall_back=context.fuse_folds == "auto")
+            fall_back = context.fuse_folds == "auto"
+            return FusedFits(context.step, fall_back, stopping)
         if context.fuse_folds is True:
             raise ValueError(
                 f"cannot be trained fused: {reason}. Use fuse_folds='auto' to fit "
                 "it fold by fold."
             )
-    if getattr(wrapper, "early_stopping", False) is True:
-        last_rows = context.time_ordered and wrapper.validation_rows == "random"
-        return EarlyStoppedFits(_prefix(context), last_rows)
-    return None
+    if stopping is not None:
+        return dataclasses.replace(stopping, reason=reason)
+    return SeparateFits(reason)
 
 
 def _prefix(context) -> str:
@@ -97,34 +113,37 @@ class FusedFits(FitStrategy):
 
     ``step`` is the wrapper's step in a Pipeline member (None: the member is
     the wrapper); ``fall_back`` fits fold by fold a network found unfit for
-    fused training once built (``fuse_folds="auto"``).
+    fused training once built (``fuse_folds="auto"``); ``stopping``, for a
+    wrapper that stops early, is how it is then fitted.
     """
 
     step: str | None = None
     fall_back: bool = True
+    stopping: EarlyStoppedFits | None = None
+
+    def prepare(self, estimator):
+        return estimator if self.stopping is None else self.stopping.prepare(estimator)
 
     def tasks(self, plan, folds):
-        return [Task(fit_predict_fused, (tuple(folds), self.step, self.fall_back))]
+        return [Task(fit_predict_fused, (tuple(folds), self))]
 
     def outcome(self, plan, folds, results, more):
-        fold_results, full, fused = results[0]
-        return MemberOutcome(folds=fold_results, full=full, fused=fused)
+        return results[0]
 
 
-def fit_predict_fused(plan, X, y, folds, step, fall_back) -> tuple:
+def fit_predict_fused(plan, X, y, folds, strategy) -> MemberOutcome:
     """Train all fold models of the member (and its refit) as one Keras graph.
 
-    Returns the fold results, in the order of ``folds``, the refit model
-    (None when fold models are kept) and whether the folds were fused. A
-    network found unfit for fusion once built (``FoldFusionError``) is fitted
-    fold by fold instead when ``fall_back``.
+    A network found unfit for fusion once built (``FoldFusionError``) is
+    fitted fold by fold instead when the strategy falls back, and the
+    outcome says why.
     """
     splits = [(fold.train, fold.test) for fold in folds]
     refit = not plan.keep_fold_models
     member, fit_params = plan.estimator, plan.fit_params
     where = f"in fused training of its {len(splits)} fold models"
     try:
-        if step is None:
+        if strategy.step is None:
             weights = fit_params.get("sample_weight")  # its only fit parameter
             fold_models, full = member.fit_folds(
                 X, y, splits, sample_weight=weights, refit=refit
@@ -137,15 +156,24 @@ def fit_predict_fused(plan, X, y, folds, step, fall_back) -> tuple:
             held_out_result(plan, model, X, y, test)
             for (_, test), model in zip(splits, fold_models, strict=True)
         ]
-        return results, full, True
+        refit_epochs = None
+        if refit and strategy.stopping is not None:
+            refit_epochs = final_step(full).epochs
+        return MemberOutcome(results, full, fused=True, refit_epochs=refit_epochs)
     except FoldFusionError as exc:
-        if not fall_back:
+        if not strategy.fall_back:
             raise member_error(exc, plan.name, where, X) from exc
+        reason = str(exc)
     except Exception as exc:
         raise member_error(exc, plan.name, where, X) from exc
-    results = [fit_predict_fold(plan, X, y, fold) for fold in folds]
-    full = fit_full(plan, X, y) if refit else None
-    return results, full, False
+    if strategy.stopping is not None:
+        stopped = [fit_predict_stopping_fold(plan, X, y, fold) for fold in folds]
+        outcome = strategy.stopping.finish(plan, X, y, stopped)
+    else:
+        results = [fit_predict_fold(plan, X, y, fold) for fold in folds]
+        outcome = MemberOutcome(results, fit_full(plan, X, y) if refit else None)
+    outcome.unfused_reason = reason
+    return outcome
 
 
 # Fold fusion of pipelines that end in a Keras wrapper: each copy's
@@ -242,11 +270,13 @@ class EarlyStoppedFits(FitStrategy):
     ``prefix`` is the wrapper's parameter prefix in the member (``""``, or
     ``"<step>__"`` in a Pipeline); ``last_rows`` validates on the last rows
     of each training window (time-ordered folds: a random sample would
-    validate on rows interleaved with the ones it trains on).
+    validate on rows interleaved with the ones it trains on); ``reason``
+    says why its folds are not fused.
     """
 
     prefix: str = ""
     last_rows: bool = False
+    reason: str | None = None
 
     def prepare(self, estimator):
         if self.last_rows:
@@ -259,27 +289,35 @@ class EarlyStoppedFits(FitStrategy):
     def more_tasks(self, plan, folds, results):
         if plan.keep_fold_models:
             return []
-        settings = {
-            f"{self.prefix}epochs": _refit_epochs(results),
-            f"{self.prefix}early_stopping": False,
-        }
-        return [Task(fit_full, (settings,))]
+        return [Task(fit_full, (self.refit_settings(results),))]
 
     def outcome(self, plan, folds, results, more):
         fold_results = [result for result, _ in results]
         if plan.keep_fold_models:
-            return MemberOutcome(folds=fold_results)
+            return MemberOutcome(folds=fold_results, unfused_reason=self.reason)
         return MemberOutcome(
-            folds=fold_results, full=more[0], refit_epochs=_refit_epochs(results)
+            folds=fold_results,
+            full=more[0],
+            refit_epochs=refit_epochs([epoch for _, epoch in results]),
+            unfused_reason=self.reason,
         )
+
+    def refit_settings(self, results) -> dict:
+        """The refit's parameters: the folds' mean best epoch, no stopping."""
+        return {
+            f"{self.prefix}epochs": refit_epochs([epoch for _, epoch in results]),
+            f"{self.prefix}early_stopping": False,
+        }
+
+    def finish(self, plan, X, y, results) -> MemberOutcome:
+        """The outcome from fold results fitted in one task, refit included."""
+        if plan.keep_fold_models:
+            return self.outcome(plan, None, results, [])
+        full = fit_full(plan, X, y, self.refit_settings(results))
+        return self.outcome(plan, None, results, [full])
 
 
 def fit_predict_stopping_fold(plan, X, y, fold) -> tuple:
     """A fold's result and the epoch its early-stopped network was best at."""
     model, result = fit_fold(plan, X, y, fold)
     return result, final_step(model).best_epoch_
-
-
-def _refit_epochs(results) -> int:
-    """The mean of the fold models' best epochs, at least 1."""
-    return max(1, int(round(np.mean([epoch for _, epoch in results]))))

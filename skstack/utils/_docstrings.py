@@ -48,19 +48,27 @@ SHARED_PARAMETERS = """\
         the time of one fit. A ``Pipeline`` ending in such a wrapper is fused
         too: each copy's preprocessing steps are fitted on that copy's
         training rows and it trains on its own transformed rows.
+        Each copy trains as its separate fit would: its own class weights
+        (``class_weight``, ``"balanced"`` included) times the sample weights,
+        its own validation rows (``validation_split``, ``early_stopping``) or
+        the shared ``fit__validation_data``, its own ``EarlyStopping`` and
+        ``TerminateOnNaN`` callbacks, ending with the weights its separate
+        fit would end with; ``fit__epochs``, ``fit__batch_size`` and
+        ``fit__shuffle`` mean what they mean for one fit.
         ``"auto"`` fuses every member that can be and fits the others fold
         by fold: estimators that are neither a plain
         :class:`~skstack.keras.KerasClassifier`/``KerasRegressor`` nor a
-        pipeline ending in one, and wrappers with ``early_stopping``, ``class_weight``,
-        ``callbacks``, ``warm_start``, ``validation_split`` or ``fit__``
-        parameters, or a ``BatchNormalization`` layer, pipelines with a step
-        whose ``fit_transform`` differs from ``fit().transform()``
-        (``TargetEncoder``), and classifiers when a fold's training rows lack
-        a class. ``True`` raises a
+        pipeline ending in one; wrappers with other callbacks
+        (``ReduceLROnPlateau`` changes a learning rate the copies share),
+        other ``fit__`` parameters, an optimizer clipping by norm
+        (``clipnorm``, ``global_clipnorm``) or a ``BatchNormalization``
+        layer; pipelines with a step whose ``fit_transform`` differs from
+        ``fit().transform()`` (``TargetEncoder``); and classifiers when a
+        fold's training rows lack a class. ``True`` raises a
         ``ValueError`` naming a Keras wrapper that cannot be fused and why;
         ``False`` fits every member fold by fold. ``fused_members_`` lists
-        the members that were fused. The graph holds k + 1 copies of the
-        network at once.
+        the members that were fused, ``unfused_members_`` why the others
+        were not. The graph holds k + 1 copies of the network at once.
     warm_start_folds : bool, default=True
         Fit a member whose objective has one optimum (``LogisticRegression``
         with an L2 penalty and a solver other than liblinear,
@@ -133,6 +141,11 @@ SHARED_ATTRIBUTES = """\
         ``cv="prefit"``).
     fused_members_ : list of str
         The members trained with ``fuse_folds``.
+    unfused_members_ : dict of str
+        For each member fitted fold by fold, why it was not fused (for
+        example ``"fuse_folds=False"``, ``"cv='prefit'"``, ``"it has no fused
+        training"`` for a scikit-learn model, or what keeps a Keras wrapper
+        from fused training).
     refit_epochs_ : dict of int
         For members that stop early (a Keras wrapper, or a pipeline ending in
         one, with ``early_stopping=True``) and ``fold_models="refit"``: the

@@ -85,3 +85,29 @@ def test_nothing_outlives_a_network_it_predicted_with(iris):
     del model
     gc.collect()
     assert network() is None and body() is None
+
+
+class _CountingPredictions(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = 0
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+
+def test_only_callbacks_that_watch_prediction_leave_the_fast_path(iris):
+    X, y = iris
+
+    def fitted(callbacks):
+        params = {"hidden": (8,), "epochs": 3, "random_state": 0}
+        return KerasClassifier(dense_model, callbacks=callbacks, **params).fit(X, y)
+
+    plain = fitted(None).predict_proba(X[:5])
+    # EarlyStopping never acts on prediction: the fast path's very values.
+    stopping = keras.callbacks.EarlyStopping(monitor="loss", patience=10)
+    assert np.array_equal(fitted([stopping]).predict_proba(X[:5]), plain)
+    counting = _CountingPredictions()
+    watched = fitted([counting]).predict_proba(X[:5])
+    assert counting.batches > 0  # Keras's predict ran, with the callback
+    np.testing.assert_allclose(watched, plain, rtol=0, atol=2e-7)

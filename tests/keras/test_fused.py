@@ -153,22 +153,27 @@ def test_fused_average_fold_models_and_repeats_regression(diabetes):
 def test_members_that_cannot_be_fused_are_fitted_fold_by_fold(iris):
     X, y = iris
     members = [
-        ("stops", _net(early_stopping=True, epochs=5)),
-        ("weighted", _net(class_weight="balanced")),
+        ("plateau", _net(callbacks=[keras.callbacks.ReduceLROnPlateau()])),
+        ("logged", _net(callbacks=[keras.callbacks.LambdaCallback()])),
+        ("lr", LogisticRegression()),
     ]
     stack = KerasStackingClassifier(
         members, final_estimator=LogisticRegression(), cv=3
     ).fit(X, y)
     assert stack.fuse_folds == "auto"
     assert stack.fused_members_ == []
-    strict = clone(stack).set_params(fuse_folds=True)
-    with pytest.raises(ValueError, match="'stops' cannot be trained fused: it stops"):
+    assert stack.unfused_members_ == {
+        "plateau": "ReduceLROnPlateau changes the learning rate, which fused "
+        "copies share",
+        "logged": "its callback LambdaCallback acts on one model per fit",
+        "lr": "it has no fused training",
+    }
+    strict = clone(stack).set_params(fuse_folds=True, estimators=members[:1])
+    with pytest.raises(ValueError, match="'plateau' cannot be trained fused: Red"):
         strict.fit(X, y)
     assert not hasattr(strict, "estimators_")
-    with pytest.raises(ValueError, match="class_weight reweights"):
-        _net(class_weight="balanced").fit_folds(
-            X, y, list(StratifiedKFold(3).split(X, y))
-        )
+    with pytest.raises(ValueError, match="LambdaCallback acts on one model"):
+        members[1][1].fit_folds(X, y, list(StratifiedKFold(3).split(X, y)))
 
 
 def test_batch_normalization_is_refused(iris):
