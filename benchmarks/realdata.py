@@ -21,7 +21,10 @@ candidate meta-learners, each fitted on the default stack's out-of-fold
 meta-features and scored on the held-out rows' meta-features. Last, the same
 members each with its own preprocessing (``make_pipeline(ColumnTransformer,
 model)`` per member; gradient boosting with ordinal-coded categories), both
-stacks fitted on the raw table.
+stacks fitted on the raw table. Then the first comparison again with the MLP
+written to stop early (Keras's ``EarlyStopping(patience=3,
+restore_best_weights=True)`` callback, ``validation_split=0.1``, up to 60
+epochs).
 
 Run: ``python -m benchmarks.realdata`` (``--quick``: two small datasets, 2
 epochs). Writes ``benchmarks/results/realdata.{json,md}``.
@@ -35,6 +38,7 @@ import statistics
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 from sklearn.base import clone
 from sklearn.compose import make_column_selector, make_column_transformer
@@ -134,7 +138,10 @@ def preprocessing():
     )
 
 
-def members(task, epochs):
+def members(task, epochs, stopping=False):
+    """The three members; ``stopping``: the MLP as Keras users write it to stop
+    early (an ``EarlyStopping`` callback, ``validation_split=0.1``, up to 3x
+    the epochs)."""
     keras_params = {
         "hidden": (64, 32),
         "epochs": epochs,
@@ -142,6 +149,11 @@ def members(task, epochs):
         "optimizer": "adam",
         "random_state": SEED,
     }
+    if stopping:
+        callback = keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
+        keras_params.update(
+            callbacks=[callback], validation_split=0.1, epochs=3 * epochs
+        )
     if task == "classification":
         return [
             ("mlp", KerasClassifier(dense_model, **keras_params)),
@@ -224,19 +236,23 @@ def _stack_classes(task):
     return KerasStackingRegressor, StackingRegressor
 
 
-def configurations(task, epochs) -> dict:
+def configurations(task, epochs, stopping=False) -> dict:
     """Name -> a function making the unfitted model (preprocessing in front)."""
     skstack_stack, sklearn_stack = _stack_classes(task)
+
+    def made_members():
+        return members(task, epochs, stopping)
+
     made = {}
-    for index, (name, _) in enumerate(members(task, epochs)):
+    for index, (name, _) in enumerate(made_members()):
         made[name] = lambda i=index: make_pipeline(
-            preprocessing(), members(task, epochs)[i][1]
+            preprocessing(), made_members()[i][1]
         )
     made["skstack"] = lambda: make_pipeline(
-        preprocessing(), skstack_stack(members(task, epochs), random_state=SEED)
+        preprocessing(), skstack_stack(made_members(), random_state=SEED)
     )
     made["sklearn"] = lambda: make_pipeline(
-        preprocessing(), sklearn_stack(members(task, epochs))
+        preprocessing(), sklearn_stack(made_members())
     )
     return made
 
@@ -248,8 +264,9 @@ def score(model, X, y, task) -> float:
     return float(1 - np.sum((y - prediction) ** 2) / np.sum((y - y.mean()) ** 2))
 
 
-def run_dataset(spec, epochs, own_preprocessing=False) -> dict:
-    """One dataset's scores and fit times; ``own_preprocessing``: per member."""
+def run_dataset(spec, epochs, own_preprocessing=False, stopping=False) -> dict:
+    """One dataset's scores and fit times; ``own_preprocessing``: per member;
+    ``stopping``: the MLP stops early (shared preprocessing)."""
     package, name, target, task, dropped = spec
     X, y = load(*spec)
     stratify = y if task == "classification" else None
@@ -272,7 +289,7 @@ def run_dataset(spec, epochs, own_preprocessing=False) -> dict:
     if own_preprocessing:
         made = own_configurations(task, epochs, X_train)
     else:
-        made = configurations(task, epochs)
+        made = configurations(task, epochs, stopping)
     for label, make in made.items():
         model = make()
         start = time.perf_counter()
@@ -285,6 +302,7 @@ def run_dataset(spec, epochs, own_preprocessing=False) -> dict:
                 {
                     "dataset": row["dataset"],
                     "preprocessing": "per member" if own_preprocessing else "shared",
+                    "mlp": "early stopping" if stopping else "fixed epochs",
                     "model": label,
                     "fit_s": round(row["fit_s"][label], 2),
                     "score": round(row["score"][label], 4),
@@ -300,6 +318,9 @@ def run_dataset(spec, epochs, own_preprocessing=False) -> dict:
     stack = fitted["skstack"][-1]
     row["features_after_preprocessing"] = int(stack.n_features_in_)
     row["fused_members"] = list(stack.fused_members_)
+    if stopping:
+        row["mlp_epochs_trained"] = len(fitted["mlp"][-1].history_["loss"])
+        return row
     row["meta_candidates"] = meta_candidates(
         fitted["skstack"], y_train, X_test, y_test, task
     )
@@ -373,7 +394,9 @@ def score_table(rows, totals) -> list[str]:
     return lines
 
 
-def write_markdown(path, command, rows, totals, own_rows, own_totals) -> None:
+def write_markdown(
+    path, command, rows, totals, own_rows, own_totals, stop_rows, stop_totals
+) -> None:
     lines = [
         f"Measured with `{command}`",
         "",
@@ -391,6 +414,12 @@ def write_markdown(path, command, rows, totals, own_rows, own_totals) -> None:
         "are, text as ordinal categories), the stacks fitted on the raw table:",
         "",
         *score_table(own_rows, own_totals),
+        "",
+        "The MLP written to stop early, as Keras users write it "
+        "(`callbacks=[EarlyStopping(patience=3, restore_best_weights=True)]`, "
+        "`validation_split=0.1`, up to 60 epochs), one preprocessing in front:",
+        "",
+        *score_table(stop_rows, stop_totals),
     ]
     lines += [
         "",
@@ -436,8 +465,15 @@ def main(argv=None) -> None:
     epochs = 2 if args.quick else 20
     rows = [run_dataset(spec, epochs) for spec in datasets]
     own_rows = [run_dataset(spec, epochs, own_preprocessing=True) for spec in datasets]
+    stop_rows = [run_dataset(spec, epochs, stopping=True) for spec in datasets]
     totals, own_totals = summary(rows), summary(own_rows)
-    print(json.dumps({"shared": totals, "per member": own_totals}, indent=2))
+    stop_totals = summary(stop_rows)
+    print(
+        json.dumps(
+            {"shared": totals, "per member": own_totals, "stopping": stop_totals},
+            indent=2,
+        )
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     record = {
         "command": command,
@@ -446,10 +482,19 @@ def main(argv=None) -> None:
         "summary": totals,
         "datasets_own_preprocessing": own_rows,
         "summary_own_preprocessing": own_totals,
+        "datasets_early_stopping": stop_rows,
+        "summary_early_stopping": stop_totals,
     }
     (args.out / "realdata.json").write_text(json.dumps(record, indent=2))
     write_markdown(
-        args.out / "realdata.md", command, rows, totals, own_rows, own_totals
+        args.out / "realdata.md",
+        command,
+        rows,
+        totals,
+        own_rows,
+        own_totals,
+        stop_rows,
+        stop_totals,
     )
     print(f"wrote {args.out}/realdata.json, realdata.md")
 

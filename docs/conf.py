@@ -99,6 +99,7 @@ def write_benchmark_tables(name: str) -> None:
 
 
 write_benchmark_tables("harness")
+write_benchmark_tables("member_forms")
 write_benchmark_tables("realdata")
 write_benchmark_tables("time_series")
 write_benchmark_tables("serving")

@@ -54,10 +54,28 @@ def test_realdata_quick_run_compares_the_default_stack(tmp_path):
         assert set(row["score"]) == {"mlp", "hgb", "linear", "skstack", "sklearn"}
         assert row["fused_members"] == ["mlp"]
     assert record["summary_own_preprocessing"]["fit_time_ratio_median"] > 0
+    for row in record["datasets_early_stopping"]:
+        assert row["fused_members"] == ["mlp"]  # the callback's member is fused
+        assert 1 <= row["mlp_epochs_trained"] <= 6
+    assert record["summary_early_stopping"]["fit_time_ratio_median"] > 0
     assert (tmp_path / "realdata.md").read_text().startswith("Measured with")
 
 
 @pytest.mark.slow
+def test_member_forms_quick_run_fuses_every_way_of_writing_a_member(tmp_path):
+    from benchmarks.member_forms import main as member_forms
+
+    record = member_forms(["--quick", "--out", str(tmp_path)])
+    assert len(record["rows"]) == 4
+    for row in record["rows"]:
+        assert row["fused_members"] == ["mlp_wide", "mlp_deep"]
+        assert row["unfused_members"] == {"logreg": "it has no fused training"}
+        assert set(row["fit_s"]) == {"sklearn", "skstack", "unfused"}
+        assert all(0 <= acc <= 1 for acc in row["oof_accuracy_fused"].values())
+    assert json.loads((tmp_path / "member_forms.json").read_text()) == record
+    assert (tmp_path / "member_forms.md").read_text().startswith("Measured with")
+
+
 def test_memory_cache_quick_run_compares_the_searches(tmp_path):
     from benchmarks.memory_cache import main as memory_cache
 

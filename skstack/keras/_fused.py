@@ -76,26 +76,12 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
             "fused pipeline copy makes with its own preprocessing"
         )
     row_sets = [train for train, _ in splits] + ([np.arange(n_rows)] if refit else [])
-    masks = []
-    for rows in row_sets:
-        mask = np.zeros(n_rows)
-        mask[rows] = 1.0
-        masks.append(mask)
-    if heads is not None and len(heads) != len(masks):
+    if heads is not None and len(heads) != len(row_sets):
         raise ValueError(
-            f"heads has {len(heads)} transformers for {len(masks)} copies "
+            f"heads has {len(heads)} transformers for {len(row_sets)} copies "
             f"({len(splits)} splits" + (" and the refit)." if refit else ").")
         )
-    copies = [clone(wrapper) for _ in masks]
-    own = None if heads is None else CopyFeatures(X, heads, masks)
-    for i, model in enumerate(copies):
-        # A copy with its own features is initialized on stand-ins of their
-        # shape and kind: the features themselves are made once, below.
-        model.initialize(X if own is None else own.stand_in(i), y)
-        model.model_.name = f"copy_{i}"
-        if i == 0:
-            _refuse_batch_statistics(model.model_)
-            _refuse_norm_clipping(model.model_)
+    copies, own = _initialized_copies(wrapper, X, y, row_sets, heads)
     stand_in = X if own is None else own.stand_in(0)
     X_fit, y_fit, _ = encoded_training_data(copies[0], stand_in, y)
     if sample_weight is not None:
@@ -114,21 +100,13 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
         for index, rows in enumerate(row_sets)
     ]
     per_copy = [training_weights(n_rows, plan) for plan in plans]
-    callbacks = [
-        copy_callbacks(model, wrapper, plan.validation is not None)
-        for model, plan in zip(copies, plans, strict=True)
-    ]
-    validation = _Validation(plans, y_fit, arguments, stops_early)
-    template = copies[0].model_
-    optimizer = template.optimizer.__class__.from_config(
-        template.optimizer.get_config()
-    )
-    batch_size = arguments.batch_size or 32
-    fit_kwargs = {
-        "epochs": arguments.epochs,
-        "batch_size": n_rows if batch_size == -1 else batch_size,
-        "shuffle": arguments.shuffle,
-        "verbose": arguments.verbose,
+    watched = {
+        "validations": _Validation(plans, y_fit, arguments, stops_early),
+        "callbacks": [
+            copy_callbacks(model, wrapper, plan.validation is not None)
+            for model, plan in zip(copies, plans, strict=True)
+        ],
+        "refit": refit_index,
     }
     # Seeded from here on: the stacked network's Dropout layers draw their seed
     # generators when built, and training shuffles and drops out.
@@ -140,36 +118,75 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
             stacked = _stacked_network(copies, X_fit)
         if stacked is not None:
             X_fit = None  # the stacked input holds them: one copy less in memory
-            model, network, layers_per_copy, X_model = stacked
-            watch = CopyStopping(
-                copies,
-                outputs=lambda x: _numpy(model(x, training=False)),
-                weights_of=lambda i: copy_weights(network, layers_per_copy, i),
-                inputs=validation.inputs(X_model),
-                validations=validation.per_copy,
-                callbacks=callbacks,
-                refit=refit_index,
-            )
-            _train_stacked(
-                copies, stacked, optimizer, y_fit, per_copy, fit_kwargs, watch
-            )
-        else:
-            watch = CopyStopping(
-                copies,
-                outputs=lambda x: _side_by_side_outputs(copies, x),
-                weights_of=lambda i: copies[i].model_.get_weights(),
-                inputs=validation.inputs(_by_copy(X_fit)),
-                validations=validation.per_copy,
-                callbacks=callbacks,
-                refit=refit_index,
-            )
-            _train_side_by_side(
-                copies, optimizer, X_fit, y_fit, per_copy, fit_kwargs, watch
-            )
+        watch = _train(copies, stacked, X_fit, y_fit, per_copy, arguments, watched)
     _keep_what_each_copy_ended_with(copies, watch, plans, stops_early)
     if refit:
         return copies[:-1], copies[-1]
     return copies, None
+
+
+def _initialized_copies(wrapper, X, y, row_sets, heads):
+    """A clone of ``wrapper`` per row set, its network built; and their features.
+
+    The features (``CopyFeatures``) are None when the copies share ``X``.
+    """
+    masks = []
+    for rows in row_sets:
+        mask = np.zeros(len(y))
+        mask[rows] = 1.0
+        masks.append(mask)
+    copies = [clone(wrapper) for _ in masks]
+    own = None if heads is None else CopyFeatures(X, heads, masks)
+    for i, model in enumerate(copies):
+        # A copy with its own features is initialized on stand-ins of their
+        # shape and kind: the features themselves are made once, later.
+        model.initialize(X if own is None else own.stand_in(i), y)
+        model.model_.name = f"copy_{i}"
+        if i == 0:
+            _refuse_batch_statistics(model.model_)
+            _refuse_norm_clipping(model.model_)
+    return copies, own
+
+
+def _train(copies, stacked, X_fit, y_fit, per_copy, arguments, watched):
+    """Train the copies, stacked or side by side; the ``CopyStopping`` that
+    watched them. ``watched``: its validations, callbacks and refit copy."""
+    template = copies[0].model_
+    optimizer = template.optimizer.__class__.from_config(
+        template.optimizer.get_config()
+    )
+    batch_size = arguments.batch_size or 32
+    fit_kwargs = {
+        "epochs": arguments.epochs,
+        "batch_size": len(y_fit) if batch_size == -1 else batch_size,
+        "shuffle": arguments.shuffle,
+        "verbose": arguments.verbose,
+    }
+    validation = watched["validations"]
+    if stacked is not None:
+        model, network, layers_per_copy, X_model = stacked
+        watch = CopyStopping(
+            copies,
+            outputs=lambda x: _numpy(model(x, training=False)),
+            weights_of=lambda i: copy_weights(network, layers_per_copy, i),
+            inputs=validation.inputs(X_model),
+            validations=validation.per_copy,
+            callbacks=watched["callbacks"],
+            refit=watched["refit"],
+        )
+        _train_stacked(copies, stacked, optimizer, y_fit, per_copy, fit_kwargs, watch)
+        return watch
+    watch = CopyStopping(
+        copies,
+        outputs=lambda x: _side_by_side_outputs(copies, x),
+        weights_of=lambda i: copies[i].model_.get_weights(),
+        inputs=validation.inputs(_by_copy(X_fit)),
+        validations=validation.per_copy,
+        callbacks=watched["callbacks"],
+        refit=watched["refit"],
+    )
+    _train_side_by_side(copies, optimizer, X_fit, y_fit, per_copy, fit_kwargs, watch)
+    return watch
 
 
 class _Validation:

@@ -1,0 +1,180 @@
+"""The default stack with Keras members written the ways Keras users write them.
+
+Digits (1,347 training rows, 450 held out), 5-fold. Members: two
+``KerasClassifier(dense_model)`` (hidden (64,) and (32, 32), otherwise the
+wrapper's defaults) and ``LogisticRegression(max_iter=500)``. Each row writes
+the Keras members one way: plain ``epochs=20``; Keras's ``EarlyStopping``
+callback (``patience=3, restore_best_weights=True``) with
+``validation_split=0.1`` and ``epochs=60``; skstack's ``early_stopping=True``
+with ``epochs=60``; ``class_weight="balanced"`` with ``epochs=20``. For each,
+in one process: scikit-learn's ``StackingClassifier``, skstack's default
+stack (``fused_members_``, ``unfused_members_``) and skstack with
+``fuse_folds=False``: fit time, held-out accuracy, and each Keras member's
+out-of-fold accuracy (its columns of ``oof_predictions_``) fused and not.
+
+Run: ``python -m benchmarks.member_forms`` (``--quick`` for a small smoke
+run). Writes ``benchmarks/results/member_forms.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.ensemble import StackingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from skstack import KerasStackingClassifier
+from skstack.keras import KerasClassifier, dense_model
+
+from .run import RESULTS, SEED, machine
+
+NETWORKS = {"mlp_wide": (64,), "mlp_deep": (32, 32)}
+
+
+def forms(epochs: int, long_epochs: int) -> dict:
+    """Row label -> the Keras members' parameters written that way."""
+
+    def stopping():
+        return keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
+
+    return {
+        f"epochs={epochs}": lambda: {"epochs": epochs},
+        f"EarlyStopping callback, validation_split=0.1, epochs={long_epochs}": (
+            lambda: {
+                "callbacks": [stopping()],
+                "validation_split": 0.1,
+                "epochs": long_epochs,
+            }
+        ),
+        f"early_stopping=True, epochs={long_epochs}": lambda: {
+            "early_stopping": True,
+            "epochs": long_epochs,
+        },
+        f'class_weight="balanced", epochs={epochs}': lambda: {
+            "class_weight": "balanced",
+            "epochs": epochs,
+        },
+    }
+
+
+def members(params: dict) -> list:
+    networks = [
+        (name, KerasClassifier(dense_model, hidden=hidden, random_state=SEED, **params))
+        for name, hidden in NETWORKS.items()
+    ]
+    return [*networks, ("logreg", LogisticRegression(max_iter=500))]
+
+
+def oof_accuracy(stack, y) -> dict:
+    """Each Keras member's out-of-fold accuracy, from its probability columns."""
+    names = stack.get_feature_names_out()
+    scores = {}
+    for member in NETWORKS:
+        columns = [i for i, n in enumerate(names) if n.startswith(f"{member}_proba_")]
+        predicted = stack.classes_[np.argmax(stack.oof_predictions_[:, columns], 1)]
+        scores[member] = float(np.mean(predicted == y))
+    return scores
+
+
+def _timed_fit(stack, X, y) -> float:
+    start = time.perf_counter()
+    stack.fit(X, y)
+    return time.perf_counter() - start
+
+
+def measure(label, make_params, X_train, y_train, X_test, y_test) -> dict:
+    cv = StratifiedKFold(5, shuffle=True, random_state=SEED)
+    final = LogisticRegression(max_iter=1000)
+    peer = StackingClassifier(members(make_params()), final_estimator=final, cv=cv)
+    fused = KerasStackingClassifier(members(make_params()), cv=cv, random_state=SEED)
+    unfused = KerasStackingClassifier(
+        members(make_params()), cv=cv, random_state=SEED, fuse_folds=False
+    )
+    row = {"member form": label, "fit_s": {}, "accuracy": {}}
+    for name, stack in (("sklearn", peer), ("skstack", fused), ("unfused", unfused)):
+        row["fit_s"][name] = round(_timed_fit(stack, X_train, y_train), 2)
+        row["accuracy"][name] = round(float(stack.score(X_test, y_test)), 4)
+        print(
+            json.dumps({"form": label, "stack": name, **_last(row, name)}), flush=True
+        )
+    row["ratio"] = round(row["fit_s"]["skstack"] / row["fit_s"]["sklearn"], 3)
+    row["fused_members"] = list(fused.fused_members_)
+    row["unfused_members"] = dict(fused.unfused_members_)
+    row["oof_accuracy_fused"] = oof_accuracy(fused, y_train)
+    row["oof_accuracy_unfused"] = oof_accuracy(unfused, y_train)
+    return row
+
+
+def _last(row, name) -> dict:
+    return {"fit_s": row["fit_s"][name], "accuracy": row["accuracy"][name]}
+
+
+def write_markdown(path, command, rows) -> None:
+    lines = [
+        f"Measured with `{command}`",
+        "",
+        "Digits, 5-fold; members: two `KerasClassifier(dense_model)` (hidden (64,), "
+        "(32, 32)) written as in the first column, and "
+        "`LogisticRegression(max_iter=500)`. Fit seconds in one process; "
+        "ratio = skstack's default / scikit-learn's `StackingClassifier`.",
+        "",
+        "| how the Keras members are written | sklearn fit (s) | skstack fit (s) "
+        "| ratio | sklearn acc | skstack acc | fused_members_ "
+        "| OOF acc fused (wide / deep) | OOF acc fuse_folds=False | "
+        "fuse_folds=False fit (s) |",
+        "|" + " --- |" * 10,
+    ]
+    for row in rows:
+        fit, acc = row["fit_s"], row["accuracy"]
+        fused, unfused = row["oof_accuracy_fused"], row["oof_accuracy_unfused"]
+        cells = [
+            row["member form"],
+            f"{fit['sklearn']:.1f}",
+            f"{fit['skstack']:.1f}",
+            f"{row['ratio']:.2f}",
+            f"{acc['sklearn']:.4f}",
+            f"{acc['skstack']:.4f}",
+            ", ".join(row["fused_members"]) or "none",
+            " / ".join(f"{fused[m]:.4f}" for m in NETWORKS),
+            " / ".join(f"{unfused[m]:.4f}" for m in NETWORKS),
+            f"{fit['unfused']:.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    command = "python -m benchmarks.member_forms" + (" --quick" if args.quick else "")
+    epochs, long_epochs = (1, 2) if args.quick else (20, 60)
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X / 16, y, test_size=0.25, random_state=SEED, stratify=y
+    )
+    if args.quick:
+        X_train, y_train = X_train[:300], y_train[:300]
+    rows = [
+        measure(label, make, X_train, y_train, X_test, y_test)
+        for label, make in forms(epochs, long_epochs).items()
+    ]
+    record = {"command": command, "machine": machine(), "rows": rows}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "member_forms.json").write_text(json.dumps(record, indent=2))
+    write_markdown(args.out / "member_forms.md", command, rows)
+    print(f"wrote {args.out}/member_forms.json, member_forms.md")
+    return record
+
+
+if __name__ == "__main__":
+    main()
