@@ -390,6 +390,36 @@ class ScikerasClassifierFixes(_ScikerasFixes):
                 y = column_or_1d(y, warn=True)
         return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
+    def _initialize(self, X, y=None):
+        X, y = super()._initialize(X, y)
+        # Fix: scikeras one-hot encodes the labels only when the wrapper's own
+        # ``loss`` is categorical crossentropy, and never for two classes; a
+        # network compiled with it in its builder (as Keras users write one,
+        # ``Dense(n_classes, "softmax")``) was given label indices and failed
+        # deep in Keras. Its compiled loss now decides, two classes included.
+        if y is not None and self._wants_one_hot_labels():
+            loss = self.loss if self.loss is not None else self.model_.loss
+            categories = "auto" if self.classes_ is None else [self.classes_]
+            encoder = OneHotLabelEncoder(loss=loss, categories=categories)
+            self.target_encoder_ = encoder.fit(y)
+            vars(self).update(self.target_encoder_.get_metadata())
+        return X, y
+
+    def _wants_one_hot_labels(self) -> bool:
+        """Whether the network, compiled with categorical crossentropy, has one
+        output of a unit per class, and scikeras's labels are indices."""
+        loss = self.loss if self.loss is not None else self.model_.loss
+        target_type = getattr(self, "target_type_", None)
+        if not _is_categorical_crossentropy(loss) or target_type not in (
+            "binary",
+            "multiclass",
+        ):
+            return False
+        if target_type == "multiclass" and _is_categorical_crossentropy(self.loss):
+            return False  # scikeras one-hot encodes these itself
+        outputs = getattr(self.model_, "outputs", None) or []
+        return len(outputs) == 1 and outputs[0].shape[-1] == self.n_classes_
+
     def predict_proba(self, X, **kwargs):
         proba = super().predict_proba(X, **kwargs)
         n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
@@ -402,6 +432,27 @@ class ScikerasClassifierFixes(_ScikerasFixes):
         # Fix: scikeras ``np.squeeze``s the probabilities, so one row came back
         # as ``(n_classes,)``.
         return proba.reshape(n_rows, -1)
+
+
+def _scikeras_transformers():
+    """scikeras's target and feature transformers (scikeras imported once, its
+    process-wide patches undone)."""
+    scikeras_wrappers()
+    from scikeras.utils import transformers
+
+    return transformers
+
+
+_transformers = _scikeras_transformers()
+_is_categorical_crossentropy = _transformers._is_categorical_crossentropy
+
+
+class OneHotLabelEncoder(_transformers.ClassifierLabelEncoder):
+    """scikeras's label encoder, one-hot for two classes as for more."""
+
+    def _type_of_target(self, y):
+        target_type = super()._type_of_target(y)
+        return "multiclass" if target_type == "binary" else target_type
 
 
 class ScikerasRegressorFixes(_ScikerasFixes):

@@ -218,3 +218,22 @@ def test_fused_network_with_dropout_is_reproducible(iris):
         return [w for model in [*folds, full] for w in _weights(model)]
 
     assert _same(weights(), weights())
+
+
+def test_a_network_compiled_for_one_hot_labels_is_fused(binary):
+    X, y = binary
+
+    def one_hot_network(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        outputs = keras.layers.Dense(meta["n_classes_"], activation="softmax")(inputs)
+        model = keras.Model(inputs, outputs)
+        model.compile("adam", "categorical_crossentropy")
+        return model
+
+    member = KerasClassifier(one_hot_network, epochs=3)
+    stack = KerasStackingClassifier(
+        [("net", member)], final_estimator=LogisticRegression(), cv=3, random_state=0
+    ).fit(X, y)
+    assert stack.fused_members_ == ["net"]
+    assert stack.named_estimators_["net"].predict_proba(X).shape == (len(y), 2)
+    assert stack.oof_predictions_.shape == (len(y), 1)  # binary: one column kept

@@ -550,3 +550,27 @@ def test_predict_proba_with_arguments_after_initialize_and_a_warm_fit(iris):
     proba = clf.predict_proba(X, batch_size=16)
     assert proba.shape == (len(X), 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def _one_hot_network(meta):
+    """A network as Keras users compile it: softmax over every class, one-hot loss."""
+    inputs = keras.Input((meta["n_features_in_"],))
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    outputs = keras.layers.Dense(meta["n_classes_"], activation="softmax")(hidden)
+    model = keras.Model(inputs, outputs)
+    model.compile("adam", "categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_a_network_compiled_for_one_hot_labels_gets_them(iris, n_classes):
+    X, y = iris
+    rows = y < n_classes
+    X, y = X[rows], np.array(["setosa", "versicolor", "virginica"])[y[rows]]
+    model = KerasClassifier(_one_hot_network, epochs=3, random_state=0).fit(X, y)
+    assert model.n_classes_ == n_classes
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(y), n_classes)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    assert set(model.predict(X)) <= set(y)
+    assert np.array_equal(pickle.loads(pickle.dumps(model)).predict_proba(X), proba)
