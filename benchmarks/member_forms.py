@@ -6,10 +6,14 @@ wrapper's defaults) and ``LogisticRegression(max_iter=500)``. Each row writes
 the Keras members one way: plain ``epochs=20``; Keras's ``EarlyStopping``
 callback (``patience=3, restore_best_weights=True``) with
 ``validation_split=0.1`` and ``epochs=60``; skstack's ``early_stopping=True``
-with ``epochs=60``; ``class_weight="balanced"`` with ``epochs=20``. For each,
-in one process: scikit-learn's ``StackingClassifier``, skstack's default
-stack (``fused_members_``, ``unfused_members_``) and skstack with
-``fuse_folds=False``: fit time, held-out accuracy, and each Keras member's
+with ``epochs=60``; ``class_weight="balanced"`` with ``epochs=20``; Keras's
+own ``keras.wrappers.SKLearnClassifier`` of the same networks (a builder
+``model(X, y, hidden)``, ``fit_kwargs={"epochs": 20, "verbose": 0}``; in
+scikit-learn's stack its clones train one epoch, as Keras's ``clone`` drops
+``fit_kwargs``). For each, in one process: scikit-learn's
+``StackingClassifier``, skstack's default stack (``fused_members_``,
+``unfused_members_``) and skstack with ``fuse_folds=False``: fit time,
+held-out accuracy, and each Keras member's
 out-of-fold accuracy (its columns of ``oof_predictions_``) fused and not.
 
 Run: ``python -m benchmarks.member_forms`` (``--quick`` for a small smoke
@@ -25,6 +29,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from keras.wrappers import SKLearnClassifier
 from sklearn.datasets import load_digits
 from sklearn.ensemble import StackingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -39,36 +44,64 @@ NETWORKS = {"mlp_wide": (64,), "mlp_deep": (32, 32)}
 
 
 def forms(epochs: int, long_epochs: int) -> dict:
-    """Row label -> the Keras members' parameters written that way."""
+    """Row label -> a function making the Keras members written that way."""
 
     def stopping():
         return keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
 
     return {
-        f"epochs={epochs}": lambda: {"epochs": epochs},
+        f"epochs={epochs}": lambda: skstack_networks(epochs=epochs),
         f"EarlyStopping callback, validation_split=0.1, epochs={long_epochs}": (
-            lambda: {
-                "callbacks": [stopping()],
-                "validation_split": 0.1,
-                "epochs": long_epochs,
-            }
+            lambda: skstack_networks(
+                callbacks=[stopping()], validation_split=0.1, epochs=long_epochs
+            )
         ),
-        f"early_stopping=True, epochs={long_epochs}": lambda: {
-            "early_stopping": True,
-            "epochs": long_epochs,
-        },
-        f'class_weight="balanced", epochs={epochs}': lambda: {
-            "class_weight": "balanced",
-            "epochs": epochs,
-        },
+        f"early_stopping=True, epochs={long_epochs}": lambda: skstack_networks(
+            early_stopping=True, epochs=long_epochs
+        ),
+        f'class_weight="balanced", epochs={epochs}': lambda: skstack_networks(
+            class_weight="balanced", epochs=epochs
+        ),
+        f"keras.wrappers.SKLearnClassifier, epochs={epochs}": (
+            lambda: keras_wrapper_networks(epochs)
+        ),
     }
 
 
-def members(params: dict) -> list:
-    networks = [
+def skstack_networks(**params) -> list:
+    return [
         (name, KerasClassifier(dense_model, hidden=hidden, random_state=SEED, **params))
         for name, hidden in NETWORKS.items()
     ]
+
+
+def keras_builder(X, y, hidden):
+    """dense_model's network, written as Keras's wrappers document a builder."""
+    inputs = keras.Input((X.shape[1],))
+    features = inputs
+    for units in hidden:
+        features = keras.layers.Dense(units, activation="relu")(features)
+    outputs = keras.layers.Dense(y.shape[1], activation="softmax")(features)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy")
+    return model
+
+
+def keras_wrapper_networks(epochs: int) -> list:
+    return [
+        (
+            name,
+            SKLearnClassifier(
+                model=keras_builder,
+                model_kwargs={"hidden": hidden},
+                fit_kwargs={"epochs": epochs, "verbose": 0},
+            ),
+        )
+        for name, hidden in NETWORKS.items()
+    ]
+
+
+def members(networks: list) -> list:
     return [*networks, ("logreg", LogisticRegression(max_iter=500))]
 
 
@@ -89,13 +122,13 @@ def _timed_fit(stack, X, y) -> float:
     return time.perf_counter() - start
 
 
-def measure(label, make_params, X_train, y_train, X_test, y_test) -> dict:
+def measure(label, make_networks, X_train, y_train, X_test, y_test) -> dict:
     cv = StratifiedKFold(5, shuffle=True, random_state=SEED)
     final = LogisticRegression(max_iter=1000)
-    peer = StackingClassifier(members(make_params()), final_estimator=final, cv=cv)
-    fused = KerasStackingClassifier(members(make_params()), cv=cv, random_state=SEED)
+    peer = StackingClassifier(members(make_networks()), final_estimator=final, cv=cv)
+    fused = KerasStackingClassifier(members(make_networks()), cv=cv, random_state=SEED)
     unfused = KerasStackingClassifier(
-        members(make_params()), cv=cv, random_state=SEED, fuse_folds=False
+        members(make_networks()), cv=cv, random_state=SEED, fuse_folds=False
     )
     row = {"member form": label, "fit_s": {}, "accuracy": {}}
     for name, stack in (("sklearn", peer), ("skstack", fused), ("unfused", unfused)):

@@ -64,6 +64,16 @@ def small_batch_graph(stack):
     return small_batch_graph(stack)
 
 
+def member_equivalent(estimator):
+    """What a stack fits in place of ``estimator``: skstack's wrapper for Keras's
+    own scikit-learn wrappers (importing skstack.keras), else ``estimator``."""
+    if not type(estimator).__module__.startswith("keras."):
+        return estimator
+    from .keras._keras_wrappers import fitted_equivalent
+
+    return fitted_equivalent(estimator)
+
+
 def keras_saving():
     """skstack.keras's helpers that write and read Keras models in archives."""
     from .keras import _saving
@@ -76,4 +86,5 @@ provide(
     dense_meta_learner=dense_meta_learner,
     stack_to_keras=stack_to_keras,
     small_batch_graph=small_batch_graph,
+    member_equivalent=member_equivalent,
 )

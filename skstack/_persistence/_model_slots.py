@@ -9,6 +9,8 @@ from __future__ import annotations
 import inspect
 import types
 
+from sklearn.base import BaseEstimator
+
 # Objects of these packages that are not models cannot be saved safely.
 KERAS_PACKAGES = ("keras", "tensorflow", "tf_keras")
 
@@ -35,7 +37,9 @@ def find_models(estimator, is_model) -> tuple[list, list]:
         seen.add(id(obj))
         if is_model(obj):
             found.append((obj, where))
-        elif type(obj).__module__.split(".")[0] in KERAS_PACKAGES:
+        elif type(obj).__module__.split(".")[0] in KERAS_PACKAGES and not (
+            isinstance(obj, BaseEstimator)  # Keras's scikit-learn wrappers
+        ):
             others.append((obj, where))
         elif isinstance(obj, dict):
             for key, value in obj.items():

@@ -36,6 +36,11 @@ TRUSTED_TYPES = (
     "numpy.dtype",
     "sklearn.utils._bunch.Bunch",
     *(f"sklearn.model_selection._split.{name}" for name in _SPLITTERS),
+    # Keras's own scikit-learn wrappers: parameters only, like scikit-learn's.
+    *(
+        f"keras.src.wrappers.sklearn_wrapper.SKLearn{kind}"
+        for kind in ("Classifier", "Regressor", "Transformer")
+    ),
 )
 
 

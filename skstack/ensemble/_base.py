@@ -13,7 +13,13 @@ from abc import ABCMeta, abstractmethod
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import MetaEstimatorMixin, TransformerMixin, clone, is_classifier
+from sklearn.base import (
+    MetaEstimatorMixin,
+    TransformerMixin,
+    _clone_parametrized,
+    clone,
+    is_classifier,
+)
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import Bunch, check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -23,12 +29,14 @@ from ..utils._errors import member_error
 from ..utils._validation import (
     check_estimators,
     check_sample_weight,
+    restore_dropped_parameters,
     text_columns,
 )
 from ._columns import MetaColumns
 from ._crossfit import DROP, is_drop, is_prefit, plan_cross_fit, seed_estimator
 from ._fitted import _FittedStack
 from ._routing import metadata_router, routed_fit_params
+from ._strategy import fitted_equivalent
 from ._tasks import fit_on
 
 
@@ -97,6 +105,14 @@ class _BaseStacking(
         "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
+
+    def __sklearn_clone__(self):
+        # A member whose own ``__sklearn_clone__`` drops parameters (Keras's
+        # wrappers drop ``fit_kwargs``) gets them back, so a stack cloned by
+        # GridSearchCV or cross_val_score trains its members as given.
+        cloned = _clone_parametrized(self)
+        restore_dropped_parameters(self, cloned)
+        return cloned
 
     # Hooks of the public classes.
     @abstractmethod
@@ -174,6 +190,9 @@ class _BaseStacking(
     def _fit_stack(self, X_checked, X, y, sample_weight, groups, fit_params):
         """Fit members, build out-of-fold meta-features, fit the meta-learner."""
         names, members = check_estimators(self, self.estimators)
+        prefit = is_prefit(self.cv)
+        if not prefit:  # fitted members are used as given
+            members = [m if is_drop(m) else fitted_equivalent(m) for m in members]
         methods = self._stack_methods(names, members)
         kept = [(n, m) for n, m in zip(names, members, strict=True) if not is_drop(m)]
         if self.final_estimator is None:
@@ -184,12 +203,11 @@ class _BaseStacking(
                 f"estimator, got {self.final_estimator!r}."
             )
         else:
-            final = clone(self.final_estimator)
+            final = clone(fitted_equivalent(self.final_estimator))
         weights = check_sample_weight(sample_weight, X_checked.shape[0])
         params = routed_fit_params(self, kept, final, weights, groups, fit_params)
         groups = params.split.get("groups")
 
-        prefit = is_prefit(self.cv)
         self._check_fold_options(prefit, methods, groups, len(y))
         if prefit:
             if self.random_state is not None:  # the only model fitted here

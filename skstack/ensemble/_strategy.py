@@ -27,8 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
+from ._extension import keras_function
 from ._tasks import FoldResult, fit_full, fit_predict_fold
 
 
@@ -191,6 +193,25 @@ def _pipeline_strategy(pipeline: Pipeline, context: FitContext):
 
 
 register_fit_strategy(Pipeline, _pipeline_strategy)
+
+
+def fitted_equivalent(estimator):
+    """``estimator``, or what the stack fits in its place.
+
+    Keras's own scikit-learn wrappers cannot be fitted as given (their
+    ``clone`` drops the fit arguments): skstack's wrapper of the same network
+    and arguments is fitted instead (provided by ``skstack.keras``), also as
+    a pipeline's last step. The user's estimator is never changed.
+    """
+    if isinstance(estimator, Pipeline) and estimator.steps:
+        name, last = estimator.steps[-1]
+        converted = fitted_equivalent(last)
+        if converted is last:
+            return estimator
+        pipeline = clone(estimator)
+        pipeline.steps[-1] = (name, converted)
+        return pipeline
+    return keras_function("member_equivalent")(estimator)
 
 
 def final_step(member):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import numbers
 import random
 import threading
@@ -254,6 +255,32 @@ class _ScikerasFixes(KerasWrapperHooks):
         with keras_seed(self.random_state):
             return super()._fit(X, y, **kwargs)
 
+    def _initialize(self, X, y=None):
+        # The data a builder written for Keras's own wrappers, ``model(X, y)``,
+        # is given; held only while the network is built.
+        self._builder_data = (X, y)
+        try:
+            return super()._initialize(X, y)
+        finally:
+            del self._builder_data
+
+    def _check_model_param(self):
+        build = super()._check_model_param()
+        data = getattr(self, "_builder_data", None)
+        if data is None or not (has_param(build, "X") and has_param(build, "y")):
+            return build
+        # Keras's wrappers give the builder its training data: X as an array,
+        # y as the network's targets (a classifier's labels one-hot).
+        X, y = data
+        X = X if sparse.issparse(X) else np.asarray(X)
+        return functools.partial(build, X=X, y=self._targets_for_builder(y))
+
+    def _targets_for_builder(self, y):
+        if y is None:
+            return None
+        y = np.asarray(y)
+        return y.reshape(len(y), -1) if y.ndim == 1 else y
+
     def initialize(self, X, y=None):
         with state_restored_on_error(self), keras_seed(self.random_state):
             return super().initialize(X, y)
@@ -405,6 +432,12 @@ class ScikerasClassifierFixes(_ScikerasFixes):
             vars(self).update(self.target_encoder_.get_metadata())
         return X, y
 
+    def _targets_for_builder(self, y):
+        y = None if y is None else np.asarray(y)
+        if y is None or y.ndim != 1 or self.classes_ is None:
+            return super()._targets_for_builder(y)
+        return (y[:, None] == self.classes_).astype(np.float32)
+
     def _wants_one_hot_labels(self) -> bool:
         """Whether the network, compiled with categorical crossentropy, has one
         output of a unit per class, and scikeras's labels are indices."""
@@ -432,6 +465,13 @@ class ScikerasClassifierFixes(_ScikerasFixes):
         # Fix: scikeras ``np.squeeze``s the probabilities, so one row came back
         # as ``(n_classes,)``.
         return proba.reshape(n_rows, -1)
+
+
+def has_param(function, name: str) -> bool:
+    """Whether ``function`` takes a parameter ``name`` (scikeras's own test)."""
+    from scikeras._utils import has_param as scikeras_has_param
+
+    return scikeras_has_param(function, name)
 
 
 def _scikeras_transformers():

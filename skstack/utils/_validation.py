@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import numbers
 import warnings
 from collections.abc import Iterator, Sequence
@@ -284,3 +285,42 @@ def text_columns(X) -> list[str]:
     if dtypes is None or not hasattr(dtypes, "items"):
         return []
     return [str(name) for name, dtype in dtypes.items() if dtype.kind not in "biuf"]
+
+
+def restore_dropped_parameters(original, cloned) -> None:
+    """Give ``cloned`` back the parameters its ``clone`` dropped, recursively.
+
+    An estimator whose ``__sklearn_clone__`` leaves a parameter None that the
+    original set (Keras's wrappers leave ``fit_kwargs``) gets a deep copy of
+    the original's value, as scikit-learn's own ``clone`` copies parameters;
+    nested estimators (a stack's members, a pipeline's steps) likewise.
+    """
+    if not (hasattr(original, "get_params") and hasattr(cloned, "get_params")):
+        return
+    params = original.get_params(deep=False)
+    now = cloned.get_params(deep=False)
+    dropped = {
+        name: copy.deepcopy(value)
+        for name, value in params.items()
+        if value is not None and now.get(name) is None
+    }
+    if dropped:
+        cloned.set_params(**dropped)
+    for name, value in params.items():
+        for inner, inner_clone in _nested_estimators(value, now.get(name)):
+            restore_dropped_parameters(inner, inner_clone)
+
+
+def _nested_estimators(value, cloned_value):
+    """(original, clone) pairs of the estimators in a parameter's value."""
+    if hasattr(value, "get_params"):
+        return [(value, cloned_value)]
+    if isinstance(value, list | tuple) and isinstance(cloned_value, list | tuple):
+        pairs = []
+        for item, cloned_item in zip(value, cloned_value, strict=False):
+            if isinstance(item, tuple) and isinstance(cloned_item, tuple):
+                item, cloned_item = item[-1], cloned_item[-1]  # (name, estimator)
+            if hasattr(item, "get_params"):
+                pairs.append((item, cloned_item))
+        return pairs
+    return []
