@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import skstack
@@ -73,6 +74,12 @@ def _markdown_tables(text: str) -> list[list[list[str]]]:
     return tables
 
 
+def _rst_text(cell: str) -> str:
+    """A markdown cell as reStructuredText: a word ending in ``_``
+    (``fused_members_``) is text, not a link."""
+    return re.sub(r"(?<=\w)_(?=\W|$)", r"\\_", cell)
+
+
 def write_benchmark_tables(name: str) -> None:
     """docs/_generated/<name>_tables.rst from a benchmark's measured results.
 
@@ -90,8 +97,9 @@ def write_benchmark_tables(name: str) -> None:
     for rows in _markdown_tables((RESULTS / f"{name}.md").read_text()):
         lines += [".. list-table::", "   :header-rows: 1", ""]
         for row in rows:
-            lines.append(f"   * - {row[0] or ' '}")
-            lines += [f"     - {cell or ' '}" for cell in row[1:]]
+            cells = [_rst_text(cell) or " " for cell in row]
+            lines.append(f"   * - {cells[0]}")
+            lines += [f"     - {cell}" for cell in cells[1:]]
         lines.append("")
     target = DOCS / "_generated" / f"{name}_tables.rst"
     target.parent.mkdir(exist_ok=True)
