@@ -15,6 +15,9 @@ scikit-learn's stack its clones train one epoch, as Keras's ``clone`` drops
 ``unfused_members_``) and skstack with ``fuse_folds=False``: fit time,
 held-out accuracy, and each Keras member's
 out-of-fold accuracy (its columns of ``oof_predictions_``) fused and not.
+Then skstack's default stack with the plain-epochs networks written with
+skstack's wrapper and with Keras's, fitted alternately ``--repeats`` times
+each: their median fit times and ratio.
 
 Run: ``python -m benchmarks.member_forms`` (``--quick`` for a small smoke
 run). Writes ``benchmarks/results/member_forms.{json,md}``.
@@ -145,11 +148,37 @@ def measure(label, make_networks, X_train, y_train, X_test, y_test) -> dict:
     return row
 
 
+def paired_fit_times(epochs, repeats, X, y) -> dict:
+    """The default stack's fit with skstack's wrappers and with Keras's of the
+    same networks and epochs, timed alternately ``repeats`` times each (so
+    drift in the machine's speed hits both alike)."""
+    cv = StratifiedKFold(5, shuffle=True, random_state=SEED)
+    ways = {
+        "skstack": lambda: skstack_networks(epochs=epochs),
+        "keras.wrappers": lambda: keras_wrapper_networks(epochs),
+    }
+    times = {name: [] for name in ways}
+    for repeat in range(repeats):
+        order = list(ways) if repeat % 2 == 0 else list(reversed(ways))
+        for name in order:
+            stack = KerasStackingClassifier(
+                members(ways[name]()), cv=cv, random_state=SEED
+            )
+            times[name].append(round(_timed_fit(stack, X, y), 3))
+    medians = {name: float(np.median(values)) for name, values in times.items()}
+    return {
+        "epochs": epochs,
+        "fit_s": times,
+        "median_fit_s": medians,
+        "ratio": round(medians["keras.wrappers"] / medians["skstack"], 3),
+    }
+
+
 def _last(row, name) -> dict:
     return {"fit_s": row["fit_s"][name], "accuracy": row["accuracy"][name]}
 
 
-def write_markdown(path, command, rows) -> None:
+def write_markdown(path, command, rows, paired) -> None:
     lines = [
         f"Measured with `{command}`",
         "",
@@ -180,6 +209,15 @@ def write_markdown(path, command, rows) -> None:
             f"{fit['unfused']:.1f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"The default stack with the same two networks written with skstack's "
+        f"wrapper and with `keras.wrappers.SKLearnClassifier` ({paired['epochs']} "
+        f"epochs), fitted alternately {len(paired['fit_s']['skstack'])} times each: "
+        f"median {paired['median_fit_s']['skstack']:.2f} s and "
+        f"{paired['median_fit_s']['keras.wrappers']:.2f} s, "
+        f"ratio {paired['ratio']:.2f}.",
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -187,8 +225,15 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="alternate timed fits of each form"
+    )
     args = parser.parse_args(argv)
-    command = "python -m benchmarks.member_forms" + (" --quick" if args.quick else "")
+    if args.quick:
+        args.repeats = 1
+    command = "python -m benchmarks.member_forms" + (
+        " --quick" if args.quick else f" --repeats {args.repeats}"
+    )
     epochs, long_epochs = (1, 2) if args.quick else (20, 60)
 
     X, y = load_digits(return_X_y=True)
@@ -201,10 +246,16 @@ def main(argv=None) -> dict:
         measure(label, make, X_train, y_train, X_test, y_test)
         for label, make in forms(epochs, long_epochs).items()
     ]
-    record = {"command": command, "machine": machine(), "rows": rows}
+    paired = paired_fit_times(epochs, args.repeats, X_train, y_train)
+    record = {
+        "command": command,
+        "machine": machine(),
+        "rows": rows,
+        "keras_wrappers_paired": paired,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "member_forms.json").write_text(json.dumps(record, indent=2))
-    write_markdown(args.out / "member_forms.md", command, rows)
+    write_markdown(args.out / "member_forms.md", command, rows, paired)
     print(f"wrote {args.out}/member_forms.json, member_forms.md")
     return record
 

@@ -72,6 +72,9 @@ def test_member_forms_quick_run_fuses_every_way_of_writing_a_member(tmp_path):
         assert row["unfused_members"] == {"logreg": "it has no fused training"}
         assert set(row["fit_s"]) == {"sklearn", "skstack", "unfused"}
         assert all(0 <= acc <= 1 for acc in row["oof_accuracy_fused"].values())
+    paired = record["keras_wrappers_paired"]
+    assert {len(times) for times in paired["fit_s"].values()} == {1}
+    assert paired["ratio"] > 0
     assert json.loads((tmp_path / "member_forms.json").read_text()) == record
     assert (tmp_path / "member_forms.md").read_text().startswith("Measured with")
 

@@ -8,6 +8,7 @@ import os
 import sys
 
 import joblib
+import keras
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -80,6 +81,43 @@ def test_stack_fits_on_the_workers_with_the_local_predictions(iris, client):
     assert sum(len(keys) for keys in by_worker.values()) >= 8
     assert set(by_worker) == set(client.scheduler_info()["workers"])
     np.testing.assert_allclose(stack.predict_proba(X), local, rtol=1e-6, atol=1e-7)
+
+
+def _keras_wrapper_builder(X, y):
+    inputs = keras.Input((X.shape[1],))
+    outputs = keras.layers.Dense(y.shape[1], activation="softmax")(inputs)
+    model = keras.Model(inputs, outputs)
+    model.compile(loss="categorical_crossentropy", optimizer="adam")
+    return model
+
+
+def test_keras_wrappers_members_fit_on_the_workers(iris, client):
+    SKLearnClassifier = pytest.importorskip("keras.wrappers").SKLearnClassifier
+    X, y = iris
+    member = SKLearnClassifier(
+        _keras_wrapper_builder, fit_kwargs={"epochs": 3, "verbose": 0}
+    )
+
+    def stack():
+        members = [("nn", member), ("lr", LogisticRegression())]
+        return KerasStackingClassifier(
+            members, cv=3, random_state=0, fuse_folds=False, warm_start_folds=False
+        )
+
+    local = stack().fit(X, y)
+    remote = stack()
+
+    def fit_on_cluster():
+        with joblib.parallel_backend("dask"):
+            remote.fit(X, y)
+
+    by_worker = _worker_tasks(client, fit_on_cluster)
+    assert sum(len(keys) for keys in by_worker.values()) >= 8
+    fold_model = remote.named_estimators_["nn"]
+    assert len(fold_model.history_["loss"]) == 3  # fit_kwargs reached the workers
+    np.testing.assert_allclose(
+        remote.predict_proba(X), local.predict_proba(X), rtol=1e-6, atol=1e-7
+    )
 
 
 def test_grid_search_over_a_stack_runs_on_the_workers(iris, client):

@@ -199,17 +199,22 @@ def fitted_equivalent(estimator):
     """``estimator``, or what the stack fits in its place.
 
     Keras's own scikit-learn wrappers cannot be fitted as given (their
-    ``clone`` drops the fit arguments): skstack's wrapper of the same network
-    and arguments is fitted instead (provided by ``skstack.keras``), also as
-    a pipeline's last step. The user's estimator is never changed.
+    ``clone`` drops the fit arguments): skstack's estimator of the same
+    network and arguments is fitted instead (provided by ``skstack.keras``),
+    also as a pipeline's step. The user's estimator is never changed.
     """
     if isinstance(estimator, Pipeline) and estimator.steps:
-        name, last = estimator.steps[-1]
-        converted = fitted_equivalent(last)
-        if converted is last:
+        steps = estimator.steps
+        converted = [fitted_equivalent(step) for _, step in steps]
+        if all(new is old for new, (_, old) in zip(converted, steps, strict=True)):
             return estimator
         pipeline = clone(estimator)
-        pipeline.steps[-1] = (name, converted)
+        pipeline.steps = [
+            (name, step if new is old else new)
+            for (name, step), new, (_, old) in zip(
+                pipeline.steps, converted, steps, strict=True
+            )
+        ]
         return pipeline
     return keras_function("member_equivalent")(estimator)
 

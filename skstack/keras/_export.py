@@ -25,9 +25,10 @@ from skstack.ensemble._meta_learner import (
     LinearMetaRegressor,
 )
 
-from ._fast_predict import exportable_network
+from ._fast_predict import as_float64, exportable_network
 from ._layers import ProbabilityLogit
 from ._named_columns import PRECISION, ColumnInputs, text_inputs
+from ._outputs import logits_link
 from ._training import without_augmentation
 from ._transformers import SUPPORTED, NoKerasForm, matrix, transformed
 from ._wrappers import KerasClassifier, KerasRegressor
@@ -258,7 +259,20 @@ def _copied_network(wrapper, name):
         # the export is for inference and has no optimizer.
         warnings.filterwarnings("ignore", "Skipping variable loading")
         network = copy.deepcopy(without_augmentation(wrapper.model_))
-    return exportable_network(network, name)
+    link = logits_link(network) if is_classifier(wrapper) else None
+    network = exportable_network(network, name)
+    if link is None:
+        return network
+    # Logits, as the classifier predicts them: the loss's link in float64.
+    if link == "auto":
+        link = "sigmoid" if network.outputs[0].shape[-1] == 1 else "softmax"
+    inputs = [
+        keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=tensor.name)
+        for tensor in network.inputs
+    ]
+    logits = network(inputs if len(inputs) > 1 else inputs[0])
+    outputs = layers.Activation(link, dtype=PRECISION)(as_float64(logits))
+    return keras.Model(inputs, outputs, name=network.name)
 
 
 def _probabilities(output):

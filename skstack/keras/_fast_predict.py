@@ -202,11 +202,11 @@ def exportable_network(model, name) -> keras.Model:
         name=f"{dense.name}_float64",
     )
     inputs = keras.Input(shape=model.inputs[0].shape[1:], dtype=model.inputs[0].dtype)
-    outputs = head(_as_float64(body(inputs)))
+    outputs = head(as_float64(body(inputs)))
     head.set_weights([weight.astype(PRECISION) for weight in dense.get_weights()])
     return keras.Model(inputs, outputs, name=name or model.name)
 
 
-def _as_float64(tensor):
+def as_float64(tensor):
     """``tensor`` cast to float64 by a layer (a graph's tensors come from layers)."""
     return keras.layers.Identity(dtype=PRECISION)(tensor)

@@ -7,7 +7,9 @@ classifier has no ``predict_proba``. A stack fits, in their place, skstack's
 wrapper of the same network and fit arguments (:func:`skstack_wrapper`): the
 user's builder ``model(X, y, **model_kwargs)`` is called with the data, as
 Keras's wrappers call it, and the fit arguments become the wrapper's
-parameters, so fused folds, fast prediction, saving and export apply.
+parameters, so fused folds, fast prediction, saving and export apply. A
+``SKLearnTransformer`` step of a member's pipeline becomes a
+:class:`~skstack.features.KerasFeatureExtractor` of such a wrapper.
 """
 
 from __future__ import annotations
@@ -41,14 +43,15 @@ def keras_wrapper_model(X, y, build, build_kwargs=None):
 
 
 def skstack_wrapper(estimator):
-    """skstack's wrapper training what a Keras ``SKLearnClassifier`` /
-    ``SKLearnRegressor`` would: the same builder, model arguments and fit
-    arguments (Keras's defaults where they are not given: one epoch, progress
-    bars). ``estimator`` is left unchanged.
+    """skstack's wrapper training what a Keras ``SKLearnClassifier``,
+    ``SKLearnRegressor`` or ``SKLearnTransformer`` (as a regressor) would: the
+    same builder, model arguments and fit arguments (Keras's defaults where
+    they are not given: one epoch, progress bars). ``estimator`` is left
+    unchanged.
 
     Parameters
     ----------
-    estimator : keras.wrappers.SKLearnClassifier or SKLearnRegressor
+    estimator : keras.wrappers.SKLearnClassifier, SKLearnRegressor or SKLearnTransformer
         The wrapper to convert.
 
     Returns
@@ -87,12 +90,36 @@ def skstack_wrapper(estimator):
     )
 
 
+def feature_extractor(estimator):
+    """skstack's equivalent of a Keras ``SKLearnTransformer``: the network,
+    trained on the step's ``(X, y)`` by skstack's regressor (as Keras's
+    transformer trains it), whose output gives the features.
+
+    Parameters
+    ----------
+    estimator : keras.wrappers.SKLearnTransformer
+        The transformer to convert; left unchanged.
+
+    Returns
+    -------
+    extractor : KerasFeatureExtractor
+        Unfitted; its ``model`` is the :func:`skstack_wrapper` of
+        ``estimator`` and ``layer=-1``, the network's output.
+    """
+    from skstack.features import KerasFeatureExtractor
+
+    return KerasFeatureExtractor(skstack_wrapper(estimator), layer=-1)
+
+
 def fitted_equivalent(estimator):
-    """skstack's wrapper in place of a Keras ``SKLearnClassifier`` /
-    ``SKLearnRegressor``; any other estimator as it is."""
+    """skstack's estimator in place of a Keras ``SKLearnClassifier``,
+    ``SKLearnRegressor`` or ``SKLearnTransformer``; any other as it is."""
     import keras
 
     wrappers = getattr(keras, "wrappers", None)  # Keras >= 3.8
+    transformer = getattr(wrappers, "SKLearnTransformer", None)
+    if transformer is not None and isinstance(estimator, transformer):
+        return feature_extractor(estimator)
     kinds = tuple(
         getattr(wrappers, name)
         for name in ("SKLearnClassifier", "SKLearnRegressor")

@@ -26,6 +26,7 @@ from sklearn.utils.validation import column_or_1d
 from skstack.utils._compat import _fit_context
 from skstack.utils._validation import state_restored_on_error
 
+from ._outputs import as_probabilities, check_probability_output, logits_link
 from ._training import KerasFit, KerasWrapperHooks
 
 __all__ = [
@@ -453,7 +454,14 @@ class ScikerasClassifierFixes(_ScikerasFixes):
         outputs = getattr(self.model_, "outputs", None) or []
         return len(outputs) == 1 and outputs[0].shape[-1] == self.n_classes_
 
+    def _predict_raw(self, X, **kwargs):
+        outputs = super()._predict_raw(X, **kwargs)
+        link = logits_link(self.model_)
+        return outputs if link is None else as_probabilities(outputs, link)
+
     def predict_proba(self, X, **kwargs):
+        if getattr(self, "model_", None) is not None:
+            check_probability_output(self.model_, type(self).__name__)
         proba = super().predict_proba(X, **kwargs)
         n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
         # classes_ is None after initialize() and a warm fit, as in scikeras.

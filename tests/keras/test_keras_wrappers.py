@@ -170,3 +170,100 @@ def test_a_cloned_stack_and_a_grid_search_keep_the_fit_arguments(iris):
     best = search.best_estimator_.named_estimators_["plain"]
     assert _epochs(best) == search.best_params_["plain__fit_kwargs"]["epochs"]
     assert stack.estimators[1][1].fit_kwargs == {"epochs": 2, "verbose": 0}
+
+
+def build_logits(X, y):
+    """Keras's guides' classifier: a linear output and a loss taking logits."""
+    inputs = keras.Input((X.shape[1],))
+    features = keras.layers.Dense(8, activation="relu")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(y.shape[1])(features))
+    loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+    model.compile(loss=loss, optimizer="adam")
+    return model
+
+
+@pytest.mark.slow
+def test_a_logits_member_exports_its_probabilities_to_onnx(iris, tmp_path):
+    pytest.importorskip("onnxruntime")
+    X, y = iris
+    member = SKLearnClassifier(build_logits, fit_kwargs={"epochs": 3, "verbose": 0})
+    stack = KerasStackingClassifier(
+        [("nn", member), ("lr", LogisticRegression())], cv=3, random_state=0
+    ).fit(X, y)
+    proba = stack.named_estimators_["nn"].predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    assert proba.min() >= 0
+    path = tmp_path / "stack.onnx"
+    result = skstack.export(stack, path, format="onnx", X_check=X)
+    assert result.max_abs_difference < 1e-6
+
+
+def test_their_fits_run_in_parallel_with_the_same_predictions(iris):
+    X, y = iris
+    members = [("nn", _classifier()), ("lr", LogisticRegression())]
+    runs = [
+        KerasStackingClassifier(members, cv=3, random_state=0, n_jobs=n_jobs)
+        for n_jobs in (None, 2)
+    ]
+    sequential, parallel = (stack.fit(X, y) for stack in runs)
+    assert parallel.fused_members_ == ["nn"]
+    assert _epochs(parallel.named_estimators_["nn"]) == 4
+    np.testing.assert_allclose(
+        parallel.predict_proba(X), sequential.predict_proba(X), rtol=1e-6, atol=1e-9
+    )
+
+
+def build_embedding(X, y, width=6):
+    """A network trained on the step's targets, whose output is the features."""
+    inputs = keras.Input((X.shape[1],))
+    hidden = keras.layers.Dense(width, activation="relu")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(y.shape[1])(hidden))
+    model.compile(loss="mse", optimizer="adam")
+    return model
+
+
+def test_a_transformer_step_of_a_member_pipeline(iris):
+    from skstack.features import KerasFeatureExtractor
+
+    X, y = iris
+    SKLearnTransformer = keras.wrappers.SKLearnTransformer
+    step = SKLearnTransformer(
+        build_embedding,
+        model_kwargs={"width": 4},
+        fit_kwargs={"epochs": 3, "verbose": 0},
+    )
+    member = make_pipeline(step, LogisticRegression())
+
+    def fitted():
+        members = [("embedded", member), ("lr", LogisticRegression())]
+        return KerasStackingClassifier(members, cv=3, random_state=0).fit(X, y)
+
+    stack = fitted()
+    extractor = stack.named_estimators_["embedded"][0]
+    assert isinstance(extractor, KerasFeatureExtractor)
+    assert _epochs(extractor.estimator_) == 3
+    assert extractor.n_features_out_ == 1  # the network's output: one target
+    assert step.fit_kwargs == {"epochs": 3, "verbose": 0}  # the user's, unchanged
+    # Seeded by the stack's random_state, as skstack's own wrappers are.
+    assert np.array_equal(fitted().predict_proba(X), stack.predict_proba(X))
+
+
+def test_memory_caches_their_fits_by_their_fit_arguments(iris, tmp_path):
+    X, y = iris
+
+    def fitted(epochs):
+        members = [("nn", _classifier(epochs=epochs)), ("lr", LogisticRegression())]
+        stack = KerasStackingClassifier(members, cv=3, random_state=0, memory=tmp_path)
+        return stack.fit(X, y)
+
+    def entries():
+        return len(list(tmp_path.rglob("output.pkl")))
+
+    first = fitted(epochs=3)
+    cached = entries()
+    again = fitted(epochs=3)
+    assert entries() == cached  # every fit came from the cache
+    np.testing.assert_array_equal(again.predict_proba(X), first.predict_proba(X))
+    longer = fitted(epochs=4)
+    assert entries() > cached  # other fit arguments, other entries
+    assert _epochs(longer.named_estimators_["nn"]) == 4
