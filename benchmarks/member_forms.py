@@ -209,15 +209,22 @@ def write_markdown(path, command, rows, paired) -> None:
             f"{fit['unfused']:.1f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    medians = paired["median_fit_s"]
     lines += [
         "",
-        f"The default stack with the same two networks written with skstack's "
-        f"wrapper and with `keras.wrappers.SKLearnClassifier` ({paired['epochs']} "
-        f"epochs), fitted alternately {len(paired['fit_s']['skstack'])} times each: "
-        f"median {paired['median_fit_s']['skstack']:.2f} s and "
-        f"{paired['median_fit_s']['keras.wrappers']:.2f} s, "
-        f"ratio {paired['ratio']:.2f}.",
+        f"The default stack, its networks written with skstack's wrapper and with "
+        f"`keras.wrappers.SKLearnClassifier` ({paired['epochs']} epochs), fitted "
+        "alternately:",
+        "",
+        "| networks written with | fit times (s) | median fit (s) | ratio to skstack |",
+        "|" + " --- |" * 4,
     ]
+    for name, times in paired["fit_s"].items():
+        ratio = medians[name] / medians["skstack"]
+        lines.append(
+            f"| {name} | {', '.join(f'{t:.2f}' for t in times)} "
+            f"| {medians[name]:.2f} | {ratio:.2f} |"
+        )
     path.write_text("\n".join(lines) + "\n")
 
 
