@@ -66,11 +66,16 @@ def small_batch_graph(stack):
 
 def member_equivalent(estimator):
     """What a stack fits in place of ``estimator``: skstack's wrapper for Keras's
-    own scikit-learn wrappers (importing skstack.keras), else ``estimator``."""
+    own scikit-learn wrappers (importing skstack.keras), a feature extractor
+    for its ``SKLearnTransformer``, else ``estimator``."""
     if not type(estimator).__module__.startswith("keras."):
         return estimator
-    from .keras._keras_wrappers import fitted_equivalent
+    from .keras._keras_wrappers import fitted_equivalent, is_keras_transformer
 
+    if is_keras_transformer(estimator):
+        from .features._extractor import from_keras_transformer
+
+        return from_keras_transformer(estimator)
     return fitted_equivalent(estimator)
 
 

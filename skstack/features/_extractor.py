@@ -223,3 +223,25 @@ class KerasFeatureExtractor(TransformerMixin, BaseEstimator):
         # An estimator as model is stage one, trained on y in fit.
         tags.target_tags.required = hasattr(self.model, "get_params")
         return tags
+
+
+def from_keras_transformer(estimator) -> KerasFeatureExtractor:
+    """skstack's equivalent of a Keras ``SKLearnTransformer``.
+
+    Its network is trained on the step's ``(X, y)`` by skstack's regressor of
+    the same builder and fit arguments (as Keras's transformer trains it),
+    and its output gives the features.
+
+    Parameters
+    ----------
+    estimator : keras.wrappers.SKLearnTransformer
+        The transformer to convert; left unchanged.
+
+    Returns
+    -------
+    extractor : KerasFeatureExtractor
+        Unfitted, with ``layer=-1`` (the network's output).
+    """
+    from skstack.keras._keras_wrappers import skstack_wrapper
+
+    return KerasFeatureExtractor(skstack_wrapper(estimator), layer=-1)

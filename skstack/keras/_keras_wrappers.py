@@ -7,9 +7,9 @@ classifier has no ``predict_proba``. A stack fits, in their place, skstack's
 wrapper of the same network and fit arguments (:func:`skstack_wrapper`): the
 user's builder ``model(X, y, **model_kwargs)`` is called with the data, as
 Keras's wrappers call it, and the fit arguments become the wrapper's
-parameters, so fused folds, fast prediction, saving and export apply. A
-``SKLearnTransformer`` step of a member's pipeline becomes a
-:class:`~skstack.features.KerasFeatureExtractor` of such a wrapper.
+parameters, so fused folds, fast prediction, saving and export apply. (A
+``SKLearnTransformer`` step becomes a feature extractor of such a wrapper:
+``skstack.features``'s ``from_keras_transformer``.)
 """
 
 from __future__ import annotations
@@ -90,36 +90,21 @@ def skstack_wrapper(estimator):
     )
 
 
-def feature_extractor(estimator):
-    """skstack's equivalent of a Keras ``SKLearnTransformer``: the network,
-    trained on the step's ``(X, y)`` by skstack's regressor (as Keras's
-    transformer trains it), whose output gives the features.
-
-    Parameters
-    ----------
-    estimator : keras.wrappers.SKLearnTransformer
-        The transformer to convert; left unchanged.
-
-    Returns
-    -------
-    extractor : KerasFeatureExtractor
-        Unfitted; its ``model`` is the :func:`skstack_wrapper` of
-        ``estimator`` and ``layer=-1``, the network's output.
-    """
-    from skstack.features import KerasFeatureExtractor
-
-    return KerasFeatureExtractor(skstack_wrapper(estimator), layer=-1)
-
-
-def fitted_equivalent(estimator):
-    """skstack's estimator in place of a Keras ``SKLearnClassifier``,
-    ``SKLearnRegressor`` or ``SKLearnTransformer``; any other as it is."""
+def is_keras_transformer(estimator) -> bool:
+    """Whether ``estimator`` is a Keras ``SKLearnTransformer``."""
     import keras
 
     wrappers = getattr(keras, "wrappers", None)  # Keras >= 3.8
     transformer = getattr(wrappers, "SKLearnTransformer", None)
-    if transformer is not None and isinstance(estimator, transformer):
-        return feature_extractor(estimator)
+    return transformer is not None and isinstance(estimator, transformer)
+
+
+def fitted_equivalent(estimator):
+    """skstack's wrapper in place of a Keras ``SKLearnClassifier`` /
+    ``SKLearnRegressor``; any other estimator as it is."""
+    import keras
+
+    wrappers = getattr(keras, "wrappers", None)  # Keras >= 3.8
     kinds = tuple(
         getattr(wrappers, name)
         for name in ("SKLearnClassifier", "SKLearnRegressor")
