@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-min lint docs format bench bench-all clean
+.PHONY: install demo test test-min test-jax lint docs format bench bench-all clean
 
 install: $(STAMP)
 
@@ -46,6 +46,21 @@ $(MIN_VENV)/.installed: pyproject.toml .ci/min-versions.txt
 		-e . "pytest>=8" "pytest-xdist>=3" "pandas>=2"
 	touch $@
 
+# The suite's core on Keras's JAX backend, in its own environment (skstack[jax]):
+# stacking, the wrappers, fold fusion, logits, the meta-learner, save/load (an
+# archive from each backend), the ONNX export and scikit-learn's stacking tests.
+JAX_VENV ?= .venv-jax
+JAX_TESTS ?= $(MIN_TESTS) tests/keras/test_outputs.py tests/test_backends.py
+test-jax: $(JAX_VENV)/.installed
+	KERAS_BACKEND=jax $(JAX_VENV)/bin/python -m pytest -n 2 -p no:cacheprovider \
+		$(JAX_TESTS)
+
+$(JAX_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(JAX_VENV)
+	$(JAX_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(JAX_VENV)/bin/python -m pip install --quiet -e ".[test,jax]"
+	touch $@
+
 # The HTML docs in docs/_build/html: user guide, API reference, and the gallery,
 # whose examples run during the build. Any warning fails it.
 docs: install
@@ -63,4 +78,4 @@ bench-all: install
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) $(MIN_VENV) .pytest_cache .ruff_cache docs/_build docs/generated docs/auto_examples docs/_generated
+	rm -rf $(VENV) $(MIN_VENV) $(JAX_VENV) .pytest_cache .ruff_cache docs/_build docs/generated docs/auto_examples docs/_generated

@@ -112,6 +112,7 @@ write_benchmark_tables("realdata")
 write_benchmark_tables("time_series")
 write_benchmark_tables("serving")
 write_benchmark_tables("scaling")
+write_benchmark_tables("backends")
 
 
 def _skip_metadata_request_methods(app, what, name, obj, skip, options):

@@ -146,3 +146,17 @@ def test_scaling_quick_run_measures_each_configuration_in_its_own_process(tmp_pa
     assert 0 < rows["skstack"]["meta_s"] < rows["skstack"]["fit_s"]
     assert "| synthetic | 5,000 |" in (tmp_path / "scaling.md").read_text()
     assert (tmp_path / "scaling.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_backends_quick_run_measures_each_installed_backend(tmp_path):
+    from benchmarks.backends import main as backends
+
+    record = backends(["--quick", "--out", str(tmp_path)])
+    by_backend = {row["backend"]: row for row in record["rows"]}
+    assert set(by_backend) == {"tensorflow", "jax", "torch"}
+    measured = [row for row in record["rows"] if "not_installed" not in row]
+    assert by_backend["tensorflow"] in measured
+    for row in measured:
+        assert row["skstack_fit_s"] > 0 and 0 <= row["skstack_accuracy"] <= 1
+    assert (tmp_path / "backends.md").read_text().startswith("Measured with")

@@ -25,6 +25,7 @@ from skstack.ensemble._meta_learner import (
     LinearMetaRegressor,
 )
 
+from ._backend import computes_float64, string_tensors
 from ._fast_predict import as_float64, exportable_network
 from ._layers import ProbabilityLogit
 from ._named_columns import PRECISION, ColumnInputs, text_inputs
@@ -80,9 +81,17 @@ def small_batch_graph(stack) -> keras.Model | None:
         for _, member in stack._kept_members()
         for model in (member if isinstance(member, list) else [member])
     ]
-    if not any(_has_network(model) for model in models):
+    text = bool(getattr(stack, "_text_columns_in", []))
+    if (
+        not any(_has_network(model) for model in models)
+        # Without float64 (JAX by default) the graph would round its float64
+        # parts to float32; without string tensors it cannot take text. The
+        # members' own paths then predict, in numpy's float64.
+        or not computes_float64()
+        or (text and not string_tensors())
+    ):
         return None
-    return to_keras(stack, named_inputs=bool(getattr(stack, "_text_columns_in", [])))
+    return to_keras(stack, named_inputs=text)
 
 
 def _owner(estimator) -> str:

@@ -15,6 +15,7 @@ from sklearn.utils.validation import _check_sample_weight
 
 from skstack.exceptions import FoldFusionError
 
+from ._backend import fused_jit_compile
 from ._copy_fits import (
     CopyStopping,
     CopyValidation,
@@ -296,6 +297,14 @@ def _check_every_class_in_each_fold(wrapper, y, splits) -> None:
             )
 
 
+def _jit_compile(model, network, steps) -> bool | str:
+    """On TensorFlow, XLA only behind in-graph preprocessing and from
+    XLA_MIN_STEPS steps (see fused_jit_compile for the other backends)."""
+    return fused_jit_compile(
+        model is not network and steps >= XLA_MIN_STEPS and xla_compilable(model)
+    )
+
+
 def _train_stacked(copies, stacked, optimizer, y, per_copy, fit_kwargs, watch):
     """One vectorized network: about one network's operations per step.
 
@@ -307,9 +316,11 @@ def _train_stacked(copies, stacked, optimizer, y, per_copy, fit_kwargs, watch):
     targets = y.reshape(len(y), -1)
     loss = masked_loss(copies[0].model_.loss, len(copies), targets.shape[1])
     steps = fit_kwargs["epochs"] * -(-len(y) // fit_kwargs["batch_size"])
-    jit = model is not network and steps >= XLA_MIN_STEPS and xla_compilable(model)
     model.compile(
-        optimizer, loss, steps_per_execution=STEPS_PER_EXECUTION, jit_compile=jit
+        optimizer,
+        loss,
+        steps_per_execution=STEPS_PER_EXECUTION,
+        jit_compile=_jit_compile(model, network, steps),
     )
     packed = np.hstack([targets, np.column_stack(per_copy)]).astype("float32")
     history = model.fit(X, packed, callbacks=_watching(watch), **fit_kwargs)

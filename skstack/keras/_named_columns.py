@@ -15,6 +15,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
+from ._backend import string_tensors
+
 # Preprocessing computes in float64, as scikit-learn does: standardizing a
 # column of small spread in float32 would lose digits the network then sees.
 PRECISION = "float64"
@@ -39,6 +41,14 @@ class ColumnInputs(Mapping):
             if name not in self._names:
                 raise KeyError(name)
             as_text = name in self._text and name not in self.vocabularies
+            if as_text and not string_tensors():
+                raise ValueError(
+                    f"Text column {name!r} becomes a string input of the Keras "
+                    "graph, which only the TensorFlow backend has (Keras's "
+                    f"backend is {keras.backend.backend()!r}): build the graph "
+                    "in a process with KERAS_BACKEND=tensorflow, where a stack "
+                    "saved with skstack.save loads."
+                )
             self._made[name] = keras.Input(
                 shape=(1,),
                 dtype="string" if as_text else PRECISION,

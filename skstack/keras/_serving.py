@@ -153,6 +153,9 @@ def _write(model, path: Path, format: str, opset: int, output_name: str) -> None
     if format == "keras":
         model.save(path)
         return
+    if keras.backend.backend() != "tensorflow":
+        _write_on_tensorflow(model, path, format, opset, output_name)
+        return
     if format == "tf_saved_model":
         model.export(str(path), format="tf_saved_model", verbose=False)
         return
@@ -194,6 +197,38 @@ def _write(model, path: Path, format: str, opset: int, output_name: str) -> None
         tail = "\n".join(done.stderr.strip().splitlines()[-8:])
         raise RuntimeError(f"skstack.export: tf2onnx failed to convert:\n{tail}")
     _rename_onnx(path, dict(zip(numbered, names, strict=True)), output_name)
+
+
+# A process of the TensorFlow backend writes a SavedModel or ONNX file from a
+# model saved on another backend (a .keras file is the same on every backend).
+_WRITE_ON_TENSORFLOW = """
+import sys
+from pathlib import Path
+import keras
+import skstack.keras  # registers skstack's layers
+from skstack.keras._serving import _write
+saved, path, format, opset, output_name = sys.argv[1:]
+model = keras.saving.load_model(saved)
+_write(model, Path(path), format, int(opset), output_name)
+"""
+
+
+def _write_on_tensorflow(model, path, format, opset, output_name) -> None:
+    """``_write`` in a process of TensorFlow's backend, the one tf2onnx and
+    SavedModels take, from the model saved as a ``.keras`` file."""
+    saved = path.with_name(path.name + ".keras")
+    model.save(saved)
+    command = [sys.executable, "-c", _WRITE_ON_TENSORFLOW, str(saved), str(path)]
+    command += [format, str(opset), output_name]
+    environment = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    environment["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    done = subprocess.run(command, capture_output=True, text=True, env=environment)
+    if done.returncode != 0 or not path.exists():
+        tail = "\n".join(done.stderr.strip().splitlines()[-8:])
+        raise RuntimeError(
+            f"skstack.export: writing {format} with TensorFlow's backend failed:\n"
+            f"{tail}"
+        )
 
 
 def _rename_onnx(path: Path, inputs: dict, output_name: str) -> None:
