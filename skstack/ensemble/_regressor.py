@@ -6,7 +6,7 @@ The engine is in ``_base.py``; the default meta-learner in ``_meta_learner.py``.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, is_classifier
 from sklearn.utils import get_tags
 
 from ..utils._compat import _fit_context
@@ -97,9 +97,9 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         final = self.final_estimator
-        tags.regressor_tags.poor_score = (
-            final is None or get_tags(final).regressor_tags.poor_score
-        )
+        # A classifier as final_estimator has no regressor tags (fit refuses it).
+        final_tags = None if final is None else get_tags(final).regressor_tags
+        tags.regressor_tags.poor_score = final_tags is None or final_tags.poor_score
         tags.target_tags.multi_output = True
         return tags
 
@@ -143,6 +143,14 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
             The fitted stack.
         """
         refuse_unroutable(self, fit_params)
+        if self.final_estimator is not None and is_classifier(self.final_estimator):
+            raise ValueError(
+                f"{type(self).__name__}: final_estimator is a classifier "
+                f"({type(self.final_estimator).__name__}); a regression stack "
+                "needs a regressor, e.g. make_meta_learner('regression', "
+                "kind='dense') (make_meta_learner's task is 'classification' "
+                "unless given)."
+            )
         with state_restored_on_error(self):
             X_checked, X_members, y = self._validate_input(
                 X, y, multi_output=True, y_numeric=True

@@ -44,3 +44,23 @@ def test_the_default_meta_learner_combines_better_than_the_worse_member(diabetes
     oof = stack.oof_predictions_
     stack_error = np.mean((stack.final_estimator_.predict(oof) - y) ** 2)
     assert stack_error < min(np.mean((oof[:, i] - y) ** 2) for i in range(2)) * 1.05
+
+
+@pytest.mark.parametrize(
+    "final", ["dense", "linear"], ids=["make_meta_learner(kind='dense')", "linear"]
+)
+def test_a_classifier_meta_learner_is_refused_with_the_call_that_works(diabetes, final):
+    from sklearn.utils import get_tags
+
+    from skstack.keras import make_meta_learner
+
+    X, y = diabetes
+    # make_meta_learner's task defaults to classification: the guide's
+    # spelling without it gave a classifier, and an AttributeError from tags.
+    stack = KerasStackingRegressor(
+        [("lr", LinearRegression())], final_estimator=make_meta_learner(kind=final)
+    )
+    assert get_tags(stack).regressor_tags.poor_score  # tags do not crash
+    with pytest.raises(ValueError, match=r"make_meta_learner\('regression'"):
+        stack.fit(X, y)
+    assert not hasattr(stack, "final_estimator_")
