@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-min test-jax lint docs format bench bench-all clean
+.PHONY: install demo test test-min test-jax test-torch lint docs format bench bench-all clean
 
 install: $(STAMP)
 
@@ -61,6 +61,21 @@ $(JAX_VENV)/.installed: pyproject.toml
 	$(JAX_VENV)/bin/python -m pip install --quiet -e ".[test,jax]"
 	touch $@
 
+# A smoke run on Keras's torch backend (skstack[torch]): a fused stack, seeding,
+# archives across backends and every export format. torch==2.13.0 is the CPU
+# build pip takes from this machine's disk; a plain "torch" would download a
+# CUDA build of several GB.
+TORCH_VENV ?= .venv-torch
+test-torch: $(TORCH_VENV)/.installed
+	KERAS_BACKEND=torch $(TORCH_VENV)/bin/python -m pytest -n 2 -p no:cacheprovider \
+		tests/test_backends.py
+
+$(TORCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TORCH_VENV)/bin/python -m pip install --quiet "torch==2.13.0" -e ".[test,torch]"
+	touch $@
+
 # The HTML docs in docs/_build/html: user guide, API reference, and the gallery,
 # whose examples run during the build. Any warning fails it.
 docs: install
@@ -78,4 +93,4 @@ bench-all: install
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) $(MIN_VENV) $(JAX_VENV) .pytest_cache .ruff_cache docs/_build docs/generated docs/auto_examples docs/_generated
+	rm -rf $(VENV) $(MIN_VENV) $(JAX_VENV) $(TORCH_VENV) .pytest_cache .ruff_cache docs/_build docs/generated docs/auto_examples docs/_generated

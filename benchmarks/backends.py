@@ -9,10 +9,11 @@ Digits (1,347 training rows, 450 held out), 5-fold. Members: two
 compilation included), held-out accuracy, and the stack's prediction of one
 row (median of 20 calls after a first one).
 
-Run with an environment that has every backend to compare, e.g. ``make
-test-jax``'s: ``.venv-jax/bin/python -m benchmarks.backends`` (``--quick``
-for a small smoke run). A backend whose package is not installed is listed
-as such. Writes ``benchmarks/results/backends.{json,md}``.
+Run: ``python -m benchmarks.backends --python jax=.venv-jax/bin/python
+--python torch=.venv-torch/bin/python`` (the environments ``make test-jax``
+and ``make test-torch`` build; a backend without ``--python`` runs in this
+environment, or is listed as not installed). ``--quick`` for a small smoke
+run. Writes ``benchmarks/results/backends.{json,md}``.
 """
 
 from __future__ import annotations
@@ -81,11 +82,10 @@ def measure(quick: bool) -> dict:
     return record
 
 
-def _in_process_of(backend: str, quick: bool) -> dict:
-    package = "tensorflow" if backend == "tensorflow" else backend
-    if importlib.util.find_spec(package) is None:
-        return {"backend": backend, "not_installed": package}
-    command = [sys.executable, "-m", "benchmarks.backends", "--worker"]
+def _in_process_of(backend: str, quick: bool, python: str | None) -> dict:
+    if python is None and importlib.util.find_spec(backend) is None:
+        return {"backend": backend, "not_installed": backend}
+    command = [python or sys.executable, "-m", "benchmarks.backends", "--worker"]
     command += ["--quick"] if quick else []
     environment = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(
@@ -138,15 +138,25 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="BACKEND=PATH",
+        help="the Python of another environment for a backend "
+        "(jax=.venv-jax/bin/python); others run in this one",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    pythons = dict(item.split("=", 1) for item in args.python)
     if args.worker:
         print(json.dumps(measure(args.quick)), flush=True)
         return {}
     command = "python -m benchmarks.backends" + (" --quick" if args.quick else "")
+    command += "".join(f" --python {item}" for item in args.python)
     rows = []
     for backend in BACKENDS:
-        rows.append(_in_process_of(backend, args.quick))
+        rows.append(_in_process_of(backend, args.quick, pythons.get(backend)))
         print(json.dumps(rows[-1]), flush=True)
     record = {"command": command, "machine": machine(), "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)

@@ -99,8 +99,34 @@ def test_an_archive_saved_on_the_other_backend_loads_here(iris, tmp_path):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(
+    BACKEND == "tensorflow", reason="tests/test_serving.py exports from TensorFlow"
+)
+@pytest.mark.parametrize("format", ["keras", "tf_saved_model", "onnx"])
+def test_every_format_exports_from_this_backend(iris, tmp_path, format):
+    if format == "onnx":
+        pytest.importorskip("onnxruntime")
+    X, _ = iris
+    suffix = {"keras": ".keras", "tf_saved_model": "", "onnx": ".onnx"}[format]
+    path = tmp_path / f"stack{suffix}"
+    result = skstack.export(_stack(iris), path, format=format, X_check=X)
+    assert path.exists() and result.n_checked == len(X)
+    assert result.max_abs_difference <= 1e-5
+
+
 def test_the_same_random_state_gives_the_same_bits(iris):
     X, _ = iris
     first, second = _stack(iris), _stack(iris)
     assert np.array_equal(first.predict_proba(X), second.predict_proba(X))
     assert np.array_equal(first.predict_proba(X[:5]), second.predict_proba(X[:5]))
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="torch's generator alone is seeded")
+def test_a_seeded_fit_leaves_torchs_generator_as_it_was(iris):
+    import torch
+
+    X, y = iris
+    before = torch.random.get_rng_state()
+    KerasClassifier(dense_model, epochs=1, random_state=0).fit(X, y)
+    assert torch.equal(torch.random.get_rng_state(), before)

@@ -15,7 +15,7 @@ from sklearn.utils.validation import _check_sample_weight
 
 from skstack.exceptions import FoldFusionError
 
-from ._backend import fused_jit_compile
+from ._backend import fused_jit_compile, steps_per_execution
 from ._copy_fits import (
     CopyStopping,
     CopyValidation,
@@ -36,11 +36,6 @@ from ._fused_inputs import CopyFeatures, reproduces
 from ._scikeras import encoded_training_data, keras_seed, xla_compilable
 from ._training import KerasWrapperHooks, check_early_stopping
 
-# Training steps run per call into TensorFlow. Small networks spend most of a
-# step in the call's overhead; running many steps per call gives the same
-# weights bit for bit (same batches, same order, same seeds) in about half
-# the time. Callbacks see the batches in groups of this size.
-STEPS_PER_EXECUTION = 64
 # A fused network behind its copies' in-graph preprocessing is compiled with
 # XLA from this many training steps: many small preprocessing operations per
 # step fuse into few (nycflights13 flights, 3,600 steps: training 11.0 s ->
@@ -319,7 +314,7 @@ def _train_stacked(copies, stacked, optimizer, y, per_copy, fit_kwargs, watch):
     model.compile(
         optimizer,
         loss,
-        steps_per_execution=STEPS_PER_EXECUTION,
+        steps_per_execution=steps_per_execution(),
         jit_compile=_jit_compile(model, network, steps),
     )
     packed = np.hstack([targets, np.column_stack(per_copy)]).astype("float32")
@@ -344,7 +339,7 @@ def _train_side_by_side(copies, optimizer, X, y, per_copy, fit_kwargs, watch):
     graph.compile(
         optimizer=optimizer,
         loss=[copies[0].model_.loss] * len(copies),
-        steps_per_execution=STEPS_PER_EXECUTION,
+        steps_per_execution=steps_per_execution(),
     )
     history = graph.fit(
         X,

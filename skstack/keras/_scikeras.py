@@ -26,6 +26,7 @@ from sklearn.utils.validation import column_or_1d
 from skstack.utils._compat import _fit_context
 from skstack.utils._validation import state_restored_on_error
 
+from ._backend import generator_restored
 from ._outputs import as_probabilities, check_probability_output, logits_link
 from ._training import KerasFit, KerasWrapperHooks
 
@@ -101,7 +102,7 @@ def keras_seed(random_state: int | np.random.RandomState | None) -> Iterator[Non
     if random_state is None:
         yield
         return
-    with _SEEDED_BLOCK, _seeded(random_state):
+    with _SEEDED_BLOCK, generator_restored(), _seeded(random_state):
         yield
 
 
