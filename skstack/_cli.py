@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 _DATASETS = ("digits", "iris", "wine", "breast_cancer")
+_BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--cv", type=int, default=5)
     demo.add_argument("--n-jobs", type=int, default=None)
     demo.add_argument("--random-state", type=int, default=0)
+    demo.add_argument(
+        "--backend",
+        choices=_BACKENDS,
+        default=None,
+        help="Keras backend to run on (default: the one Keras is configured "
+        "with, KERAS_BACKEND or ~/.keras/keras.json); jax and torch need "
+        "skstack[jax] or skstack[torch]",
+    )
     export = commands.add_parser(
         "export",
         parents=[common],
@@ -209,8 +218,11 @@ def demo(
         f"dataset: {dataset} ({len(X_train)} train / {len(X_test)} test rows, "
         f"{X.shape[1]} features, {len(set(y))} classes)"
     )
+    import keras
+
     print(
-        f"KerasStackingClassifier: {len(members)} members, cv={cv}, defaults "
+        f"KerasStackingClassifier on Keras's {keras.backend.backend()} backend: "
+        f"{len(members)} members, cv={cv}, defaults "
         f"(fused folds: {stack.fused_members_}, linear meta-learner); "
         f"members trained {epochs} epochs"
     )
@@ -257,8 +269,34 @@ def _quiet_tensorflow_start() -> Iterator[None]:
     yield
 
 
+def _choose_backend(parser: argparse.ArgumentParser, backend: str | None) -> None:
+    """Run this command's Keras on ``backend`` (the user's choice on the command
+    line), which has to happen before Keras is imported."""
+    if backend is None:
+        return
+    import importlib.util
+
+    if "keras" in sys.modules:
+        running = sys.modules["keras"].backend.backend()
+        if running != backend:
+            parser.error(
+                f"--backend {backend}: Keras already runs on {running} in this "
+                "process; a backend is chosen before Keras is imported"
+            )
+        return
+    if importlib.util.find_spec(backend) is None:
+        parser.error(
+            f"--backend {backend}: {backend} is not installed; "
+            f"pip install 'skstack[{backend}]'"
+        )
+    os.environ["KERAS_BACKEND"] = backend
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        _choose_backend(parser, args.backend)
     # The command's own process: what it quiets changes nothing for a library
     # user, who keeps TensorFlow's log as TensorFlow sets it.
     quiet = not args.verbose and "tensorflow" not in sys.modules

@@ -24,8 +24,9 @@ class ExportResult:
     format : str
         ``"keras"``, ``"tf_saved_model"`` or ``"onnx"``.
     inputs : dict
-        The graph's inputs: name -> dtype (``{"X": "float64"}``, or one
-        entry per column for an estimator fitted on a DataFrame).
+        The graph's inputs: name -> dtype (``{"X": "float64"}``, float32
+        for an estimator fitted on float32 data, or one entry per column for
+        an estimator fitted on a DataFrame).
     output : str
         The estimator's method the graph computes: ``"predict_proba"``,
         ``"predict"`` or ``"transform"``.
@@ -82,9 +83,11 @@ def to_keras(estimator):
         ``predict_proba`` for a classifier (``(n_samples, n_classes)``), the
         predictions for a regressor (``(n_samples, n_outputs)``), the features
         for a transformer. An estimator fitted on a DataFrame takes one named
-        ``(n_samples, 1)`` input per column it reads (float64 numbers, text as
-        strings), as a serving client sends a record; otherwise one float64
-        input ``"X"``.
+        ``(n_samples, 1)`` input per column it reads (numbers, text as
+        strings), as a serving client sends a record; otherwise one input
+        ``"X"``. Numbers are float64, or float32 where the estimator was
+        fitted on float32 (a skstack stack or wrapper, or a ``Pipeline``
+        starting with one after scalers).
 
     Raises
     ------

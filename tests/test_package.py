@@ -1,5 +1,9 @@
+import os
 import subprocess
 import sys
+
+import keras
+import pytest
 
 import skstack
 from skstack import _cli
@@ -55,6 +59,16 @@ def test_demo_prints_and_returns_its_scores(capsys):
     assert result["accuracy"] > 0.9
     assert result["n_train"] + result["n_test"] == 569
     assert result["fit_seconds"] > 0
+
+
+def test_the_demo_refuses_a_backend_it_cannot_switch_to(capsys):
+    # Keras runs on its backend in this process already.
+    other = "jax" if keras.backend.backend() != "jax" else "tensorflow"
+    with pytest.raises(SystemExit) as raised:
+        _cli.main(["demo", "--backend", other])
+    assert raised.value.code == 2
+    error = capsys.readouterr().err
+    assert f"Keras already runs on {keras.backend.backend()}" in error
 
 
 def test_command_line_entry_point_runs_the_demo(capsys):
@@ -122,9 +136,14 @@ def test_layers_import_only_downward():
 
 def test_the_command_hides_tensorflows_start_up_log_and_shows_progress():
     command = [sys.executable, "-m", "skstack", "demo", "--dataset", "iris"]
-    command += ["--epochs", "1", "--cv", "2"]
-    run = subprocess.run(command, capture_output=True, text=True, check=True)
+    command += ["--epochs", "1", "--cv", "2", "--backend", "tensorflow"]
+    # --backend wins over the configured one.
+    environment = {**os.environ, "KERAS_BACKEND": "jax"}
+    run = subprocess.run(
+        command, capture_output=True, text=True, check=True, env=environment
+    )
     assert "dataset: iris" in run.stdout
+    assert "on Keras's tensorflow backend" in run.stdout
     # TensorFlow's C++ lines (I0000/E0000 prefixes, oneDNN, cuInit) are hidden.
     for line in run.stderr.splitlines():
         assert not line.startswith(("I0000", "E0000", "W0000")), line

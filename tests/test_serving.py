@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_digits
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
@@ -198,12 +199,26 @@ def _table_regressor():
 
 
 def _binary_network():
-    """A wrapper alone (one sigmoid unit) on a numeric DataFrame: named inputs."""
-    X = _table(400, 6)[["size", "age", "weight"]].fillna(0.0)
+    """A wrapper alone (one sigmoid unit) on a float32 DataFrame: named inputs."""
+    columns = ["size", "age", "weight"]
+    X = _table(400, 6)[columns].fillna(0.0).astype(np.float32)
     y = (X["age"] > 40).astype(int).to_numpy()
     network = KerasClassifier(dense_model, hidden=(8,), epochs=10, random_state=0)
     model = make_pipeline(StandardScaler(), network).fit(X, y)
-    return model, _table(N_CHECK, 7)[["size", "age", "weight"]].fillna(0.0)
+    return model, _table(N_CHECK, 7)[columns].fillna(0.0).astype(np.float32)
+
+
+def _float32_digits():
+    """Images prepared as Keras users do (float32 in [0, 1]), scaled, stacked."""
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype(np.float32)
+    members = [
+        ("mlp", KerasClassifier(dense_model, hidden=(16,), epochs=5, random_state=0)),
+        ("logreg", LogisticRegression(max_iter=300)),
+    ]
+    stack = KerasStackingClassifier(members, cv=3, random_state=0)
+    model = make_pipeline(StandardScaler(), stack).fit(X[:597], y[:597])
+    return model, X[597:]
 
 
 MODELS = {
@@ -212,6 +227,7 @@ MODELS = {
     "two_stage_classifier": _two_stage_classifier,
     "table_regressor": _table_regressor,
     "binary_network": _binary_network,
+    "float32_digits": _float32_digits,
 }
 
 
@@ -271,12 +287,12 @@ _RUN_EXPORTS = textwrap.dedent(
 def _feed_file(result, X, path):
     """The check rows as the graph's inputs, in an .npz file (text as unicode)."""
     if list(result.inputs) == ["X"]:
-        np.savez(path, X=np.asarray(X, dtype=np.float64))
+        np.savez(path, X=np.asarray(X, dtype=result.inputs["X"]))
         return
     columns = {}
     for name, dtype in result.inputs.items():
         values = X[name].to_numpy().reshape(-1, 1)
-        columns[name] = values.astype(str if dtype == "string" else np.float64)
+        columns[name] = values.astype(str if dtype == "string" else dtype)
     np.savez(path, **columns)
 
 
@@ -316,6 +332,23 @@ def test_exports_equal_the_estimators_in_their_own_runtimes(fitted, format, tmp_
             )
         else:  # predictions in the hundreds: float32 rounding, relative
             np.testing.assert_allclose(got, expected, rtol=1e-5, err_msg=name)
+
+
+def test_a_served_model_takes_numbers_in_the_dtype_it_was_fitted_on(fitted):
+    float32 = {"binary_network", "float32_digits"}
+    for name, (model, X) in fitted.items():
+        graph = skstack.to_keras(model)
+        inputs = graph.input if isinstance(graph.input, dict) else {"X": graph.input}
+        numbers = {str(t.dtype) for t in inputs.values() if t.dtype != "string"}
+        assert numbers == {"float32" if name in float32 else "float64"}, name
+        # The float32 input is read as float64 inside: exact, so the graph's
+        # outputs equal those of the float64 rows' float32 rounding.
+        if name == "float32_digits":
+            rows = np.asarray(X[:50], dtype=np.float32)
+            np.testing.assert_array_equal(
+                graph.predict_on_batch(rows),
+                graph.predict_on_batch(rows.astype(np.float64)),
+            )
 
 
 def test_a_dataframe_pipeline_takes_the_columns_it_reads_by_name(fitted):

@@ -29,6 +29,7 @@ from ..utils._errors import member_error
 from ..utils._validation import (
     check_estimators,
     check_sample_weight,
+    float32_inputs,
     restore_dropped_parameters,
     text_columns,
 )
@@ -178,6 +179,8 @@ class _BaseStacking(
             # Named text columns: the graph's inputs (``to_keras``).
             named = hasattr(self, "feature_names_in_")
             self._text_columns_in = text_columns(X) if named else []
+            # The graph's inputs that take float32 (``to_keras``, ``export``).
+            self._float32_inputs_in = float32_inputs(X, X_checked)
         elif X_checked.shape[1:] != self._sample_shape:
             raise ValueError(
                 f"X has samples of shape {X_checked.shape[1:]}, but "

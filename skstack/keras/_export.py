@@ -17,6 +17,7 @@ import numpy as np
 from keras import layers, ops
 from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
 
 from skstack.ensemble._columns import kept_probability_columns
 from skstack.ensemble._meta_learner import (
@@ -44,16 +45,23 @@ _EXPORTABLE = (
 )
 
 
-def to_keras(estimator, named_inputs=None) -> keras.Model:
+def to_keras(estimator, named_inputs=None, fitted_dtypes=True) -> keras.Model:
     """Build the functional model of a fitted estimator; see ``skstack.to_keras``.
 
     ``named_inputs``: one input per column; by default when the estimator
     was fitted on a DataFrame (it has ``feature_names_in_``).
+    ``fitted_dtypes``: numbers come in as the estimator was fitted on them
+    (float32 inputs for float32 data, cast to float64 inside, exactly);
+    otherwise every number input is float64.
     """
     owner = _owner(estimator)
-    inputs = _inputs(estimator, named_inputs)
+    float32 = float32_inputs(estimator) if fitted_dtypes else set()
+    inputs = _inputs(estimator, named_inputs, float32)
+    features = inputs
+    if "X" in float32 and not isinstance(inputs, ColumnInputs):
+        features = layers.Identity(dtype=PRECISION, name="X_float64")(inputs)
     try:
-        outputs = estimator_output(owner, "the estimator", estimator, inputs)
+        outputs = estimator_output(owner, "the estimator", estimator, features)
     except NoKerasForm as exc:
         raise TypeError(f"{owner}: {exc}") from exc
     if isinstance(inputs, ColumnInputs):
@@ -91,7 +99,8 @@ def small_batch_graph(stack) -> keras.Model | None:
         or (text and not string_tensors())
     ):
         return None
-    return to_keras(stack, named_inputs=text)
+    # Float64 inputs: the members' own paths take float64 rows as they come.
+    return to_keras(stack, named_inputs=text, fitted_dtypes=False)
 
 
 def _owner(estimator) -> str:
@@ -100,21 +109,57 @@ def _owner(estimator) -> str:
     return f"skstack.to_keras({type(estimator).__name__})"
 
 
-def _inputs(estimator, named_inputs):
+def _inputs(estimator, named_inputs, float32):
     """The graph's input: X as one tensor, or its named columns.
 
-    Numbers come in as float64 (preprocessing computes in float64, as
-    scikit-learn does). Named columns are ``(batch, 1)`` each, named as in
-    ``feature_names_in_``, text as strings: a record as a serving client sends
-    it. Only the columns the estimator reads become inputs.
+    Numbers come in as float64, or float32 for the inputs named in
+    ``float32``; preprocessing computes in float64, as scikit-learn does.
+    Named columns are ``(batch, 1)`` each, named as in ``feature_names_in_``,
+    text as strings: a record as a serving client sends it. Only the columns
+    the estimator reads become inputs.
     """
     names = getattr(estimator, "feature_names_in_", None)
     if named_inputs is None:
         named_inputs = names is not None
     if named_inputs:
-        return ColumnInputs(names, text_inputs(estimator))
+        text = text_inputs(estimator)
+        if "X" in float32:  # one float32 array from every number column
+            float32 = {str(name) for name in names} - text
+        return ColumnInputs(names, text, float32=float32)
     shape = _sample_shape(estimator)
-    return keras.Input(shape=shape, name="X", dtype=PRECISION)
+    dtype = "float32" if "X" in float32 else PRECISION
+    return keras.Input(shape=shape, name="X", dtype=dtype)
+
+
+def float32_inputs(estimator) -> set:
+    """The graph inputs that take float32: those fitted on float32 data.
+
+    skstack's stacks record it per input, its wrappers as ``X_dtype_``
+    (``"X"``: the whole array); a Pipeline's is its first recording step's,
+    through steps that keep float32 (scalers). Otherwise float64.
+    """
+    return _recorded_float32(estimator) or set()
+
+
+def _recorded_float32(estimator) -> set | None:
+    recorded = getattr(estimator, "_float32_inputs_in", None)
+    if recorded is not None:
+        return set(recorded)
+    dtype = getattr(estimator, "X_dtype_", None)
+    if dtype is not None:
+        return {"X"} if np.dtype(dtype) == np.float32 else set()
+    if not isinstance(estimator, Pipeline):
+        return None
+    for _, step in estimator.steps:
+        if step is None or isinstance(step, str):
+            continue
+        found = _recorded_float32(step)
+        if found is not None:
+            return found
+        tags = get_tags(step).transformer_tags
+        if tags is None or "float32" not in tags.preserves_dtype:
+            return None
+    return None
 
 
 def _sample_shape(estimator) -> tuple:

@@ -26,15 +26,18 @@ class ColumnInputs(Mapping):
     """The graph's named inputs, one ``(batch, 1)`` column each, made when used.
 
     A column that no step reads (dropped by a ColumnTransformer) is no input
-    of the graph. Numbers are float64, ``text`` columns strings.
+    of the graph. Numbers are float64 (the ``float32`` columns come in as
+    float32 and are read as float64), ``text`` columns strings.
     """
 
-    def __init__(self, names, text=(), vocabularies=None):
+    def __init__(self, names, text=(), vocabularies=None, float32=()):
         self._names = [str(name) for name in names]
         self._text = set(text)
+        self._float32 = set(float32)
         # Text columns given as codes: column name -> its sorted values.
         self.vocabularies = dict(vocabularies or {})
         self._made: dict = {}
+        self._read: dict = {}
 
     def __getitem__(self, name):
         if name not in self._made:
@@ -49,12 +52,14 @@ class ColumnInputs(Mapping):
                     "in a process with KERAS_BACKEND=tensorflow, where a stack "
                     "saved with skstack.save loads."
                 )
-            self._made[name] = keras.Input(
-                shape=(1,),
-                dtype="string" if as_text else PRECISION,
-                name=name.replace("/", "_"),  # Keras refuses "/" in names
-            )
-        return self._made[name]
+            single = name in self._float32 and not as_text
+            dtype = "string" if as_text else "float32" if single else PRECISION
+            safe_name = name.replace("/", "_")  # Keras refuses "/" in names
+            made = keras.Input(shape=(1,), dtype=dtype, name=safe_name)
+            self._made[name] = made
+            cast = keras.layers.Identity(dtype=PRECISION) if single else None
+            self._read[name] = made if cast is None else cast(made)
+        return self._read[name]
 
     def __iter__(self):
         return iter(self._names)

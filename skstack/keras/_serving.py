@@ -41,6 +41,8 @@ def export(estimator, path, format, X_check, opset):
     model = to_keras(estimator)
     named = isinstance(model.input, dict)
     rows = _probe_rows(estimator, model) if X_check is None else X_check
+    # The check runs on rows of the dtypes the graph takes, in both.
+    rows = in_graph_dtypes(model, rows)
     feed = graph_feed(model, rows)
     expected, method = _expected(estimator, rows)
 
@@ -88,14 +90,28 @@ def check_agreement(got, expected, what: str, method: str) -> float:
     return difference
 
 
-def graph_feed(model, X):
-    """Rows as the exported graph takes them: one float64 array, or named columns.
+def in_graph_dtypes(model, X):
+    """``X`` with its numbers in the dtypes the graph's inputs take: an array
+    as float32 for a float32 input, a DataFrame's float32 columns."""
+    if not isinstance(model.input, dict):
+        if model.input.dtype == "float32":
+            return np.asarray(X, dtype=np.float32)
+        return X
+    single = [n for n, tensor in model.input.items() if tensor.dtype == "float32"]
+    if single and hasattr(X, "astype") and hasattr(X, "columns"):
+        return X.astype({c: np.float32 for c in X.columns if str(c) in single})
+    return X
 
-    Named columns are ``(n, 1)`` arrays (float64 numbers, text as ``str``
-    objects) from a DataFrame or a dict of columns.
+
+def graph_feed(model, X):
+    """Rows as the exported graph takes them: one array, or named columns.
+
+    Numbers in the dtype of their input (float64, or float32 for an
+    estimator fitted on float32). Named columns are ``(n, 1)`` arrays (text as
+    ``str`` objects) from a DataFrame or a dict of columns.
     """
     if not isinstance(model.input, dict):
-        return np.asarray(X, dtype=np.float64)
+        return np.asarray(X, dtype=model.input.dtype)
     feed = {}
     for name, tensor in model.input.items():
         try:
@@ -109,7 +125,7 @@ def graph_feed(model, X):
         if tensor.dtype == "string":
             feed[name] = column.astype(str).astype(object)
         else:
-            feed[name] = column.astype(np.float64)
+            feed[name] = column.astype(tensor.dtype)
     return feed
 
 

@@ -287,6 +287,15 @@ def text_columns(X) -> list[str]:
     return [str(name) for name, dtype in dtypes.items() if dtype.kind not in "biuf"]
 
 
+def float32_inputs(X, X_checked) -> list[str]:
+    """The inputs a served graph takes in float32, as X came: ``["X"]`` for a
+    float32 array, a DataFrame's float32 columns by name, else []."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items"):
+        return [str(name) for name, dtype in dtypes.items() if dtype == np.float32]
+    return ["X"] if getattr(X_checked, "dtype", None) == np.float32 else []
+
+
 def restore_dropped_parameters(original, cloned) -> None:
     """Give ``cloned`` back the parameters its ``clone`` dropped, recursively.
 
