@@ -36,6 +36,7 @@ from ..utils._validation import (
 from ._columns import MetaColumns
 from ._crossfit import DROP, is_drop, is_prefit, plan_cross_fit, seed_estimator
 from ._fitted import _FittedStack
+from ._pool import one_blas_thread
 from ._routing import metadata_router, routed_fit_params
 from ._strategy import fitted_equivalent
 from ._tasks import fit_on
@@ -191,7 +192,20 @@ class _BaseStacking(
         return X_checked, X_members, y
 
     def _fit_stack(self, X_checked, X, y, sample_weight, groups, fit_params):
-        """Fit members, build out-of-fold meta-features, fit the meta-learner."""
+        """Fit members, build out-of-fold meta-features, fit the meta-learner.
+
+        With one BLAS thread throughout, as the member fits run wherever the
+        pool puts them: the fit does not depend on ``n_jobs`` or the machine
+        it runs on.
+        """
+        with one_blas_thread:
+            return self._fit_stack_members_and_meta(
+                X_checked, X, y, sample_weight, groups, fit_params
+            )
+
+    def _fit_stack_members_and_meta(
+        self, X_checked, X, y, sample_weight, groups, fit_params
+    ):
         names, members = check_estimators(self, self.estimators)
         prefit = is_prefit(self.cv)
         if not prefit:  # fitted members are used as given

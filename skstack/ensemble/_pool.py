@@ -1,9 +1,9 @@
 """The pool that runs a stack's fit tasks: joblib's, sized to the cores.
 
 Every task is ``(function, args)`` (``_tasks.py``); results come back in the
-order of the tasks. Worker processes size TensorFlow's thread pools to their
-share of the cores; tasks run as threads of this process share its BLAS
-pools the same way.
+order of the tasks. Every fit computes with one BLAS thread, wherever it runs
+(:func:`one_blas_thread`); worker processes size TensorFlow's thread pools to
+their share of the cores.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 
 from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 from threadpoolctl import threadpool_limits
@@ -46,9 +47,45 @@ def limit_tensorflow_threads(parent_pid: int, threads: int) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
+class _OneBlasThread:
+    """BLAS and OpenMP pools at one thread while any fit runs in the process.
+
+    The number of threads a BLAS call splits its work over changes its
+    rounding (a float32 LogisticRegression fitted under one and under two
+    threads differs by ~1e-2 in its probabilities), and joblib gives each
+    task a share that depends on ``n_jobs``: one thread, whatever runs beside
+    it, makes a fit the same in this process, in threads, in loky workers and
+    on Dask workers. The limits are process-wide, so the first fit to enter
+    sets them and the last to leave restores them: fits in other threads
+    (Dask's, the threading backend's) never see them change mid-fit.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._limits = None
+
+    def __enter__(self):
+        with self._lock:
+            if self._depth == 0:
+                self._limits = threadpool_limits(1)
+            self._depth += 1
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                self._limits.restore_original_limits()
+                self._limits = None
+
+
+one_blas_thread = _OneBlasThread()
+
+
 def _run_in_worker(limits, index, function, *args):
     limit_tensorflow_threads(*limits)
-    return index, function(*args)
+    with one_blas_thread:
+        return index, function(*args)
 
 
 def run_tasks(tasks, n_jobs, verbose, label, prefer=None) -> list:
@@ -94,26 +131,18 @@ def _run_pool(tasks, n_jobs, verbose, label, prefer) -> list:
         delayed(_run_in_worker)(limits, i, function, *args)
         for i, (function, args) in enumerate(tasks)
     )
-    # Threads of this process share its BLAS pools: each task gets its share
-    # of the cores, as worker processes get from joblib (TensorFlow keeps its
-    # own pools). Unlimited, NumPy's and TensorFlow's spinning threads
-    # oversubscribed the cores and n_jobs=2 ran slower than n_jobs=1.
-    in_threads = prefer == "threads" and n_jobs != 1
-    with threadpool_limits(share) if in_threads else contextlib.nullcontext():
-        if not verbose:
-            parallel = Parallel(n_jobs=n_jobs, prefer=prefer)
-            return [result for _, result in parallel(jobs)]
-        from tqdm import tqdm
+    if not verbose:
+        parallel = Parallel(n_jobs=n_jobs, prefer=prefer)
+        return [result for _, result in parallel(jobs)]
+    from tqdm import tqdm
 
-        results = [None] * len(tasks)
-        parallel = Parallel(
-            n_jobs=n_jobs, return_as="generator_unordered", prefer=prefer
-        )
-        with tqdm(total=len(tasks), desc=label, unit="fit") as bar:
-            for index, result in parallel(jobs):
-                results[index] = result
-                bar.update()
-        return results
+    results = [None] * len(tasks)
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", prefer=prefer)
+    with tqdm(total=len(tasks), desc=label, unit="fit") as bar:
+        for index, result in parallel(jobs):
+            results[index] = result
+            bar.update()
+    return results
 
 
 # What joblib's loky backend and dask's scheduler (and joblib's dask backend,

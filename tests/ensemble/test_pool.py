@@ -3,17 +3,19 @@
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from skstack import KerasStackingClassifier
 from skstack.ensemble._crossfit import one_task_beside_scikit_learn
-from skstack.ensemble._pool import is_scikit_learn, run_tasks
+from skstack.ensemble._pool import is_scikit_learn, one_blas_thread, run_tasks
 from skstack.keras import KerasClassifier, dense_model
 
 _PROBE = """
@@ -135,3 +137,70 @@ def test_a_fused_network_beside_scikit_learn_members_runs_in_threads(iris):
     threaded = clone(stack).set_params(n_jobs=2).fit(X, y)
     np.testing.assert_array_equal(threaded.oof_predictions_, alone.oof_predictions_)
     np.testing.assert_array_equal(threaded.predict_proba(X), alone.predict_proba(X))
+
+
+def _flat():
+    return FunctionTransformer(lambda images: images.reshape(len(images), -1))
+
+
+def test_n_jobs_does_not_change_the_fit_on_float32_data(capfd):
+    # Float32 images, as Keras users prepare them: a LogisticRegression fitted
+    # under one and under two BLAS threads differs by ~1e-2 there.
+    X, y = load_digits(return_X_y=True)
+    X = (X[:600] / 16).astype(np.float32).reshape(-1, 8, 8)
+    y = y[:600]
+    members = [
+        ("lr", make_pipeline(_flat(), LogisticRegression(max_iter=300))),
+        ("weak", make_pipeline(_flat(), LogisticRegression(C=0.1, max_iter=300))),
+        ("mlp", make_pipeline(_flat(), KerasClassifier(dense_model, epochs=2))),
+    ]
+    stack = KerasStackingClassifier(members, cv=3, random_state=0)
+    fits = {}
+    for n_jobs in (None, 2, -1):
+        capfd.readouterr()
+        fitted = clone(stack).set_params(n_jobs=n_jobs).fit(X, y)
+        fits[n_jobs] = (fitted.oof_predictions_, fitted.predict_proba(X))
+        printed = capfd.readouterr()
+        assert "Skipping variable loading" not in printed.out + printed.err
+    for n_jobs in (2, -1):
+        np.testing.assert_array_equal(fits[n_jobs][0], fits[None][0])
+        np.testing.assert_array_equal(fits[n_jobs][1], fits[None][1])
+
+
+def test_four_fits_at_once_in_threads_equal_the_fit_alone(iris):
+    # As a Dask worker with several threads, or joblib's threading backend,
+    # runs them: Keras's and the BLAS pools' state is per process.
+    X, y = iris
+    members = [
+        ("mlp", KerasClassifier(dense_model, hidden=(8,), epochs=3)),
+        ("lr", LogisticRegression()),
+    ]
+    stack = KerasStackingClassifier(members, cv=3, random_state=0)
+
+    def fit(fuse):
+        fitted = clone(stack).set_params(fuse_folds=fuse).fit(X, y)
+        return fitted.oof_predictions_, fitted.predict_proba(X)
+
+    for fuse in ("auto", False):
+        alone = fit(fuse)
+        with ThreadPoolExecutor(4) as pool:
+            together = list(pool.map(fit, [fuse] * 4))
+        for oof, proba in together:
+            np.testing.assert_array_equal(oof, alone[0])
+            np.testing.assert_array_equal(proba, alone[1])
+
+
+def test_fits_run_with_one_blas_thread_and_leave_the_limits_as_they_were():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return {info["num_threads"] for info in threadpool_info()}
+
+    before = blas_threads()
+    seen = run_tasks([(blas_threads, ())] * 3, n_jobs=None, verbose=0, label="x")
+    assert seen == [{1}] * 3
+    with one_blas_thread:
+        with one_blas_thread:  # nested: a stack fitted inside a stack's task
+            pass
+        assert blas_threads() == {1}
+    assert blas_threads() == before
