@@ -160,3 +160,14 @@ def test_backends_quick_run_measures_each_installed_backend(tmp_path):
     for row in measured:
         assert row["skstack_fit_s"] > 0 and 0 <= row["skstack_accuracy"] <= 1
     assert (tmp_path / "backends.md").read_text().startswith("Measured with")
+
+
+@pytest.mark.slow
+def test_batch_invariance_run_finds_one_prediction_per_row(tmp_path):
+    from benchmarks.batch_invariance import main as batch_invariance
+
+    record = batch_invariance(["--out", str(tmp_path)])
+    for row in record["results"]:
+        assert set(row["max_abs_difference"].values()) == {0.0}, row["estimator"]
+        assert row["ms_1_row"] > 0 and row["ms_21564_rows"] > 0
+    assert json.loads((tmp_path / "batch_invariance.json").read_text()) == record

@@ -8,6 +8,7 @@ process. ``predict`` must equal the argmax of ``predict_proba``.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -271,3 +272,53 @@ def test_a_few_sparse_rows_take_the_graph_and_the_compiled_path():
     np.testing.assert_array_equal(
         mlp.predict_proba(X[:3]), mlp.predict_proba(X[:3].toarray())
     )
+
+
+def _take(X, index):
+    return X.iloc[index].reset_index(drop=True) if hasattr(X, "iloc") else X[index]
+
+
+def _main_output(estimator, X):
+    for name in ("predict_proba", "predict", "transform"):
+        if hasattr(estimator, name):
+            return np.asarray(getattr(estimator, name)(X))
+    raise AssertionError(f"{type(estimator).__name__} neither predicts nor transforms")
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_a_row_gets_the_same_bits_in_any_batch(fitted, name):
+    """One row alone, at every position of 100 copies of it, and inside
+    batches of 63 to 4,100 rows (past every call shape)."""
+    estimator, X = fitted[name]
+    n = len(X)
+    alone = np.concatenate([_main_output(estimator, _take(X, [i])) for i in range(5)])
+    copies = _main_output(estimator, _take(X, np.zeros(100, dtype=int)))
+    np.testing.assert_array_equal(copies, np.repeat(alone[:1], 100, axis=0))
+    for size in (63, 64, 65, 1000, 1100, 4100):
+        # The five rows at the start, in the middle and at the end.
+        index = np.arange(size) % n
+        where = [0, size // 2, size - 5]
+        for start in where:
+            index[start : start + 5] = np.arange(5)
+        output = _main_output(estimator, _take(X, index))
+        for start in where:
+            np.testing.assert_array_equal(
+                output[start : start + 5], alone, err_msg=f"{size} rows, at {start}"
+            )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="oneDNN's ISA")
+def test_a_row_gets_the_same_bits_in_any_batch_on_avx2_kernels():
+    # oneDNN picks its kernels by the CPU at run time, and the batch's shape
+    # changed a row's bits with AVX2 kernels (CPUs without AVX-512): the same
+    # test, in a process whose oneDNN is held to AVX2, on any CPU.
+    names = ("stack_classifier", "stack_text_columns", "keras_classifier")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command += [
+        f"{__file__}::test_a_row_gets_the_same_bits_in_any_batch[{n}]" for n in names
+    ]
+    environment = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    done = subprocess.run(command, capture_output=True, text=True, env=environment)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "3 passed" in done.stdout

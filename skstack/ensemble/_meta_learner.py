@@ -73,7 +73,10 @@ class LinearMetaBase(BaseEstimator):
     def _decision(self, X) -> np.ndarray:
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=True)
-        return self._scaled_features(X) @ self.coef_.T + self.intercept_
+        # einsum, not BLAS: a BLAS product rounds a row by the batch's shape
+        # and its threads; this gives a row the same bits in any batch.
+        Z = np.asarray(self._scaled_features(X))
+        return np.einsum("ij,kj->ik", Z, self.coef_) + self.intercept_
 
     @property
     def model_(self):

@@ -1,12 +1,13 @@
-"""Fast predictions of small inputs: the model called directly, not ``predict``.
+"""Fast predictions: the compiled predict function, not ``Model.predict``.
 
 ``Model.predict`` builds a data pipeline on every call (~100 ms for one row);
-calling the model costs a few ms, its compiled predict function ~0.4 ms for a
-row of a small network.
+the compiled predict function costs ~0.4 ms for a row of a small network.
+Rows go through it in calls of fixed row counts (``fixed_shape_chunks``), so a
+row gets the same bits in any batch, wherever it sits in it.
 
-Which way a prediction goes depends on the input alone (its row count and
-size), never on what the model predicted before, so the same rows give the
-same numbers on every call, after a round trip and in a fresh process.
+Which way a prediction goes depends on the input alone (its size), never on
+what the model predicted before, so the same rows give the same numbers on
+every call, after a round trip and in a fresh process.
 
 A classifier network's last ``Dense`` layer is computed in float64: a float32
 softmax or sigmoid rounds a probability near 1 to a multiple of 6e-8, so ``1 -
@@ -25,7 +26,11 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit, softmax
 
-from skstack.utils._batches import MAX_PADDED_ROW_VALUES, SMALL_BATCH_ROWS, pad_rows
+from skstack.utils._batches import (
+    MAX_PADDED_ROW_VALUES,
+    fixed_shape_chunks,
+    pad_rows,
+)
 
 from ._training import KerasWrapperHooks, without_augmentation
 from ._transformers import PRECISION
@@ -83,21 +88,27 @@ class FastPredictMixin(KerasWrapperHooks):
             return None
         row_values = max(1, sum(leaf.size for leaf in leaves) // n_rows)
         compiled = not getattr(self.model_, "run_eagerly", False)
-        if (
-            compiled
-            and n_rows <= SMALL_BATCH_ROWS
-            and row_values <= MAX_PADDED_ROW_VALUES
-        ):
-            # A few rows (serving): one compiled call of a fixed shape; a
-            # network compiled with ``run_eagerly`` is never traced.
-            padded = keras.tree.map_structure(
-                lambda leaf: pad_rows(leaf, SMALL_BATCH_ROWS), encoded
-            )
-            outputs = network.predict_on_batch(padded)
-            return keras.tree.map_structure(lambda out: out[:n_rows], outputs)
-        # More rows: eagerly (no tracing), in calls of at most
-        # FAST_PREDICT_MAX_VALUES input values: Keras's ``predict`` would take
-        # ~2 ms per batch of ``batch_size`` rows, mostly call overhead.
+        if compiled and row_values <= MAX_PADDED_ROW_VALUES:
+            # Compiled calls of two fixed shapes (the last padded), whatever
+            # the row count: each row gets the same bits in any batch, and
+            # one row costs one call of SMALL_BATCH_ROWS. A network compiled
+            # with ``run_eagerly`` is never traced.
+            parts = []
+            for start, stop, size in fixed_shape_chunks(n_rows):
+                chunk = keras.tree.map_structure(
+                    lambda leaf, a=start, b=stop, n=size: pad_rows(leaf[a:b], n),
+                    encoded,
+                )
+                outputs = network.predict_on_batch(chunk)
+                parts.append(
+                    keras.tree.map_structure(
+                        lambda out, n=stop - start: np.asarray(out)[:n], outputs
+                    )
+                )
+            return _joined(parts)
+        # Rows of many values (images) or an eager network: eagerly, in calls
+        # of at most FAST_PREDICT_MAX_VALUES input values: Keras's ``predict``
+        # would take ~2 ms per batch of ``batch_size`` rows, mostly overhead.
         rows_per_call = max(1, FAST_PREDICT_MAX_VALUES // row_values)
         parts = []
         for start in range(0, n_rows, rows_per_call):
@@ -106,9 +117,14 @@ class FastPredictMixin(KerasWrapperHooks):
             )
             outputs = network(part, training=False)
             parts.append(keras.tree.map_structure(keras.ops.convert_to_numpy, outputs))
-        if len(parts) == 1:
-            return parts[0]
-        return keras.tree.map_structure(lambda *pieces: np.concatenate(pieces), *parts)
+        return _joined(parts)
+
+
+def _joined(parts):
+    """The outputs of successive calls, as one output."""
+    if len(parts) == 1:
+        return parts[0]
+    return keras.tree.map_structure(lambda *pieces: np.concatenate(pieces), *parts)
 
 
 # A classifier network's last Dense layer in float64.

@@ -17,6 +17,30 @@ SMALL_BATCH_ROWS = 64
 MAX_PADDED_ROW_VALUES = 4096
 
 
+# Every prediction call of a compiled network or graph has one of these row
+# counts (padded): a row then gets the same bits in any batch (its result
+# otherwise depends on the batch it came in, on CPUs whose kernels a batch's
+# size picks), and each shape is traced once.
+CALL_ROWS = (SMALL_BATCH_ROWS, 256, 1024, 4096)
+
+
+def fixed_shape_chunks(n_rows: int) -> list[tuple[int, int, int]]:
+    """``(start, stop, padded_rows)`` of the calls that predict ``n_rows`` rows.
+
+    Calls of the largest of CALL_ROWS while that many rows are left, then
+    one call of the smallest that holds the rest, padded: at most four times
+    the arithmetic of the last rows, for one call's overhead.
+    """
+    chunks, start, largest = [], 0, CALL_ROWS[-1]
+    while n_rows - start >= largest:
+        chunks.append((start, start + largest, largest))
+        start += largest
+    if start < n_rows:
+        size = next(size for size in CALL_ROWS if size >= n_rows - start)
+        chunks.append((start, n_rows, size))
+    return chunks
+
+
 def pad_rows(rows: np.ndarray, n_rows: int, dtype=None) -> np.ndarray:
     """``rows`` followed by zero rows, ``n_rows`` rows in all."""
     padded = np.zeros((n_rows, *rows.shape[1:]), dtype=dtype or rows.dtype)

@@ -48,13 +48,10 @@ def test_small_batches_take_one_graph_with_the_member_by_member_values(
     # float64 around the members' float32 networks, as the member-by-member
     # path computes: equal to rounding, not float32's 1e-6.
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
-    # One row in the padded graph, and in a batch above the limit (member by
-    # member, batches of another shape): the members' float32 kernels may
-    # round a row differently with the batch's shape on CPUs without
-    # AVX-512, so the two agree to float32's precision, not to the bit.
-    np.testing.assert_allclose(predict(X)[:1], predict(X[:1]), rtol=1e-6, atol=1e-9)
-    # Within the graph, a row is computed alike wherever it sits in a batch.
-    np.testing.assert_allclose(predict(X[:1]), got[:1], rtol=1e-6, atol=1e-9)
+    # Every batch takes the graph, in calls of two fixed shapes: a row gets
+    # the same bits alone, in a few rows and in all of them.
+    np.testing.assert_array_equal(predict(X)[:1], predict(X[:1]))
+    np.testing.assert_array_equal(predict(X[:1]), got[:1])
     if task == "classification":
         np.testing.assert_array_equal(
             stack.predict(X[:5]), stack.classes_[np.argmax(got, axis=1)]
@@ -97,10 +94,13 @@ def test_a_stack_of_scikit_learn_members_takes_no_graph(iris):
     )
 
 
-@pytest.mark.parametrize("rows", [65, 200])
-def test_more_rows_than_a_small_batch_go_member_by_member(iris, rows):
+@pytest.mark.parametrize("rows", [65, 200, 1100])
+def test_more_rows_take_the_graph_in_calls_of_fixed_shapes(iris, rows):
     X, y = iris
     stack = _keras_stack().fit(X, y)
-    X_many = np.tile(X, (2, 1))[:rows]
-    stack.predict_proba(X_many)
-    assert stack not in _GRAPHS  # no graph was built for them
+    X_many = np.tile(X, (8, 1))[:rows]
+    proba = stack.predict_proba(X_many)
+    assert isinstance(_GRAPHS[stack][1], keras.Model)
+    expected = stack.final_estimator_.predict_proba(stack.transform(X_many))
+    np.testing.assert_allclose(proba, expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(proba[:150], stack.predict_proba(X)[:rows])
