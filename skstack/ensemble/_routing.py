@@ -118,7 +118,7 @@ def warn_ignored_weights(stack, kept, final, weights) -> None:
             f"{type(stack).__name__}: {ignoring} do not accept sample_weight in "
             "fit and are fitted without it.",
             SampleWeightIgnoredWarning,
-            stacklevel=6,  # the caller of fit (through _fit_context)
+            stacklevel=7,  # the caller of fit (through _fit_context, _fit_stack)
         )
 
 
