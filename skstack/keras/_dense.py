@@ -221,8 +221,10 @@ def copy_weights(network, layers_per_copy, index) -> list[np.ndarray]:
     weights = []
     for dense, trained in zip(denses, stacked, strict=True):
         n_inputs = dense.kernel.shape[0]  # a padded kernel's own rows
-        weights.append(ops.convert_to_numpy(trained.kernel[index])[:n_inputs])
-        weights.append(ops.convert_to_numpy(trained.bias[index]))
+        # Sliced in NumPy: an eager slice of a variable compiles an op per
+        # shape on JAX (~30 ms each).
+        weights.append(ops.convert_to_numpy(trained.kernel)[index, :n_inputs])
+        weights.append(ops.convert_to_numpy(trained.bias)[index])
     return weights
 
 
