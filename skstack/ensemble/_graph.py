@@ -12,7 +12,12 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._batches import MAX_PADDED_ROW_VALUES, fixed_shape_chunks, pad_rows
+from ..utils._batches import (
+    MAX_PADDED_ROW_VALUES,
+    expected_traces,
+    fixed_shape_chunks,
+    pad_rows,
+)
 from ._extension import keras_function
 
 # Each fitted stack's graph (or None), with a weak reference to the meta-learner
@@ -60,10 +65,11 @@ def predict_small_batch(stack, X):
         if entry[1] is None:
             return None
     graph = entry[1]
-    parts = [
-        np.asarray(graph.predict_on_batch(_padded(graph_input, a, b, n)))[: b - a]
-        for a, b, n in fixed_shape_chunks(X_checked.shape[0])
-    ]
+    with expected_traces():
+        parts = [
+            np.asarray(graph.predict_on_batch(_padded(graph_input, a, b, n)))[: b - a]
+            for a, b, n in fixed_shape_chunks(X_checked.shape[0])
+        ]
     return np.concatenate(parts).astype(np.float64, copy=False)
 
 

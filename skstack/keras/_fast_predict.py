@@ -28,6 +28,7 @@ from scipy.special import expit, softmax
 
 from skstack.utils._batches import (
     MAX_PADDED_ROW_VALUES,
+    expected_traces,
     fixed_shape_chunks,
     pad_rows,
 )
@@ -99,7 +100,8 @@ class FastPredictMixin(KerasWrapperHooks):
                     lambda leaf, a=start, b=stop, n=size: pad_rows(leaf[a:b], n),
                     encoded,
                 )
-                outputs = network.predict_on_batch(chunk)
+                with expected_traces():
+                    outputs = network.predict_on_batch(chunk)
                 parts.append(
                     keras.tree.map_structure(
                         lambda out, n=stop - start: np.asarray(out)[:n], outputs

@@ -104,3 +104,15 @@ def test_more_rows_take_the_graph_in_calls_of_fixed_shapes(iris, rows):
     expected = stack.final_estimator_.predict_proba(stack.transform(X_many))
     np.testing.assert_allclose(proba, expected, rtol=1e-9, atol=1e-12)
     np.testing.assert_array_equal(proba[:150], stack.predict_proba(X)[:rows])
+
+
+def test_predicting_in_fixed_shapes_warns_of_no_retracing(iris, caplog):
+    # Each fold model's compiled predict function traces its call shape once:
+    # TensorFlow, which counts traces across all Keras models, would warn of
+    # "retracing" at every stack's fit.
+    X, y = iris
+    with caplog.at_level("WARNING", logger="tensorflow"):
+        stack = _keras_stack().fit(X, y)
+        for rows in (1, 5, 70, 150):
+            stack.predict_proba(X[:rows])
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
