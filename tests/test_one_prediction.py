@@ -322,3 +322,34 @@ def test_a_row_gets_the_same_bits_in_any_batch_on_avx2_kernels():
     done = subprocess.run(command, capture_output=True, text=True, env=environment)
     assert done.returncode == 0, done.stdout[-3000:]
     assert "3 passed" in done.stdout
+
+
+@pytest.fixture
+def mixed_float16():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.slow
+def test_a_member_fitted_under_mixed_float16_keeps_one_prediction(
+    mixed_float16, tmp_path
+):
+    # Keras's mixed precision: the networks compute in float16; the promises
+    # hold as in float32, and the export is checked to half precision.
+    X, y = load_iris(return_X_y=True)
+    stack = ESTIMATORS["stack_classifier"]().fit(X, y)
+    network = stack.named_estimators_["mlp"].model_
+    assert network.layers[-1].compute_dtype == "float16"
+    full = stack.predict_proba(X)
+    for rows in (1, 5, 70):
+        np.testing.assert_array_equal(stack.predict_proba(X[:rows]), full[:rows])
+    skstack.save(stack, tmp_path / "stack.skstack")
+    keras.mixed_precision.set_global_policy("float32")  # another process's policy
+    np.testing.assert_array_equal(
+        skstack.load(tmp_path / "stack.skstack").predict_proba(X), full
+    )
+    result = skstack.export(stack, tmp_path / "stack.onnx", format="onnx")
+    assert result.max_abs_difference <= 5e-3
