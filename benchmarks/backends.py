@@ -88,28 +88,29 @@ def measure(quick: bool) -> dict:
 def _in_process_of(backend: str, quick: bool, python: str | None) -> dict:
     if python is None and importlib.util.find_spec(backend) is None:
         return {"backend": backend, "not_installed": backend}
-    command = [python or sys.executable, "-m", "benchmarks.backends", "--worker"]
-    command += ["--quick"] if quick else []
-    environment = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        command, capture_output=True, text=True, env=environment, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{backend}: {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    command = ["-m", "benchmarks.backends", "--worker"] + (["--quick"] if quick else [])
+    return _last_json_line(backend, python, command)
 
 
 def _realdata_on(backend, quick, python, out) -> dict:
     """The real-data benchmark's first comparison on ``backend``: its summary
     (the tables go to ``realdata_<backend>.{json,md}``)."""
-    command = [python or sys.executable, "-m", "benchmarks.realdata", "--shared-only"]
-    command += ["--out", str(out)] + (["--quick"] if quick else [])
+    command = ["-m", "benchmarks.realdata", "--shared-only", "--out", str(out)]
+    return _last_json_line(backend, python, command + (["--quick"] if quick else []))
+
+
+def _last_json_line(backend: str, python: str | None, arguments: list) -> dict:
+    """What a benchmark process on ``backend`` printed last, as JSON."""
     environment = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(
-        command, capture_output=True, text=True, env=environment, check=False
+        [python or sys.executable, *arguments],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{backend} realdata: {done.stderr[-2000:]}")
+        raise RuntimeError(f"{backend} {arguments}: {done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
