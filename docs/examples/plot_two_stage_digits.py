@@ -2,8 +2,9 @@
 How do I train a model on a CNN's features, with augmented images?
 ==================================================================
 
-Two-stage training on scikit-learn's digits, offline. Stage one: a small CNN
-trained with augmentation on the digits as 8x8x1 images. Stage two: its
+Two-stage training on scikit-learn's digits, offline. Stage one: skstack's
+``conv_model`` (two convolution blocks, a 64-unit ``"features"`` layer) trained
+with augmentation on the digits as 8x8x1 images. Stage two: its
 penultimate layer's features, learnt by a logistic regression
 (``Pipeline([KerasFeatureExtractor, LogisticRegression])``) and by a Keras dense
 head. Prints the held-out accuracy of each.
@@ -23,20 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from skstack.features import KerasFeatureExtractor
-from skstack.keras import KerasClassifier, dense_model
-
-
-def small_cnn(meta, compile_kwargs):
-    """A compiled CNN for the wrapper: two conv blocks, a 64-unit feature layer."""
-    inputs = keras.Input(shape=meta["X_shape_"][1:])
-    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
-    x = keras.layers.Conv2D(32, 3, activation="relu")(x)
-    x = keras.layers.Flatten()(x)
-    x = keras.layers.Dense(64, activation="relu", name="features")(x)
-    outputs = keras.layers.Dense(meta["n_classes_"], activation="softmax")(x)
-    model = keras.Model(inputs, outputs)
-    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
-    return model
+from skstack.keras import KerasClassifier, conv_model, dense_model
 
 
 def main(epochs: int = 15, random_state: int = 0) -> dict[str, float]:
@@ -46,7 +34,10 @@ def main(epochs: int = 15, random_state: int = 0) -> dict[str, float]:
         images, y, test_size=0.25, stratify=y, random_state=random_state
     )
     cnn = KerasClassifier(
-        small_cnn,
+        conv_model,
+        filters=(16, 32),
+        hidden=(64,),
+        optimizer="adam",
         epochs=epochs,
         batch_size=32,
         augmentation=[

@@ -6,6 +6,7 @@ from skstack.ensemble._meta_learner import (
     make_meta_learner,
 )
 
+from ._conv import conv_model
 from ._dense import dense_model
 from ._wrappers import KerasClassifier, KerasRegressor
 
@@ -14,6 +15,7 @@ __all__ = [
     "KerasRegressor",
     "LinearMetaClassifier",
     "LinearMetaRegressor",
+    "conv_model",
     "dense_model",
     "make_meta_learner",
 ]
