@@ -174,3 +174,19 @@ def test_batch_invariance_run_finds_one_prediction_per_row(tmp_path):
         assert set(row["max_abs_difference"].values()) == {0.0}, row["estimator"]
         assert row["ms_1_row"] > 0 and row["ms_21564_rows"] > 0
     assert json.loads((tmp_path / "batch_invariance.json").read_text()) == record
+
+
+@pytest.mark.slow
+def test_fusion_merges_quick_run_scores_each_merge_and_layer(tmp_path):
+    from benchmarks.fusion_merges import main as fusion_merges
+
+    record = fusion_merges(["--quick", "--out", str(tmp_path)])
+    assert {(row["layer"], row["merge"]) for row in record["rows"]} == {
+        (-1, "concat"),
+        (-1, "multiply"),
+        (-2, "concat"),
+        (-2, "multiply"),
+    }
+    for row in record["rows"]:
+        assert 0 <= row["accuracy"] <= 1 and row["fit_s"] > 0
+    assert "| multiply |" in (tmp_path / "fusion_merges.md").read_text()

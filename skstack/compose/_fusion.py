@@ -9,8 +9,14 @@ import numpy as np
 
 from skstack.keras import KerasClassifier, KerasRegressor
 from skstack.keras._dense import compile_model
-from skstack.keras._layers import AttentionMerge, TakeColumns, WeightedSum
+from skstack.keras._layers import (
+    AttentionMerge,
+    LogProbabilities,
+    TakeColumns,
+    WeightedSum,
+)
 from skstack.keras._models import cut_at_layer, load_member
+from skstack.keras._outputs import output_activation
 from skstack.utils._compat import Interval, StrOptions
 from skstack.utils._validation import check_named_pairs
 
@@ -85,7 +91,7 @@ def build_fusion(meta: dict, compile_kwargs: dict, params: dict) -> keras.Model:
     check_named_pairs("The fusion", members, "members", "member")
     merge = params["merge"]
     inputs = keras.Input(shape=meta["X_shape_"][1:])
-    outputs = []
+    outputs, logarithms = [], 0
     member_inputs = _member_inputs(inputs, members, params["member_columns"])
     for (name, spec), x in zip(members, member_inputs, strict=True):
         model = load_member(spec, tuple(x.shape[1:]), f"member {name!r}")
@@ -104,6 +110,13 @@ def build_fusion(meta: dict, compile_kwargs: dict, params: dict) -> keras.Model:
         out = member(x)
         if len(out.shape) > 2:
             out = keras.layers.Flatten()(out)
+        link = output_activation(features) if merge in _ELEMENTWISE else None
+        if link in ("softmax", "sigmoid") and len(members) > 1:
+            # Probabilities are merged as log-probabilities (softmax) or
+            # logits (sigmoid): an average of probabilities trains a head
+            # poorly and a product of softmax vectors vanishes.
+            out = LogProbabilities(link, name=f"log_probabilities_{name}")(out)
+            logarithms += 1
         if params["projection"] is not None:
             out = keras.layers.Dense(params["projection"], name=f"project_{name}")(out)
         outputs.append(out)
@@ -122,7 +135,15 @@ def build_fusion(meta: dict, compile_kwargs: dict, params: dict) -> keras.Model:
                 f"widths differ: {widths}. Pass projection=<units> to project each "
                 "to the same width, or use merge='concat'."
             )
-        merged = _ELEMENTWISE[merge](name="fusion_merge")(outputs)
+        merge_layer = _ELEMENTWISE[merge]
+        if (
+            merge == "multiply"
+            and logarithms == len(outputs)
+            and params["projection"] is None
+        ):
+            # The product of probabilities is the sum of their logarithms.
+            merge_layer = keras.layers.Add
+        merged = merge_layer(name="fusion_merge")(outputs)
     head, loss = add_head(merged, meta, params["head_hidden"])
     fusion = keras.Model(inputs, head, name="fusion")
     compile_model(fusion, compile_kwargs, loss)

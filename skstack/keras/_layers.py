@@ -98,6 +98,34 @@ class AttentionMerge(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
+class LogProbabilities(keras.layers.Layer):
+    """Probabilities as the values they are merged by: log-probabilities
+    (``link="softmax"``) or logits (``link="sigmoid"``, one probability per
+    unit), clipped ``epsilon`` from 0 and 1 so a certain member gives a large,
+    finite value."""
+
+    def __init__(self, link, epsilon=LOGIT_EPSILON, **kwargs):
+        super().__init__(**kwargs)
+        if link not in ("softmax", "sigmoid"):
+            raise ValueError(f"link must be 'softmax' or 'sigmoid', got {link!r}.")
+        self.link = link
+        self.epsilon = float(epsilon)
+
+    def call(self, inputs):
+        clipped = ops.clip(inputs, self.epsilon, 1.0 - self.epsilon)
+        if self.link == "softmax":
+            return ops.log(clipped)
+        return ops.log(clipped) - ops.log(1.0 - clipped)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        return {**config, "link": self.link, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
 class ProbabilityLogit(keras.layers.Layer):
     """The logit of the given columns (probabilities); other columns unchanged."""
 

@@ -9,9 +9,11 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
+import skstack
 from skstack import KerasStackingClassifier
 from skstack.compose import KerasFusionClassifier, KerasFusionRegressor
 from skstack.compose._fusion import build_fusion
+from skstack.ensemble._meta_learner import LOGIT_EPSILON
 
 X3 = np.array([[1.0, 2.0, -1.0], [0.5, -3.0, 2.0], [4.0, 0.0, 1.0]], dtype="float32")
 A = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, -1.0]], dtype="float32")
@@ -246,3 +248,65 @@ def test_fusion_of_a_cnn_and_a_dense_network_on_digits():
         f"weights {np.round(fusion.fusion_weights_, 3)}"
     )
     assert score > 0.85
+
+
+def softmax_member(kernel):
+    """A hand-set member ending in probabilities: softmax(x @ kernel)."""
+    inputs = keras.Input((kernel.shape[0],))
+    layer = keras.layers.Dense(kernel.shape[1], use_bias=False, activation="softmax")
+    model = keras.Model(inputs, layer(inputs))
+    layer.set_weights([kernel])
+    return model
+
+
+def _log_softmax(logits):
+    """log(softmax), the probabilities clipped 1e-6 from 0 and 1 first."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probabilities = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    return np.log(np.clip(probabilities, LOGIT_EPSILON, 1 - LOGIT_EPSILON))
+
+
+def binary_member(input_shape):
+    inputs = keras.Input(input_shape)
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden))
+
+
+@pytest.mark.parametrize(
+    ("merge", "combine"),
+    [
+        # Probabilities are merged as log-probabilities; their product as
+        # the sum of the logarithms.
+        ("average", lambda a, b: (a + b) / 2),
+        ("add", lambda a, b: a + b),
+        ("multiply", lambda a, b: a + b),
+        ("maximum", np.maximum),
+    ],
+)
+def test_probability_outputs_merge_as_log_probabilities(merge, combine):
+    members = [("a", softmax_member(A)), ("b", softmax_member(B))]
+    merged, _ = _merged(merge, members)
+    expected = combine(_log_softmax(X3 @ A), _log_softmax(X3 @ B))
+    np.testing.assert_allclose(merged.predict_on_batch(X3), expected, rtol=1e-5)
+
+
+def test_concatenated_probabilities_stay_probabilities():
+    members = [("a", softmax_member(A)), ("b", softmax_member(B))]
+    merged, _ = _merged("concat", members)
+    assert not [layer for layer in merged.layers if "log_probabilities" in layer.name]
+
+
+def test_a_sigmoid_members_fusion_merges_logits_and_exports(tmp_path):
+    X, y = load_digits(n_class=2, return_X_y=True)
+    X = X / 16
+    members = [("a", binary_member), ("b", binary_member)]
+    fusion = KerasFusionClassifier(
+        members, merge="weighted", epochs=3, random_state=0
+    ).fit(X, y)
+    logits = fusion.model_.get_layer("log_probabilities_a")
+    assert logits.link == "sigmoid"
+    assert fusion.score(X, y) > 0.9
+    loaded = joblib.load(joblib.dump(fusion, tmp_path / "fusion.joblib")[0])
+    np.testing.assert_array_equal(loaded.predict_proba(X), fusion.predict_proba(X))
+    result = skstack.export(fusion, tmp_path / "fusion.onnx", format="onnx")
+    assert result.max_abs_difference <= 1e-5
