@@ -130,3 +130,27 @@ def test_a_seeded_fit_leaves_torchs_generator_as_it_was(iris):
     before = torch.random.get_rng_state()
     KerasClassifier(dense_model, epochs=1, random_state=0).fit(X, y)
     assert torch.equal(torch.random.get_rng_state(), before)
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="torch's pool, in a worker")
+def test_a_worker_process_sizes_torchs_threads_to_its_share(iris):
+    code = (
+        "import torch\n"
+        "from skstack.ensemble._pool import limit_backend_threads\n"
+        "limit_backend_threads(parent_pid=-1, threads=1)\n"
+        "print(torch.get_num_threads())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split()[-1] == "1"
+    # n_jobs=2 runs the members' fits in workers: the same bits as one process.
+    X, y = iris
+    members = [
+        ("mlp", KerasClassifier(dense_model, hidden=(8,), epochs=2)),
+        ("lr", LogisticRegression()),
+    ]
+    stack = KerasStackingClassifier(members, cv=3, random_state=0, fuse_folds=False)
+    alone = stack.fit(X, y).predict_proba(X)
+    workers = stack.set_params(n_jobs=2).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(workers, alone)

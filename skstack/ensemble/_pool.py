@@ -2,7 +2,7 @@
 
 Every task is ``(function, args)`` (``_tasks.py``); results come back in the
 order of the tasks. Every fit computes with one BLAS thread, wherever it runs
-(:func:`one_blas_thread`); worker processes size TensorFlow's thread pools to
+(:func:`one_blas_thread`); worker processes size TensorFlow's and torch's pools to
 their share of the cores.
 """
 
@@ -29,22 +29,30 @@ def is_scikit_learn(estimator) -> bool:
     return all(type(part).__module__.split(".")[0] == "sklearn" for part in nested)
 
 
-def limit_tensorflow_threads(parent_pid: int, threads: int) -> None:
-    """Size TensorFlow's thread pools in a worker process, once, before first use.
+def limit_backend_threads(parent_pid: int, threads: int) -> None:
+    """Size TensorFlow's and torch's thread pools in a worker process.
 
-    Each TensorFlow process otherwise starts as many compute threads as the
-    machine has cores, so n workers run n times too many. joblib limits BLAS
-    and OpenMP threads in its workers but not TensorFlow's, whose pools can only
-    be sized before its runtime starts; in a worker that already started it,
-    this does nothing. Nothing happens in the parent process (``n_jobs=1`` or
-    the threading backend), or before TensorFlow is imported by a task.
+    Each TensorFlow or torch process otherwise starts as many compute threads
+    as the machine has cores, so n workers run n times too many. joblib
+    limits BLAS and OpenMP threads in its workers but not these pools.
+    TensorFlow's can only be sized before its runtime starts (in a worker that
+    already started it, this does nothing); torch's at any time. Nothing
+    happens in the parent process (``n_jobs=1`` or the threading backend), or
+    before a task imports the library. (JAX sizes its pool when it starts and
+    takes no later change.) The pools' sizes do not change what a fit
+    computes: the same seeded network gives the same bits with one or two
+    threads on both.
     """
-    tf = sys.modules.get("tensorflow")
-    if tf is None or os.getpid() == parent_pid:
+    if os.getpid() == parent_pid:
         return
-    with contextlib.suppress(RuntimeError):  # raised once the runtime started
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    tf = sys.modules.get("tensorflow")
+    if tf is not None:
+        with contextlib.suppress(RuntimeError):  # raised once the runtime started
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 class _OneBlasThread:
@@ -83,7 +91,7 @@ one_blas_thread = _OneBlasThread()
 
 
 def _run_in_worker(limits, index, function, *args):
-    limit_tensorflow_threads(*limits)
+    limit_backend_threads(*limits)
     with one_blas_thread:
         return index, function(*args)
 
@@ -93,7 +101,7 @@ def run_tasks(tasks, n_jobs, verbose, label, prefer=None) -> list:
 
     ``prefer`` is joblib's hint (``"threads"``), which a backend the user
     chose (``parallel_config``) overrides. Worker processes share the cores:
-    each sizes TensorFlow's thread pools to its share. With ``verbose``, a
+    each sizes TensorFlow's and torch's thread pools to its share. With ``verbose``, a
     progress bar counts fits as they finish.
     A worker process dying under a task (killed, out of memory) makes the pool
     run once more, since the seeds are fixed in the tasks the results are the

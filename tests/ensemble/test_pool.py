@@ -20,11 +20,11 @@ from skstack.keras import KerasClassifier, dense_model
 
 _PROBE = """
 import tensorflow as tf
-from skstack.ensemble._pool import limit_tensorflow_threads
+from skstack.ensemble._pool import limit_backend_threads
 
-limit_tensorflow_threads(parent_pid=-1, threads={threads})
+limit_backend_threads(parent_pid=-1, threads={threads})
 tf.constant(1.0) + 1.0  # starts the runtime with those pools
-limit_tensorflow_threads(parent_pid=-1, threads=5)  # too late: does nothing
+limit_backend_threads(parent_pid=-1, threads=5)  # too late: does nothing
 print(tf.config.threading.get_intra_op_parallelism_threads(),
       tf.config.threading.get_inter_op_parallelism_threads())
 """
@@ -44,10 +44,10 @@ def test_a_worker_sizes_tensorflow_pools_before_the_runtime_starts(threads):
 def test_the_parent_process_keeps_its_own_pools():
     import tensorflow as tf
 
-    from skstack.ensemble._pool import limit_tensorflow_threads
+    from skstack.ensemble._pool import limit_backend_threads
 
     before = tf.config.threading.get_intra_op_parallelism_threads()
-    limit_tensorflow_threads(parent_pid=os.getpid(), threads=before + 3)
+    limit_backend_threads(parent_pid=os.getpid(), threads=before + 3)
     assert tf.config.threading.get_intra_op_parallelism_threads() == before
 
 
