@@ -3,7 +3,7 @@
 ``import skstack`` loads no Keras or TensorFlow. What the core does only with
 Keras goes through these functions, which import :mod:`skstack.keras` when
 first called: the stacking engine's (a linear meta-learner's ``model_``, a
-stack's ``to_keras`` and small-batch graph, the dense meta-learner) are
+stack's ``to_keras`` and prediction graph, the dense meta-learner) are
 provided to it by name (``ensemble/_extension.py``) when ``skstack`` is
 imported; exporting and saving (``_serving.py``, ``_persistence``) call them
 directly. ``skstack.keras`` builds on the engine, never the reverse.
@@ -51,17 +51,17 @@ def export(estimator, path, format, X_check, opset):
     return export(estimator, path, format, X_check, opset)
 
 
-def small_batch_graph(stack):
-    """The stack's graph for predictions of a few rows, padded to one size.
+def prediction_graph(stack):
+    """The stack's graph for its predictions, in calls of fixed row counts.
 
     None when no member can be a Keras network, without importing Keras: a
     skstack wrapper, built or unpickled, has imported ``skstack.keras``.
     """
     if "skstack.keras" not in sys.modules:
         return None
-    from .keras._export import small_batch_graph
+    from .keras._export import prediction_graph
 
-    return small_batch_graph(stack)
+    return prediction_graph(stack)
 
 
 def member_equivalent(estimator):
@@ -90,6 +90,6 @@ provide(
     linear_meta_model=linear_meta_model,
     dense_meta_learner=dense_meta_learner,
     stack_to_keras=stack_to_keras,
-    small_batch_graph=small_batch_graph,
+    prediction_graph=prediction_graph,
     member_equivalent=member_equivalent,
 )

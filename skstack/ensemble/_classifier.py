@@ -262,7 +262,7 @@ or dict, default="auto"
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels (an indicator for a multilabel target).
         """
-        proba = None if predict_params else self._predict_small_batch(X)
+        proba = None if predict_params else self._predict_by_graph(X)
         if proba is not None:
             return self.classes_[np.argmax(proba, axis=1)]
         predict_params = routed_predict_params(self, predict_params)
@@ -288,7 +288,7 @@ or dict, default="auto"
             Columns in the order of ``classes_``; for a multilabel target,
             each label's probability of being 1.
         """
-        proba = self._predict_small_batch(X)
+        proba = self._predict_by_graph(X)
         if proba is not None:
             return proba
         X_meta = self._transform(X)

@@ -1,7 +1,7 @@
 """What the Keras-free engine does only with Keras, provided from outside it.
 
 A linear meta-learner's ``model_``, a stack's ``to_keras`` and its compiled
-small-batch graph, and the dense meta-learner need Keras; the engine asks for
+prediction graph, and the dense meta-learner need Keras; the engine asks for
 them here by name, and the plug :mod:`skstack._keras` (imported with
 ``skstack``) provides them, importing :mod:`skstack.keras` when one is first
 called. So the engine imports nothing of Keras, and ``skstack.keras`` builds

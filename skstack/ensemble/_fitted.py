@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._errors import member_error
 from ._crossfit import is_drop
 from ._extension import keras_function
-from ._graph import predict_small_batch
+from ._graph import predict_by_graph
 from ._report import StackReport, member_correlation
 
 
@@ -31,9 +31,9 @@ class _FittedStack:
             blocks.append(np.mean(outputs, axis=0))
         return self._stack_features(blocks, X_checked)
 
-    def _predict_small_batch(self, X):
+    def _predict_by_graph(self, X):
         """The stack's output for a few rows from one compiled graph, or None."""
-        return predict_small_batch(self, X)
+        return predict_by_graph(self, X)
 
     def _kept_members(self):
         return [(n, m) for n, m in self.named_estimators_.items() if not is_drop(m)]

@@ -1,7 +1,7 @@
 """A fitted stack's compiled Keras graph for its predictions.
 
 Keras-free: the graph is built by the function provided as
-``small_batch_graph`` (``_extension.py``).
+``prediction_graph`` (``_extension.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ._extension import keras_function
 _GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def predict_small_batch(stack, X):
+def predict_by_graph(stack, X):
     """The stack's output from its one compiled Keras graph, or None.
 
     Each call of a member costs a fixed overhead (about 0.4 ms for a
@@ -94,12 +94,11 @@ def _graph_input(stack, X, X_checked):
             values = values.astype(str).astype(object) if is_text else values
             columns[name] = values.reshape(-1, 1)
         return columns
-    n_rows = X_checked.shape[0]
     row_values = int(np.prod(X_checked.shape[1:], dtype=np.int64))
     if X_checked.dtype.kind not in "biuf" or row_values > MAX_PADDED_ROW_VALUES:
         return None
     values = X_checked.data if sparse.issparse(X_checked) else X_checked
-    if np.isnan(values).any() or n_rows == 0:
+    if np.isnan(values).any():
         return None
     return X_checked
 
@@ -129,6 +128,6 @@ def _padded_column(column, n_rows):
 def _build_graph(stack):
     """The exported stack for small batches, or None if there is none."""
     try:
-        return keras_function("small_batch_graph")(stack)
+        return keras_function("prediction_graph")(stack)
     except (TypeError, ValueError):
         return None

@@ -181,7 +181,7 @@ class KerasStackingRegressor(RegressorMixin, _BaseStacking):
             Predicted targets; a tuple of such arrays when the meta-learner
             returns one (``(mean, std)`` with ``return_std=True``).
         """
-        prediction = None if predict_params else self._predict_small_batch(X)
+        prediction = None if predict_params else self._predict_by_graph(X)
         if prediction is None:
             predict_params = routed_predict_params(self, predict_params)
             X_meta = self._transform(X)

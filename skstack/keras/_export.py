@@ -75,14 +75,15 @@ def stack_to_keras(stack) -> keras.Model:
     return to_keras(stack)
 
 
-def small_batch_graph(stack) -> keras.Model | None:
-    """The stack's graph for small batches, or None without a Keras network.
+def prediction_graph(stack) -> keras.Model | None:
+    """The stack's graph for its predictions, or None without a Keras network.
 
-    It is only ever called with batches padded to one size
-    (``SMALL_BATCH_ROWS``), so its compiled predict function is traced once
-    and a row runs the same computation whatever batch it comes in. X comes
-    in as one tensor, or as named columns when it has text columns. None for
-    a stack without a Keras network: one graph saves nothing there.
+    It is only ever called with batches padded to a few fixed row counts
+    (``fixed_shape_chunks``), so its compiled predict function is traced once
+    per count and a row runs the same computation whatever batch it comes
+    in. X comes in as one tensor, or as named columns when it has text
+    columns. None for a stack without a Keras network: one graph saves
+    nothing there.
     """
     models = [
         model

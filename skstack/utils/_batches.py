@@ -1,9 +1,11 @@
-"""The fixed shape small predictions are padded to, for compiled Keras calls.
+"""The fixed row counts of compiled Keras prediction calls, and their padding.
 
-A compiled Keras function is traced once per input shape. Predictions of a few
-rows (serving) are padded to one shape, so every such call runs one trace and
-the same computation: the stack's small-batch graph (``ensemble/_graph.py``)
-and a wrapper's compiled predictions (``keras/_fast_predict.py``) pad alike.
+A compiled Keras function is traced once per input shape, and a row's result
+may depend on the shape of the batch it is computed in. Predictions run in
+calls of a few fixed row counts, the last padded, so every call runs one of a
+few traces and a row the same computation in any batch: the stack's
+prediction graph (``ensemble/_graph.py``) and a wrapper's compiled
+predictions (``keras/_fast_predict.py``) chunk and pad alike.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-# Up to this many rows, a prediction takes the compiled, padded path.
+# The smallest call: one row costs a call of this many rows.
 SMALL_BATCH_ROWS = 64
 # Padding costs the arithmetic of SMALL_BATCH_ROWS rows: rows of more values
 # than this (images) are not padded.

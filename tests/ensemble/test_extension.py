@@ -15,7 +15,7 @@ def test_the_plug_provides_the_engines_keras_functions():
         "linear_meta_model",
         "dense_meta_learner",
         "stack_to_keras",
-        "small_batch_graph",
+        "prediction_graph",
     ):
         assert keras_function(name) is getattr(skstack._keras, name)
 
@@ -26,7 +26,7 @@ def test_an_unknown_function_is_a_clear_error(monkeypatch):
         keras_function("stack_to_keras")
 
 
-def test_no_small_batch_graph_and_no_keras_without_a_keras_member():
+def test_no_prediction_graph_and_no_keras_without_a_keras_member():
     code = (
         "import sys\n"
         "from sklearn.datasets import load_iris\n"
@@ -35,7 +35,7 @@ def test_no_small_batch_graph_and_no_keras_without_a_keras_member():
         "from skstack.ensemble._extension import keras_function\n"
         "X, y = load_iris(return_X_y=True)\n"
         "stack = KerasStackingClassifier([('lr', LogisticRegression())], cv=3)\n"
-        "assert keras_function('small_batch_graph')(stack.fit(X, y)) is None\n"
+        "assert keras_function('prediction_graph')(stack.fit(X, y)) is None\n"
         "assert 'keras' not in sys.modules\n"
         "stack.final_estimator_.model_  # the linear meta-learner's Keras form\n"
         "assert 'keras' in sys.modules\n"
