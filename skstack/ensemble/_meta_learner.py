@@ -74,8 +74,10 @@ class LinearMetaBase(BaseEstimator):
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=True)
         # einsum, not BLAS: a BLAS product rounds a row by the batch's shape
-        # and its threads; this gives a row the same bits in any batch.
-        Z = np.asarray(self._scaled_features(X))
+        # and its threads; this gives a row the same bits in any batch. In
+        # C order: NumPy < 2 sums F-ordered rows (a csc matrix made dense)
+        # in another order.
+        Z = np.ascontiguousarray(self._scaled_features(X))
         return np.einsum("ij,kj->ik", Z, self.coef_) + self.intercept_
 
     @property
