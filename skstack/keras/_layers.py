@@ -93,8 +93,13 @@ class AttentionMerge(keras.layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
-# Probabilities are clipped this far from 0 and 1 before the logit, so a
-# member that is certain gives a large, finite feature (about +-13.8).
+def _clipped_logit(probabilities, epsilon):
+    """The logit of probabilities clipped ``epsilon`` from 0 and 1, so a
+    member that is certain gives a large, finite value (about +-13.8)."""
+    clipped = ops.clip(probabilities, epsilon, 1.0 - epsilon)
+    # log(1 - p), not log1p(-p): ONNX has no log1p, and on the clipped range
+    # the two differ by less than 1e-10.
+    return ops.log(clipped) - ops.log(1.0 - clipped)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -112,10 +117,9 @@ class LogProbabilities(keras.layers.Layer):
         self.epsilon = float(epsilon)
 
     def call(self, inputs):
-        clipped = ops.clip(inputs, self.epsilon, 1.0 - self.epsilon)
         if self.link == "softmax":
-            return ops.log(clipped)
-        return ops.log(clipped) - ops.log(1.0 - clipped)
+            return ops.log(ops.clip(inputs, self.epsilon, 1.0 - self.epsilon))
+        return _clipped_logit(inputs, self.epsilon)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -136,11 +140,7 @@ class ProbabilityLogit(keras.layers.Layer):
 
     def call(self, inputs):
         mask = ops.convert_to_tensor(self.columns)
-        clipped = ops.clip(inputs, self.epsilon, 1.0 - self.epsilon)
-        # log(1 - p), not log1p(-p): ONNX has no log1p, and on the clipped
-        # range the two differ by less than 1e-10.
-        logits = ops.log(clipped) - ops.log(1.0 - clipped)
-        return ops.where(mask, logits, inputs)
+        return ops.where(mask, _clipped_logit(inputs, self.epsilon), inputs)
 
     def compute_output_shape(self, input_shape):
         return input_shape
