@@ -7,7 +7,7 @@ from typing import Any
 
 import keras
 
-from ._dense import compile_model, output_head
+from ._dense import dense_head
 
 # Feature maps of at most this many positions are flattened (digits' 2x2
 # after two poolings); larger ones are averaged over their positions, so the
@@ -87,7 +87,6 @@ def conv_model(
             f"{tuple(meta['X_shape_'])}. Reshape flat pixels first, or use "
             "dense_model for tables."
         )
-    units, output_activation, default_loss = output_head(meta)
 
     inputs = keras.Input(shape=shape)
     x = inputs if len(shape) == 3 else keras.layers.Reshape((*shape, 1))(inputs)
@@ -101,15 +100,6 @@ def conv_model(
         x = keras.layers.Flatten()(x)
     else:
         x = keras.layers.GlobalAveragePooling2D()(x)
-    for position, width in enumerate(hidden):
-        last = position == len(hidden) - 1
-        x = keras.layers.Dense(
-            width, activation=activation, name="features" if last else None
-        )(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout)(x)
-    outputs = keras.layers.Dense(units, activation=output_activation)(x)
-    model = keras.Model(inputs, outputs)
-
-    compile_model(model, compile_kwargs, default_loss)
-    return model
+    return dense_head(
+        inputs, x, meta, compile_kwargs, hidden, activation, dropout, "features"
+    )

@@ -90,19 +90,28 @@ def dense_model(
     """
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
-    units, output_activation, default_loss = output_head(meta)
-
     inputs = keras.Input(shape=meta["X_shape_"][1:])
     x = inputs
     if len(inputs.shape) > 2:
         x = keras.layers.Flatten()(x)
-    for width in hidden:
-        x = keras.layers.Dense(width, activation=activation)(x)
+    return dense_head(inputs, x, meta, compile_kwargs, hidden, activation, dropout)
+
+
+def dense_head(
+    inputs, x, meta, compile_kwargs, hidden, activation, dropout, features=None
+) -> keras.Model:
+    """The compiled model of ``inputs``: ``x``, then ``hidden`` Dense layers
+    (the last named ``features``, if given) with ``dropout`` after each, then
+    the output layer of the task."""
+    units, output_activation, default_loss = output_head(meta)
+    for position, width in enumerate(hidden):
+        last = position == len(hidden) - 1
+        name = features if last else None
+        x = keras.layers.Dense(width, activation=activation, name=name)(x)
         if dropout:
             x = keras.layers.Dropout(dropout)(x)
     outputs = keras.layers.Dense(units, activation=output_activation)(x)
     model = keras.Model(inputs, outputs)
-
     compile_model(model, compile_kwargs, default_loss)
     return model
 
