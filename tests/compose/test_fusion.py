@@ -301,7 +301,7 @@ def test_a_sigmoid_members_fusion_merges_logits_and_exports(tmp_path):
     X = X / 16
     members = [("a", binary_member), ("b", binary_member)]
     fusion = KerasFusionClassifier(
-        members, merge="weighted", epochs=3, random_state=0
+        members, merge="weighted", epochs=10, random_state=0
     ).fit(X, y)
     logits = fusion.model_.get_layer("log_probabilities_a")
     assert logits.link == "sigmoid"
