@@ -1,6 +1,7 @@
 import json
 import os
 import sys
+import warnings
 import zipfile
 
 import joblib
@@ -70,6 +71,20 @@ def test_keras_stack_round_trips_with_identical_predictions(keras_stack, saved, 
     assert loaded.get_params()["net__hidden"] == (8,)
     loaded.fit(X, y)  # and it trains again
     assert loaded.score(X, y) > 0.8
+
+
+def test_a_fused_stack_round_trips_through_joblib_without_a_warning(
+    keras_stack, iris, tmp_path
+):
+    # Fused fold copies once kept unbuilt optimizers: every load (and every
+    # transfer to a loky or Dask worker) warned "Skipping variable loading".
+    X, _ = iris
+    assert keras_stack.fused_members_ == ["net"]
+    joblib.dump(keras_stack, tmp_path / "stack.joblib")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = joblib.load(tmp_path / "stack.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(X), keras_stack.predict_proba(X))
 
 
 def test_archive_holds_keras_files_and_a_manifest(saved):

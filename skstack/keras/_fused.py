@@ -234,6 +234,12 @@ def _keep_what_each_copy_ended_with(copies, watch, plans, stops_early) -> None:
     for index, model in enumerate(copies):
         if watch.final[index] is not None:
             model.model_.set_weights(watch.final[index])
+        optimizer = model.model_.optimizer
+        if optimizer is not None and not optimizer.built:
+            # Built as a network trained alone ends (with fresh state: the
+            # fused optimizer's stays with the fused network), so a pickled
+            # copy loads without Keras's "Skipping variable loading" warning.
+            optimizer.build(model.model_.trainable_variables)
         epochs = watch.epochs_trained.get(index)
         history = {
             name: values[:epochs] if epochs else values

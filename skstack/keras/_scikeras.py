@@ -131,22 +131,52 @@ def _seeded(random_state: int | np.random.RandomState) -> Iterator[None]:
     saved_tf = context.global_seed()
     seed = _seed_from(random_state)
     keras.utils.set_random_seed(seed)
-    # Fix: Keras draws the seeds of unseeded initializers from Python's global
-    # ``random``, which other threads of the process may draw from too (a Dask
-    # worker's event loop does), so a seeded fit could differ from run to run.
-    # Its draws come from a generator of its own instead: the same numbers as
-    # the seeded global one, untouched by other threads.
-    keras_python_random = seed_generator.python_random
-    seed_generator.python_random = random.Random(seed)
     try:
-        yield
+        with _KERAS_DEFAULT_SEEDS.seeded(seed):
+            yield
     finally:
-        seed_generator.python_random = keras_python_random
         for name, value in saved_keras.items():
             global_state.set_global_attribute(name, value)
         random.setstate(saved_python)
         np.random.set_state(saved_numpy)  # noqa: NPY002
         tf.random.set_seed(saved_tf)
+
+
+class _PerThreadRandom:
+    """Keras's module-level ``random``, with a generator of its own per seeded thread.
+
+    Fix: Keras draws the seed of every unseeded initializer and seed generator
+    from Python's global ``random`` (``seed_generator.make_default_seed``), so
+    a layer made in any other thread (a fitted stack building its prediction
+    graph, a Dask worker's event loop drawing from ``random``) took draws from
+    a seeded fit's sequence and changed its initial weights. A thread in a
+    seeded block draws from its own ``random.Random(seed)`` (the numbers the
+    seeded global generator gives); every other thread draws from the global
+    one, as before.
+    """
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def __getattr__(self, name):
+        generator = getattr(self._local, "generator", None)
+        return getattr(random if generator is None else generator, name)
+
+    @contextlib.contextmanager
+    def seeded(self, seed: int) -> Iterator[None]:
+        from keras.src.random import seed_generator
+
+        if seed_generator.python_random is not self:
+            seed_generator.python_random = self
+        outer = getattr(self._local, "generator", None)
+        self._local.generator = random.Random(seed)
+        try:
+            yield
+        finally:
+            self._local.generator = outer
+
+
+_KERAS_DEFAULT_SEEDS = _PerThreadRandom()
 
 
 def _as_model_dtype(X, fitted_dtype: np.dtype | None):

@@ -167,10 +167,6 @@ def test_n_jobs_does_not_change_the_fit_on_float32_data(capfd):
         np.testing.assert_array_equal(fits[n_jobs][1], fits[None][1])
 
 
-@pytest.mark.skip(
-    reason="flaky, issue 40: passed in two fresh-clone CI runs, then failed 2 of 6 "
-    "local runs (one fold's out-of-fold rows differed by up to 0.5); cause not found"
-)
 def test_four_fits_at_once_in_threads_equal_the_fit_alone(iris):
     # As a Dask worker with several threads, or joblib's threading backend,
     # runs them: Keras's and the BLAS pools' state is per process.

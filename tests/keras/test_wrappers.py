@@ -407,6 +407,34 @@ def test_seeded_fit_ignores_other_threads_drawing_from_python_random(iris):
         np.testing.assert_array_equal(probabilities, quiet)
 
 
+def test_layers_made_in_other_threads_take_no_seed_from_a_seeded_fit():
+    # Keras seeds unseeded initializers from a module-level ``random``: a
+    # stack building its prediction graph beside a seeded fit took that fit's
+    # draws, and the fit's next layer started from other weights.
+    import threading
+
+    from skstack.keras._scikeras import keras_seed
+
+    def initializer_seeds(beside=None):
+        with keras_seed(0):
+            first = keras.layers.Dense(2).kernel_initializer.seed
+            if beside is not None:
+                thread = threading.Thread(target=beside)
+                thread.start()
+                thread.join()
+            second = keras.layers.Dense(2).kernel_initializer.seed
+        return first, second
+
+    alone = initializer_seeds()
+    made = []
+    assert initializer_seeds(lambda: made.append(keras.layers.Dense(2))) == alone
+    random.seed(5)
+    unseeded = keras.layers.Dense(2).kernel_initializer.seed
+    random.seed(5)
+    assert made[0].kernel_initializer.seed != alone[1]
+    assert keras.layers.Dense(2).kernel_initializer.seed == unseeded
+
+
 def test_seeded_fits_in_threads_give_the_models_fitted_alone(iris):
     # The seeding swaps process-wide generators: threads take turns holding them.
     from concurrent.futures import ThreadPoolExecutor
