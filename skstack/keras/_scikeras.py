@@ -493,7 +493,13 @@ class ScikerasClassifierFixes(_ScikerasFixes):
     def predict_proba(self, X, **kwargs):
         if getattr(self, "model_", None) is not None:
             check_probability_output(self.model_, type(self).__name__)
-        proba = super().predict_proba(X, **kwargs)
+        encoder = getattr(self, "target_encoder_", None)
+        if _decodes_as_scikeras(encoder):
+            # scikeras's encoder also decodes the class labels, then drops them
+            # (a fifth of a one-row call); the probabilities are made as it does.
+            proba = _as_class_columns(self._predict_raw(X, **kwargs), encoder)
+        else:
+            proba = super().predict_proba(X, **kwargs)
         n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
         # classes_ is None after initialize() and a warm fit, as in scikeras.
         if self.classes_ is not None and len(self.classes_) == 1:
@@ -504,6 +510,23 @@ class ScikerasClassifierFixes(_ScikerasFixes):
         # Fix: scikeras ``np.squeeze``s the probabilities, so one row came back
         # as ``(n_classes,)``.
         return proba.reshape(n_rows, -1)
+
+
+def _decodes_as_scikeras(encoder) -> bool:
+    """Whether ``encoder`` turns outputs into probabilities as scikeras's does."""
+    inverse = getattr(type(encoder), "inverse_transform", None)
+    return inverse is _scikeras_transformers().ClassifierLabelEncoder.inverse_transform
+
+
+def _as_class_columns(outputs: np.ndarray, encoder) -> np.ndarray:
+    """A network's outputs as a column per class: scikeras's
+    ``ClassifierLabelEncoder.inverse_transform(..., return_proba=True)``."""
+    single_sigmoid = outputs.ndim == 1 or (
+        outputs.shape[1] == 1 and encoder.n_classes_ == 2
+    )
+    if encoder._target_type == "binary" and single_sigmoid:
+        return np.column_stack([1 - outputs, outputs])
+    return outputs
 
 
 def has_param(function, name: str) -> bool:
