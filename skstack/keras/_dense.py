@@ -246,23 +246,30 @@ def copy_weights_back(network, layers_per_copy) -> None:
             dense.set_weights(weights[2 * position : 2 * position + 2])
 
 
-def masked_loss(loss_name: str, n_copies: int, target_width: int):
+def masked_loss(loss_name: str, n_copies: int, target_width: int, per_copy=False):
     """The sum over copies of each copy's loss times its row mask.
 
-    ``y_true`` packs the encoded target (``target_width`` columns) and the
-    copies' masks side by side, since Keras passes one ``sample_weight`` per
-    row, not per copy.
+    ``y_true`` packs the encoded target (``target_width`` columns; with
+    ``per_copy``, each copy's own, one after the other) and the copies' masks
+    side by side, since Keras passes one ``sample_weight`` per row, not per
+    copy.
     """
     loss = keras.losses.get(loss_name)
+    n_target_columns = target_width * (n_copies if per_copy else 1)
 
     def fused(y_true, y_pred):
         if len(y_pred.shape) == 2:
             # Keras drops the last axis of outputs of width 1 (one regression
             # target, one sigmoid unit) to match the packed target's rank.
             y_pred = ops.expand_dims(y_pred, -1)
-        target = ops.expand_dims(y_true[:, :target_width], 1)
-        target = ops.repeat(target, n_copies, axis=1)
-        per_copy = loss(target, y_pred)
-        return ops.sum(per_copy * y_true[:, target_width:], axis=1)
+        if per_copy:
+            target = ops.reshape(
+                y_true[:, :n_target_columns], (-1, n_copies, target_width)
+            )
+        else:
+            target = ops.expand_dims(y_true[:, :target_width], 1)
+            target = ops.repeat(target, n_copies, axis=1)
+        losses = loss(target, y_pred)
+        return ops.sum(losses * y_true[:, n_target_columns:], axis=1)
 
     return fused

@@ -28,6 +28,7 @@ from skstack.ensemble._meta_learner import (
 
 from ._backend import computes_float64, string_tensors
 from ._fast_predict import as_float64, exportable_network
+from ._targets import StandardTargetEncoder
 from ._layers import ProbabilityLogit
 from ._named_columns import PRECISION, ColumnInputs, text_inputs
 from ._outputs import logits_link
@@ -316,6 +317,9 @@ def _copied_network(wrapper, name):
         network = copy.deepcopy(without_augmentation(wrapper.model_))
     link = logits_link(network) if is_classifier(wrapper) else None
     network = exportable_network(network, name)
+    encoder = getattr(wrapper, "target_encoder_", None)
+    if isinstance(encoder, StandardTargetEncoder):
+        return _with_targets_restored(network, encoder)
     if link is None:
         return network
     # Logits, as the classifier predicts them: the loss's link in float64.
@@ -328,6 +332,19 @@ def _copied_network(wrapper, name):
     logits = network(inputs if len(inputs) > 1 else inputs[0])
     outputs = layers.Activation(link, dtype=PRECISION)(as_float64(logits))
     return keras.Model(inputs, outputs, name=network.name)
+
+
+def _with_targets_restored(network, encoder):
+    """``network`` whose standardized outputs are mapped back, in float64."""
+    inputs = [
+        keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=tensor.name)
+        for tensor in network.inputs
+    ]
+    outputs = network(inputs if len(inputs) > 1 else inputs[0])
+    restored = layers.Rescaling(
+        encoder.scale_.tolist(), encoder.mean_.tolist(), dtype=PRECISION
+    )(as_float64(outputs))
+    return keras.Model(inputs, restored, name=network.name)
 
 
 def _probabilities(output):

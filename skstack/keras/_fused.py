@@ -33,7 +33,13 @@ from ._dense import (
     stacked_network,
 )
 from ._fused_inputs import CopyFeatures, reproduces
-from ._scikeras import encoded_training_data, keras_seed, xla_compilable
+from ._scikeras import (
+    encoded_training_data,
+    encoded_validation_targets,
+    keras_seed,
+    xla_compilable,
+)
+from ._targets import StandardTargetEncoder
 from ._training import KerasWrapperHooks, check_early_stopping
 
 # A fused network behind its copies' in-graph preprocessing is compiled with
@@ -80,6 +86,7 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
     copies, own = _initialized_copies(wrapper, X, y, row_sets, heads)
     stand_in = X if own is None else own.stand_in(0)
     X_fit, y_fit, _ = encoded_training_data(copies[0], stand_in, y)
+    y_fits = _copy_targets(copies, y, y_fit)
     if sample_weight is not None:
         sample_weight = _check_sample_weight(sample_weight, y)
     refit_index = len(splits) if refit and stops_early else None
@@ -87,7 +94,7 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
         copy_rows(
             wrapper,
             y,
-            y_fit,
+            y_fits[index],
             rows,
             sample_weight,
             arguments,
@@ -97,7 +104,7 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
     ]
     per_copy = [training_weights(n_rows, plan) for plan in plans]
     watched = {
-        "validations": _Validation(plans, y_fit, arguments, stops_early),
+        "validations": _Validation(copies, plans, y_fits, arguments, stops_early),
         "callbacks": [
             copy_callbacks(model, wrapper, plan.validation is not None)
             for model, plan in zip(copies, plans, strict=True)
@@ -114,7 +121,7 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
             stacked = _stacked_network(copies, X_fit)
         if stacked is not None:
             X_fit = None  # the stacked input holds them: one copy less in memory
-        watch = _train(copies, stacked, X_fit, y_fit, per_copy, arguments, watched)
+        watch = _train(copies, stacked, X_fit, y_fits, per_copy, arguments, watched)
     _keep_what_each_copy_ended_with(copies, watch, plans, stops_early)
     if refit:
         return copies[:-1], copies[-1]
@@ -133,10 +140,13 @@ def _initialized_copies(wrapper, X, y, row_sets, heads):
         masks.append(mask)
     copies = [clone(wrapper) for _ in masks]
     own = None if heads is None else CopyFeatures(X, heads, masks)
-    for i, model in enumerate(copies):
+    for i, (model, rows) in enumerate(zip(copies, row_sets, strict=True)):
         # A copy with its own features is initialized on stand-ins of their
         # shape and kind: the features themselves are made once, later.
         model.initialize(X if own is None else own.stand_in(i), y)
+        if isinstance(model.target_encoder_, StandardTargetEncoder):
+            # Standardized by its own training rows, as its separate fit is.
+            model.target_encoder_.fit(np.asarray(y)[rows])
         model.model_.name = f"copy_{i}"
         if i == 0:
             _refuse_batch_statistics(model.model_)
@@ -144,9 +154,19 @@ def _initialized_copies(wrapper, X, y, row_sets, heads):
     return copies, own
 
 
-def _train(copies, stacked, X_fit, y_fit, per_copy, arguments, watched):
+def _copy_targets(copies, y, y_fit) -> list:
+    """Each copy's encoded targets: ``y_fit`` (copy 0's) where the copies
+    encode alike, else each its own (targets standardized by its rows)."""
+    if not isinstance(copies[0].target_encoder_, StandardTargetEncoder):
+        return [y_fit] * len(copies)
+    y = np.asarray(y)
+    return [y_fit] + [model.target_encoder_.transform(y) for model in copies[1:]]
+
+
+def _train(copies, stacked, X_fit, y_fits, per_copy, arguments, watched):
     """Train the copies, stacked or side by side; the ``CopyStopping`` that
-    watched them. ``watched``: its validations, callbacks and refit copy."""
+    watched them. ``watched``: its validations, callbacks and refit copy;
+    ``y_fits``: each copy's encoded targets."""
     template = copies[0].model_
     optimizer = template.optimizer.__class__.from_config(
         template.optimizer.get_config()
@@ -154,7 +174,7 @@ def _train(copies, stacked, X_fit, y_fit, per_copy, arguments, watched):
     batch_size = arguments.batch_size or 32
     fit_kwargs = {
         "epochs": arguments.epochs,
-        "batch_size": len(y_fit) if batch_size == -1 else batch_size,
+        "batch_size": len(y_fits[0]) if batch_size == -1 else batch_size,
         "shuffle": arguments.shuffle,
         "verbose": arguments.verbose,
     }
@@ -170,7 +190,7 @@ def _train(copies, stacked, X_fit, y_fit, per_copy, arguments, watched):
             callbacks=watched["callbacks"],
             refit=watched["refit"],
         )
-        _train_stacked(copies, stacked, optimizer, y_fit, per_copy, fit_kwargs, watch)
+        _train_stacked(copies, stacked, optimizer, y_fits, per_copy, fit_kwargs, watch)
         return watch
     watch = CopyStopping(
         copies,
@@ -181,7 +201,7 @@ def _train(copies, stacked, X_fit, y_fit, per_copy, arguments, watched):
         callbacks=watched["callbacks"],
         refit=watched["refit"],
     )
-    _train_side_by_side(copies, optimizer, X_fit, y_fit, per_copy, fit_kwargs, watch)
+    _train_side_by_side(copies, optimizer, X_fit, y_fits, per_copy, fit_kwargs, watch)
     return watch
 
 
@@ -192,14 +212,19 @@ class _Validation:
     rows (``inputs``); each copy reads its own among them (``per_copy``).
     """
 
-    def __init__(self, plans, y_fit, arguments, stops_early):
+    def __init__(self, copies, plans, y_fits, arguments, stops_early):
         given = None if stops_early else arguments.validation_data
         self.rows = None
         if given is not None:
             X_val, y_val, *weights = given
             self.shared = X_val
-            shared = CopyValidation(None, np.asarray(y_val), *weights[:1])
-            self.per_copy = [shared] * len(plans)  # every fit validates on them
+            # every fit validates on them, its targets encoded as it trains
+            self.per_copy = [
+                CopyValidation(
+                    None, encoded_validation_targets(model, y_val), *weights[:1]
+                )
+                for model in copies
+            ]
             return
         self.shared = None
         validating = [p.validation for p in plans if p.validation is not None]
@@ -215,7 +240,7 @@ class _Validation:
                 y_fit[plan.validation],
                 plan.validation_weights,
             )
-            for plan in plans
+            for plan, y_fit in zip(plans, y_fits, strict=True)
         ]
 
     def inputs(self, X_model):
@@ -306,7 +331,7 @@ def _jit_compile(model, network, steps) -> bool | str:
     )
 
 
-def _train_stacked(copies, stacked, optimizer, y, per_copy, fit_kwargs, watch):
+def _train_stacked(copies, stacked, optimizer, y_fits, per_copy, fit_kwargs, watch):
     """One vectorized network: about one network's operations per step.
 
     ``stacked`` is what :func:`_stacked_network` or ``CopyFeatures.in_graph``
@@ -314,23 +339,26 @@ def _train_stacked(copies, stacked, optimizer, y, per_copy, fit_kwargs, watch):
     in that, and the model's input.
     """
     model, network, layers_per_copy, X = stacked
-    targets = y.reshape(len(y), -1)
-    loss = masked_loss(copies[0].model_.loss, len(copies), targets.shape[1])
-    steps = fit_kwargs["epochs"] * -(-len(y) // fit_kwargs["batch_size"])
+    shared = all(y is y_fits[0] for y in y_fits)
+    targets = [y.reshape(len(y), -1) for y in (y_fits[:1] if shared else y_fits)]
+    loss = masked_loss(
+        copies[0].model_.loss, len(copies), targets[0].shape[1], per_copy=not shared
+    )
+    steps = fit_kwargs["epochs"] * -(-len(y_fits[0]) // fit_kwargs["batch_size"])
     model.compile(
         optimizer,
         loss,
         steps_per_execution=steps_per_execution(),
         jit_compile=_jit_compile(model, network, steps),
     )
-    packed = np.hstack([targets, np.column_stack(per_copy)]).astype("float32")
+    packed = np.hstack([*targets, np.column_stack(per_copy)]).astype("float32")
     history = model.fit(X, packed, callbacks=_watching(watch), **fit_kwargs)
     copy_weights_back(network, layers_per_copy)
     for model in copies:
         model.history_ = {"fused_loss": list(history.history["loss"])}
 
 
-def _train_side_by_side(copies, optimizer, X, y, per_copy, fit_kwargs, watch):
+def _train_side_by_side(copies, optimizer, X, y_fits, per_copy, fit_kwargs, watch):
     """The k networks in one graph, each output with its own masked loss.
 
     ``X`` is the input all copies share, or a list of each copy's own.
@@ -349,7 +377,7 @@ def _train_side_by_side(copies, optimizer, X, y, per_copy, fit_kwargs, watch):
     )
     history = graph.fit(
         X,
-        [y] * len(copies),
+        list(y_fits),
         sample_weight=per_copy,
         callbacks=_watching(watch),
         **fit_kwargs,

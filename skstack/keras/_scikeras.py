@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_regressor
 from sklearn.utils import ClassifierTags, RegressorTags, check_random_state
 from sklearn.utils.validation import column_or_1d
 
@@ -34,7 +34,9 @@ __all__ = [
     "ScikerasClassifierFixes",
     "ScikerasRegressorFixes",
     "encoded_training_data",
+    "encoded_validation_targets",
     "keras_seed",
+    "regressor_target_encoder",
     "scikeras_wrappers",
     "store_builder_params",
 ]
@@ -292,9 +294,12 @@ class _ScikerasFixes(KerasWrapperHooks):
         # is given; held only while the network is built.
         self._builder_data = (X, y)
         try:
-            return super()._initialize(X, y)
+            X, y = super()._initialize(X, y)
         finally:
             del self._builder_data
+        if y is not None:
+            self.target_encoder_ = self._target_encoder_for(self.target_encoder_, y)
+        return X, y
 
     def _check_model_param(self):
         build = super()._check_model_param()
@@ -546,6 +551,19 @@ def _scikeras_transformers():
 
 
 _transformers = _scikeras_transformers()
+
+
+def regressor_target_encoder() -> type:
+    """scikeras's ``RegressorTargetEncoder`` class."""
+    return _transformers.RegressorTargetEncoder
+
+
+def encoded_validation_targets(wrapper, y):
+    """``y`` of a regressor's ``validation_data`` as its network trains on it."""
+    y = np.asarray(y)
+    return wrapper.target_encoder_.transform(y) if is_regressor(wrapper) else y
+
+
 _is_categorical_crossentropy = _transformers._is_categorical_crossentropy
 
 
@@ -565,6 +583,18 @@ class ScikerasRegressorFixes(_ScikerasFixes):
         tags.regressor_tags = RegressorTags(poor_score=True)
         tags.target_tags.multi_output = True
         return tags
+
+    def _fit_keras_model(self, X, y, **arguments):
+        # Fix: scikeras gives ``validation_data`` to Keras as it came, so its
+        # targets were compared with outputs the target encoder made.
+        given = arguments.get(
+            "validation_data", getattr(self, "fit__validation_data", None)
+        )
+        if given is not None:
+            X_val, y_val, *weights = given
+            y_val = encoded_validation_targets(self, y_val)
+            arguments["validation_data"] = (X_val, y_val, *weights)
+        return super()._fit_keras_model(X, y, **arguments)
 
     def predict(self, X, **kwargs):
         # Fix: scikeras returns the model's float32; scikit-learn's regressors and

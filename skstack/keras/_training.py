@@ -39,7 +39,7 @@ class KerasFit:
 
 
 class KerasWrapperHooks:
-    """The three hooks the wrappers' features plug into, and their last link.
+    """The four hooks the wrappers' features plug into, and their last link.
 
     Each feature is a ``...Mixin`` deriving from this class whose hooks do
     their part and call ``super()``; the method resolution order puts this
@@ -77,6 +77,11 @@ class KerasWrapperHooks:
     def _predict_encoded(self, encoded):
         """Hook: ``model_``'s outputs for encoded input, or None for Keras's path."""
         return None
+
+    def _target_encoder_for(self, encoder, y):
+        """Hook: the fitted target encoder to train with, given scikeras's
+        ``encoder`` fitted on ``y`` and the network built (target scaling)."""
+        return encoder
 
 
 AUGMENTATION_NAME = "augmentation"
