@@ -28,10 +28,10 @@ from skstack.ensemble._meta_learner import (
 
 from ._backend import computes_float64, string_tensors
 from ._fast_predict import as_float64, exportable_network
-from ._targets import StandardTargetEncoder
 from ._layers import ProbabilityLogit
 from ._named_columns import PRECISION, ColumnInputs, text_inputs
 from ._outputs import logits_link
+from ._targets import StandardTargetEncoder
 from ._training import without_augmentation
 from ._transformers import SUPPORTED, NoKerasForm, matrix, transformed
 from ._wrappers import KerasClassifier, KerasRegressor

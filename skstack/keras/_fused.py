@@ -56,7 +56,9 @@ def fold_fusion_blocker(wrapper) -> str | None:
     return fit_arguments_blocker(wrapper)
 
 
-def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads=None):
+def fit_folds_fused(
+    wrapper, X, y, splits, sample_weight=None, refit=True, heads=None, targets=None
+):
     """Train one copy of ``wrapper`` per split (plus one on all rows) together.
 
     Returns the fitted fold copies, in the order of ``splits``, and the copy fit
@@ -64,7 +66,7 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
     weights a separate fit would start from (the wrapper's ``random_state``),
     and trains, validates and stops on the rows its separate fit would
     (``_copy_fits``). ``heads`` gives each copy its own fitted preprocessing
-    of ``X`` (see ``FoldFusionMixin.fit_folds``).
+    of ``X``, ``targets`` its own ``y`` (see ``FoldFusionMixin.fit_folds``).
     """
     n_rows = len(y)
     _check_every_class_in_each_fold(wrapper, y, splits)
@@ -83,17 +85,23 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
             f"heads has {len(heads)} transformers for {len(row_sets)} copies "
             f"({len(splits)} splits" + (" and the refit)." if refit else ").")
         )
-    copies, own = _initialized_copies(wrapper, X, y, row_sets, heads)
+    if targets is None:
+        targets = [y] * len(row_sets)
+    elif len(targets) != len(row_sets):
+        raise ValueError(
+            f"targets has {len(targets)} arrays for {len(row_sets)} copies."
+        )
+    copies, own = _initialized_copies(wrapper, X, targets, row_sets, heads)
     stand_in = X if own is None else own.stand_in(0)
-    X_fit, y_fit, _ = encoded_training_data(copies[0], stand_in, y)
-    y_fits = _copy_targets(copies, y, y_fit)
+    X_fit, y_fit, _ = encoded_training_data(copies[0], stand_in, targets[0])
+    y_fits = _copy_targets(copies, targets, y_fit)
     if sample_weight is not None:
         sample_weight = _check_sample_weight(sample_weight, y)
     refit_index = len(splits) if refit and stops_early else None
     plans = [
         copy_rows(
             wrapper,
-            y,
+            targets[index],
             y_fits[index],
             rows,
             sample_weight,
@@ -128,19 +136,20 @@ def fit_folds_fused(wrapper, X, y, splits, sample_weight=None, refit=True, heads
     return copies, None
 
 
-def _initialized_copies(wrapper, X, y, row_sets, heads):
+def _initialized_copies(wrapper, X, targets, row_sets, heads):
     """A clone of ``wrapper`` per row set, its network built; and their features.
 
-    The features (``CopyFeatures``) are None when the copies share ``X``.
+    ``targets``: each copy's ``y``. The features (``CopyFeatures``) are None
+    when the copies share ``X``.
     """
     masks = []
     for rows in row_sets:
-        mask = np.zeros(len(y))
+        mask = np.zeros(len(targets[0]))
         mask[rows] = 1.0
         masks.append(mask)
     copies = [clone(wrapper) for _ in masks]
     own = None if heads is None else CopyFeatures(X, heads, masks)
-    for i, (model, rows) in enumerate(zip(copies, row_sets, strict=True)):
+    for i, (model, rows, y) in enumerate(zip(copies, row_sets, targets, strict=True)):
         # A copy with its own features is initialized on stand-ins of their
         # shape and kind: the features themselves are made once, later.
         model.initialize(X if own is None else own.stand_in(i), y)
@@ -154,13 +163,17 @@ def _initialized_copies(wrapper, X, y, row_sets, heads):
     return copies, own
 
 
-def _copy_targets(copies, y, y_fit) -> list:
+def _copy_targets(copies, targets, y_fit) -> list:
     """Each copy's encoded targets: ``y_fit`` (copy 0's) where the copies
-    encode alike, else each its own (targets standardized by its rows)."""
-    if not isinstance(copies[0].target_encoder_, StandardTargetEncoder):
+    share ``y`` and encode it alike, else each its own (its own ``y``, or
+    targets standardized by its rows)."""
+    shared = all(y is targets[0] for y in targets)
+    if shared and not isinstance(copies[0].target_encoder_, StandardTargetEncoder):
         return [y_fit] * len(copies)
-    y = np.asarray(y)
-    return [y_fit] + [model.target_encoder_.transform(y) for model in copies[1:]]
+    return [y_fit] + [
+        model.target_encoder_.transform(np.asarray(y))
+        for model, y in zip(copies[1:], targets[1:], strict=True)
+    ]
 
 
 def _train(copies, stacked, X_fit, y_fits, per_copy, arguments, watched):
@@ -489,7 +502,9 @@ class FoldFusionMixin(KerasWrapperHooks):
             return f"{type(self).__name__} is a subclass that may train in its own way"
         return fold_fusion_blocker(self)
 
-    def fit_folds(self, X, y, splits, sample_weight=None, refit=True, heads=None):
+    def fit_folds(
+        self, X, y, splits, sample_weight=None, refit=True, heads=None, targets=None
+    ):
         """Fit one copy of this estimator per split, all in one Keras graph.
 
         Each copy's loss is weighted by a mask of its split's training rows,
@@ -520,6 +535,11 @@ class FoldFusionMixin(KerasWrapperHooks):
             has a Keras form (see ``skstack.to_keras``) and the network is a
             plain dense one, the heads run in the training graph on raw ``X``
             batches, so no copy's feature table is made. None: ``X`` for all.
+        targets : list of array-like, default=None
+            Each copy's own ``y`` over all rows (the splits' copies in order,
+            then the refit's), e.g. a ``TransformedTargetRegressor``'s targets
+            transformed by a transformer fitted on that copy's training rows.
+            None: ``y`` for all.
 
         Returns
         -------
@@ -533,4 +553,4 @@ class FoldFusionMixin(KerasWrapperHooks):
             raise ValueError(
                 f"{type(self).__name__} cannot train its folds fused: {reason}."
             )
-        return fit_folds_fused(self, X, y, splits, sample_weight, refit, heads)
+        return fit_folds_fused(self, X, y, splits, sample_weight, refit, heads, targets)

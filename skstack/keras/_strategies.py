@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import Pipeline
+from sklearn.utils import check_array
 
 from skstack.ensemble._strategy import (
     FitStrategy,
@@ -29,6 +31,8 @@ from skstack.ensemble._strategy import (
     SeparateFits,
     Task,
     final_step,
+    fit_strategy,
+    register_fit_strategy,
 )
 from skstack.ensemble._tasks import (
     fit_fold,
@@ -130,6 +134,68 @@ class FusedFits(FitStrategy):
     def outcome(self, plan, folds, results, more):
         return results[0]
 
+    def fit_copies(self, member, X, y, splits, fit_params, refit, targets=None):
+        """``member``'s fold models and refit (or None), trained as one graph;
+        ``targets``: each copy's own ``y`` (see ``fit_folds``)."""
+        if self.step is None:
+            weights = (fit_params or {}).get("sample_weight")  # its only one
+            return member.fit_folds(
+                X, y, splits, sample_weight=weights, refit=refit, targets=targets
+            )
+        return fit_pipeline_folds(member, X, y, splits, fit_params, refit, targets)
+
+
+@dataclass(frozen=True)
+class TargetTransformedFits(FusedFits):
+    """A ``TransformedTargetRegressor`` whose regressor trains fused.
+
+    Each copy's ``transformer_`` is fitted on its training rows, as in the
+    regressor's separate fits, and its network trains on the targets that
+    transformer gives (``fit_folds``'s ``targets``).
+    """
+
+    def fit_copies(self, member, X, y, splits, fit_params, refit, targets=None):
+        # As TransformedTargetRegressor.fit prepares y.
+        y = check_array(y, ensure_2d=False, dtype="numeric", allow_nd=True)
+        y_2d = y.reshape(-1, 1) if y.ndim == 1 else y
+        rows = [train for train, _ in splits] + ([slice(None)] if refit else [])
+        shells, targets = [], []
+        for train in rows:
+            shell = clone(member)
+            shell._training_dim = y.ndim
+            shell._fit_transformer(y_2d[train])
+            transformed = shell.transformer_.transform(y_2d)
+            if transformed.ndim == 2 and transformed.shape[1] == 1 and y.ndim == 1:
+                transformed = transformed.squeeze(axis=1)
+            shells.append(shell)
+            targets.append(transformed)
+        fold_models, full = super().fit_copies(
+            member.regressor, X, y, splits, fit_params, refit, targets
+        )
+        for shell, regressor in zip(shells, [*fold_models, full], strict=False):
+            shell.regressor_ = regressor
+            if hasattr(regressor, "feature_names_in_"):
+                shell.feature_names_in_ = regressor.feature_names_in_
+        return shells[: len(splits)], (shells[-1] if refit else None)
+
+
+def _target_transformed_strategy(member, context):
+    """Fused fits for a ``TransformedTargetRegressor`` around a wrapper (or a
+    pipeline ending in one) that would be fused alone; else None."""
+    regressor = member.regressor
+    params = set(context.fit_params or {})
+    if context.step is not None or regressor is None or params - {"sample_weight"}:
+        return None
+    if params and isinstance(regressor, Pipeline):
+        return None  # its sample_weight fails in Pipeline.fit, as separately
+    inner = fit_strategy(regressor, context)
+    if type(inner) is not FusedFits or inner.stopping is not None:
+        return None
+    return TargetTransformedFits(inner.step, inner.fall_back)
+
+
+register_fit_strategy(TransformedTargetRegressor, _target_transformed_strategy)
+
 
 def fit_predict_fused(plan, X, y, folds, strategy) -> MemberOutcome:
     """Train all fold models of the member (and its refit) as one Keras graph.
@@ -143,15 +209,9 @@ def fit_predict_fused(plan, X, y, folds, strategy) -> MemberOutcome:
     member, fit_params = plan.estimator, plan.fit_params
     where = f"in fused training of its {len(splits)} fold models"
     try:
-        if strategy.step is None:
-            weights = fit_params.get("sample_weight")  # its only fit parameter
-            fold_models, full = member.fit_folds(
-                X, y, splits, sample_weight=weights, refit=refit
-            )
-        else:
-            fold_models, full = fit_pipeline_folds(
-                member, X, y, splits, fit_params, refit
-            )
+        fold_models, full = strategy.fit_copies(
+            member, X, y, splits, fit_params, refit
+        )
         results = [
             held_out_result(plan, model, X, y, test)
             for (_, test), model in zip(splits, fold_models, strict=True)
@@ -183,23 +243,28 @@ def fit_predict_fused(plan, X, y, folds, strategy) -> MemberOutcome:
 # held-out rows, as when the pipeline is fitted fold by fold.
 
 
-def fit_pipeline_folds(pipeline: Pipeline, X, y, splits, fit_params, refit):
+def fit_pipeline_folds(
+    pipeline: Pipeline, X, y, splits, fit_params, refit, targets=None
+):
     """Fit one copy of ``pipeline`` per split (and one on all rows), fused.
 
     Returns the fitted fold pipelines, in the order of ``splits``, and the
-    pipeline fitted on all rows (None unless ``refit``). Raises
+    pipeline fitted on all rows (None unless ``refit``); ``targets``, each
+    copy's own ``y`` (see ``fit_folds``). Raises
     ``FoldFusionError`` when a copy's preprocessing gives its network other
     features in a pipeline's ``fit`` than in ``transform`` (see
     :func:`_check_fit_transform`): the fused network trains on the latter.
     """
     step, wrapper = pipeline.steps[-1]
     rows = [train for train, _ in splits] + ([None] if refit else [])
+    if targets is None:
+        targets = [y] * len(rows)
     heads = []
-    for train in rows:
+    for train, y_copy in zip(rows, targets, strict=True):
         head = clone(pipeline)[:-1]
         if head.steps:
             X_rows = X if train is None else _safe_indexing(X, train)
-            y_rows = y if train is None else _safe_indexing(y, train)
+            y_rows = y_copy if train is None else _safe_indexing(y_copy, train)
             if not heads:
                 _check_fit_transform(head, X_rows, y_rows)
             head.fit(X_rows, y_rows)
@@ -213,6 +278,7 @@ def fit_pipeline_folds(pipeline: Pipeline, X, y, splits, fit_params, refit):
         sample_weight=(fit_params or {}).get(f"{step}__sample_weight"),
         refit=refit,
         heads=[head if head.steps else None for head in heads],
+        targets=targets,
     )
     networks = [*fold_models, full] if refit else list(fold_models)
     pipelines = [

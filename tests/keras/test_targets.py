@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import RidgeCV
 from sklearn.metrics import r2_score
@@ -148,3 +149,37 @@ def test_scale_target_is_a_parameter_clone_and_grid_search_see(raw_diabetes):
     assert clone(reg).get_params()["scale_target"] is False
     with pytest.raises(ValueError, match="scale_target"):
         _reg(scale_target="yes").fit(*raw_diabetes)
+
+
+def test_a_transformed_target_regressor_around_a_network_is_fused(raw_diabetes):
+    # Each fused copy's transformer is fitted on its own training rows, so
+    # the stack equals its fold-by-fold fit (full-batch SGD: the same steps).
+    X, y = raw_diabetes
+    network = KerasRegressor(
+        dense_model, epochs=5, batch_size=-1, shuffle=False, optimizer="sgd"
+    )
+    members = [
+        ("log", TransformedTargetRegressor(network, func=np.log, inverse_func=np.exp)),
+        (
+            "scaled",
+            TransformedTargetRegressor(
+                make_pipeline(StandardScaler(), network), transformer=StandardScaler()
+            ),
+        ),
+    ]
+    stack = KerasStackingRegressor(
+        members, cv=KFold(3), fold_models="average", random_state=0
+    )
+    fused = clone(stack).fit(X, y)
+    alone = clone(stack).set_params(fuse_folds=False).fit(X, y)
+    assert fused.fused_members_ == ["log", "scaled"]
+    assert alone.fused_members_ == []
+    np.testing.assert_allclose(
+        fused.oof_predictions_, alone.oof_predictions_, rtol=1e-5
+    )
+    np.testing.assert_allclose(fused.predict(X), alone.predict(X), rtol=1e-5)
+    for (train, _), model in zip(
+        KFold(3).split(X), fused.named_estimators_["scaled"], strict=True
+    ):
+        assert isinstance(model, TransformedTargetRegressor)
+        np.testing.assert_allclose(model.transformer_.mean_, [y[train].mean()])
