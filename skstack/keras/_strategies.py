@@ -209,9 +209,7 @@ def fit_predict_fused(plan, X, y, folds, strategy) -> MemberOutcome:
     member, fit_params = plan.estimator, plan.fit_params
     where = f"in fused training of its {len(splits)} fold models"
     try:
-        fold_models, full = strategy.fit_copies(
-            member, X, y, splits, fit_params, refit
-        )
+        fold_models, full = strategy.fit_copies(member, X, y, splits, fit_params, refit)
         results = [
             held_out_result(plan, model, X, y, test)
             for (_, test), model in zip(splits, fold_models, strict=True)
