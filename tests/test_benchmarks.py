@@ -190,3 +190,19 @@ def test_fusion_merges_quick_run_scores_each_merge_and_layer(tmp_path):
     for row in record["rows"]:
         assert 0 <= row["accuracy"] <= 1 and row["fit_s"] > 0
     assert "| multiply |" in (tmp_path / "fusion_merges.md").read_text()
+
+
+@pytest.mark.slow
+def test_member_defaults_quick_run_scores_each_member_against_the_mlp(tmp_path):
+    from benchmarks.member_defaults import main as member_defaults
+
+    record = member_defaults(["--quick", "--out", str(tmp_path)])
+    members = [row["member"] for row in record["rows"]]
+    assert members == [
+        "MLPClassifier()",
+        "KerasClassifier(dense_model)",
+        "KerasClassifier(dense_model, epochs=2)",
+    ]
+    for row in record["rows"]:
+        assert 0.1 < row["score"] <= 1  # accuracies, above chance
+    assert "`MLPClassifier()`" in (tmp_path / "member_defaults.md").read_text()
