@@ -341,8 +341,11 @@ def _with_targets_restored(network, encoder):
         for tensor in network.inputs
     ]
     outputs = network(inputs if len(inputs) > 1 else inputs[0])
+    # Arrays, not lists: Keras makes a tensor of a list in float32 first.
     restored = layers.Rescaling(
-        encoder.scale_.tolist(), encoder.mean_.tolist(), dtype=PRECISION
+        np.asarray(encoder.scale_, np.float64),
+        np.asarray(encoder.mean_, np.float64),
+        dtype=PRECISION,
     )(as_float64(outputs))
     return keras.Model(inputs, restored, name=network.name)
 
