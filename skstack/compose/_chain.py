@@ -9,6 +9,7 @@ import keras
 from skstack.keras import KerasClassifier, KerasRegressor
 from skstack.keras._dense import compile_model, output_head
 from skstack.keras._models import load_member
+from skstack.keras._wrappers import SCALE_TARGET_PARAMETER
 from skstack.utils._compat import Interval, StrOptions
 from skstack.utils._validation import state_restored_on_error
 
@@ -257,7 +258,7 @@ class KerasChainRegressor(_ChainMixin, KerasRegressor):
     Parameters
     ----------
 {_CHAIN_PARAMETERS}
-
+{SCALE_TARGET_PARAMETER}
     Attributes
     ----------
     model_ : keras.Model
@@ -278,3 +279,46 @@ class KerasChainRegressor(_ChainMixin, KerasRegressor):
     >>> chain.fit(X, y).predict(X[:2]).shape
     (2,)
     """
+
+    def __init__(
+        self,
+        stages,
+        *,
+        adapter=None,
+        freeze=None,
+        fine_tune_epochs=0,
+        fine_tune_learning_rate=1e-4,
+        head="dense",
+        head_hidden=(),
+        optimizer="adam",
+        loss=None,
+        metrics=None,
+        epochs=1,
+        batch_size=None,
+        validation_split=0.0,
+        shuffle=True,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+        scale_target="auto",
+    ):
+        super().__init__(
+            stages,
+            adapter=adapter,
+            freeze=freeze,
+            fine_tune_epochs=fine_tune_epochs,
+            fine_tune_learning_rate=fine_tune_learning_rate,
+            head=head,
+            head_hidden=head_hidden,
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_split=validation_split,
+            shuffle=shuffle,
+            callbacks=callbacks,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.scale_target = scale_target

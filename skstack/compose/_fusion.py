@@ -17,6 +17,7 @@ from skstack.keras._layers import (
 )
 from skstack.keras._models import cut_at_layer, load_member
 from skstack.keras._outputs import output_activation
+from skstack.keras._wrappers import SCALE_TARGET_PARAMETER
 from skstack.utils._compat import Interval, StrOptions
 from skstack.utils._validation import check_named_pairs
 
@@ -281,7 +282,7 @@ class KerasFusionRegressor(_FusionMixin, KerasRegressor):
     Parameters
     ----------
 {_FUSION_PARAMETERS}
-
+{SCALE_TARGET_PARAMETER}
     Attributes
     ----------
     model_ : keras.Model
@@ -304,3 +305,46 @@ class KerasFusionRegressor(_FusionMixin, KerasRegressor):
     >>> fusion.fit(X, y).predict(X[:2]).shape
     (2,)
     """
+
+    def __init__(
+        self,
+        members,
+        *,
+        layer=-1,
+        merge="concat",
+        projection=None,
+        member_columns=None,
+        freeze=False,
+        head_hidden=(),
+        optimizer="adam",
+        loss=None,
+        metrics=None,
+        epochs=1,
+        batch_size=None,
+        validation_split=0.0,
+        shuffle=True,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+        scale_target="auto",
+    ):
+        super().__init__(
+            members,
+            layer=layer,
+            merge=merge,
+            projection=projection,
+            member_columns=member_columns,
+            freeze=freeze,
+            head_hidden=head_hidden,
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_split=validation_split,
+            shuffle=shuffle,
+            callbacks=callbacks,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.scale_target = scale_target

@@ -116,6 +116,18 @@ _SHARED_PARAMETERS = """\
         Epochs without improvement of the validation loss before stopping.
 """
 
+SCALE_TARGET_PARAMETER = """\
+    scale_target : "auto" or bool, default="auto"
+        Train the network on each target standardized by its training rows'
+        mean and standard deviation, and map its outputs back in ``predict``,
+        ``to_keras`` and exported files. A network's weights start near zero,
+        so one given a target far from that (diabetes: mean 152, spread 77)
+        learns little in any number of epochs a user would try. "auto":
+        for a network compiled with mean squared or absolute error, Huber or
+        log-cosh loss (whose meaning no scale changes); True: always; False:
+        never, as scikeras.
+"""
+
 _BUILDER_PARAMETERS = """\
     **kwargs
         Parameters of the model-building function (``hidden=(64,)``) and routed
@@ -263,16 +275,7 @@ class KerasRegressor(
 
     Parameters
     ----------
-{_SHARED_PARAMETERS}    scale_target : "auto" or bool, default="auto"
-        Train the network on each target standardized by its training rows'
-        mean and standard deviation, and map its outputs back in ``predict``,
-        ``to_keras`` and exported files. A network's weights start near zero,
-        so one given a target far from that (diabetes: mean 152, spread 77)
-        learns little in any number of epochs a user would try. "auto":
-        for a network compiled with mean squared or absolute error, Huber or
-        log-cosh loss (whose meaning no scale changes); True: always; False:
-        never, as scikeras.
-{_BUILDER_PARAMETERS}    Attributes
+{_SHARED_PARAMETERS}{SCALE_TARGET_PARAMETER}{_BUILDER_PARAMETERS}    Attributes
     ----------
     n_outputs_ : int
         Number of targets.

@@ -183,3 +183,34 @@ def test_a_transformed_target_regressor_around_a_network_is_fused(raw_diabetes):
     ):
         assert isinstance(model, TransformedTargetRegressor)
         np.testing.assert_allclose(model.transformer_.mean_, [y[train].mean()])
+
+
+def _extractor(input_shape):
+    inputs = keras.Input(input_shape)
+    return keras.Model(inputs, keras.layers.Dense(16, activation="relu")(inputs))
+
+
+@pytest.mark.parametrize("composed", ["chain", "fusion"])
+def test_chains_and_fusions_standardize_their_targets_too(raw_diabetes, composed):
+    from skstack.compose import KerasChainRegressor, KerasFusionRegressor
+
+    X, y = raw_diabetes
+    if composed == "chain":
+        make = lambda **p: KerasChainRegressor([_extractor], **p)  # noqa: E731
+    else:
+        make = lambda **p: KerasFusionRegressor(  # noqa: E731
+            [("a", _extractor), ("b", _extractor)], **p
+        )
+    scores = {}
+    for scale_target in ("auto", False):
+        model = make(epochs=10, random_state=0, scale_target=scale_target).fit(X, y)
+        assert isinstance(model.target_encoder_, StandardTargetEncoder) is bool(
+            scale_target
+        )
+        scores[scale_target] = r2_score(y, model.predict(X))
+    assert scores["auto"] > 0.3 > scores[False]
+    assert clone(make(scale_target=False)).get_params()["scale_target"] is False
+    network = skstack.to_keras(model.set_params(scale_target="auto").fit(X, y))
+    np.testing.assert_allclose(
+        np.ravel(network.predict(X[:5], verbose=0)), model.predict(X[:5]), rtol=1e-6
+    )
