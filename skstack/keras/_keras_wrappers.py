@@ -76,11 +76,11 @@ def skstack_wrapper(estimator):
     params.update((f"fit__{name}", value) for name, value in fit_kwargs.items())
     if params["verbose"] == "auto":
         params["verbose"] = 1
-    kind = (
-        KerasClassifier
-        if isinstance(estimator, keras.wrappers.SKLearnClassifier)
-        else KerasRegressor
-    )
+    if isinstance(estimator, keras.wrappers.SKLearnClassifier):
+        kind = KerasClassifier
+    else:
+        # Keras's wrapper trains on the targets as given.
+        kind, params["scale_target"] = KerasRegressor, False
     return kind(
         keras_wrapper_model,
         build=model,

@@ -100,6 +100,9 @@ def test_a_pipeline_ending_in_one_and_a_regressor(diabetes):
     assert stack.fused_members_ == ["nn"]
     refit = stack.named_estimators_["nn"][-1]
     assert isinstance(refit, KerasRegressor) and _epochs(refit) == 3
+    # trained on the targets as given, as Keras's wrapper trains
+    assert refit.scale_target is False
+    assert type(refit.target_encoder_).__name__ == "RegressorTargetEncoder"
     assert stack.predict(X).shape == (len(y),)
 
 
