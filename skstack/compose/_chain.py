@@ -24,6 +24,8 @@ from ._stages import (
 
 # The chain's own parameters, checked with the wrapper's by ``_fit_context``.
 _CHAIN_CONSTRAINTS = {
+    # One number of epochs: the composed models hold out no rows of their own.
+    "epochs": [Interval(Integral, 0, None, closed="left")],
     "stages": [list, tuple],
     "adapter": [None, StrOptions({"flatten", "reshape", "dense"})],
     "freeze": [None, "boolean", StrOptions({"all"}), list, tuple],

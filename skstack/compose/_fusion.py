@@ -41,6 +41,8 @@ MERGES = ("concat", *_ELEMENTWISE)
 
 # The fusion's own parameters, checked with the wrapper's by ``_fit_context``.
 _FUSION_CONSTRAINTS = {
+    # One number of epochs: the composed models hold out no rows of their own.
+    "epochs": [Interval(Integral, 0, None, closed="left")],
     "members": [list, tuple],
     "layer": [Integral, str],
     "merge": [StrOptions(set(MERGES))],

@@ -23,7 +23,12 @@ import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
 
 from ._scikeras import fit_callbacks
-from ._training import stopping_callback, validation_rows
+from ._training import (
+    flattened_callbacks,
+    stopping_callback,
+    stopping_of,
+    validation_rows,
+)
 
 # Keras's fit arguments a fused copy honours as its separate fit would.
 FIT_ARGUMENTS = frozenset(
@@ -53,7 +58,8 @@ _VALIDATION_CHUNK_ROWS = 8192
 
 @dataclass(frozen=True)
 class FitArguments:
-    """Keras's fit arguments of a wrapper, ``fit__`` settings applied."""
+    """Keras's fit arguments of a wrapper, ``fit__`` settings applied;
+    ``epochs`` the most its fit trains (``epochs="auto"`` resolved)."""
 
     epochs: int
     batch_size: int | None
@@ -71,7 +77,7 @@ def fit_arguments(wrapper) -> FitArguments:
         return params.get(f"fit__{name}", params.get(name, default))
 
     return FitArguments(
-        epochs=value("epochs", 1),
+        epochs=stopping_of(wrapper).epochs,
         batch_size=value("batch_size"),
         shuffle=value("shuffle", True),
         verbose=value("verbose", 0),
@@ -91,7 +97,7 @@ def fit_arguments_blocker(wrapper) -> str | None:
     if others:
         return f"fit parameters {others} are passed to separate fits"
     for name in ("callbacks", "fit__callbacks"):
-        for callback in _flattened(params.get(name)):
+        for callback in flattened_callbacks(params.get(name)):
             kind = callback if isinstance(callback, type) else type(callback)
             if issubclass(kind, keras.callbacks.ReduceLROnPlateau):
                 return (
@@ -101,17 +107,6 @@ def fit_arguments_blocker(wrapper) -> str | None:
             if not issubclass(kind, _PER_COPY_CALLBACKS):
                 return f"its callback {kind.__name__} acts on one model per fit"
     return None
-
-
-def _flattened(callbacks) -> list:
-    """The callbacks (or callback classes) of a ``callbacks`` parameter."""
-    if callbacks is None:
-        return []
-    if isinstance(callbacks, dict):
-        callbacks = list(callbacks.values())
-    if not isinstance(callbacks, list | tuple):
-        return [callbacks]
-    return [item for entry in callbacks for item in _flattened(entry)]
 
 
 @dataclass(frozen=True)
@@ -155,7 +150,8 @@ def copy_rows(wrapper, y, y_encoded, rows, sample_weight, arguments, *, validate
         rows, weights = rows[kept], weights[kept]
     if not validates:
         return CopyRows(rows, weights)
-    if getattr(wrapper, "early_stopping", False):
+    holds_out = stopping_of(wrapper).holds_out
+    if holds_out:
         fit, held_out = validation_rows(wrapper, y_encoded[rows])
     elif arguments.validation_split and arguments.validation_data is None:
         split_at = math.floor(len(rows) * (1.0 - arguments.validation_split))
@@ -172,7 +168,7 @@ def copy_rows(wrapper, y, y_encoded, rows, sample_weight, arguments, *, validate
         None if weights is None else weights[fit],
         rows[held_out],
         None if weights is None else weights[held_out],
-        held_out if getattr(wrapper, "early_stopping", False) else None,
+        held_out if holds_out else None,
     )
 
 
@@ -192,11 +188,14 @@ def copy_callbacks(model, wrapper, validates) -> list:
     """The callbacks a copy's separate fit would run, for it alone.
 
     ``model`` is the initialized copy (scikeras made its callbacks from the
-    ``callbacks`` parameters); skstack's ``early_stopping`` adds its own.
+    ``callbacks`` parameters); skstack's stopping (``early_stopping``,
+    ``epochs="auto"``) adds its own.
     """
     acting = (keras.callbacks.EarlyStopping, keras.callbacks.TerminateOnNaN)
-    callbacks = [c for c in _flattened(fit_callbacks(model)) if isinstance(c, acting)]
-    if validates and getattr(wrapper, "early_stopping", False):
+    callbacks = [
+        c for c in flattened_callbacks(fit_callbacks(model)) if isinstance(c, acting)
+    ]
+    if validates and stopping_of(wrapper).on_validation:
         callbacks.append(stopping_callback(wrapper))
     return callbacks
 

@@ -17,6 +17,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from ._backend import steps_per_execution
+
 # target_type_ (as scikeras records it) -> (output activation, default loss)
 _CLASSIFIER_HEADS = {
     "binary": ("sigmoid", "binary_crossentropy"),
@@ -117,10 +119,16 @@ def dense_head(
 
 
 def compile_model(model: keras.Model, compile_kwargs: dict, default_loss: str) -> None:
-    """Compile ``model`` with the wrapper's arguments; a None loss is the task's."""
+    """Compile ``model`` with the wrapper's arguments; a None loss is the task's.
+
+    Training steps run several per call into the backend unless the arguments
+    say otherwise: the same weights in about half the time for small networks
+    (callbacks see the batches in groups).
+    """
     compile_kwargs = dict(compile_kwargs)
     if compile_kwargs.get("loss") is None:
         compile_kwargs["loss"] = default_loss
+    compile_kwargs.setdefault("steps_per_execution", steps_per_execution())
     model.compile(**compile_kwargs)
 
 

@@ -40,7 +40,7 @@ from ._scikeras import (
     xla_compilable,
 )
 from ._targets import StandardTargetEncoder
-from ._training import KerasWrapperHooks, check_early_stopping
+from ._training import KerasWrapperHooks, check_early_stopping, stopping_of
 
 # A fused network behind its copies' in-graph preprocessing is compiled with
 # XLA from this many training steps: many small preprocessing operations per
@@ -71,7 +71,7 @@ def fit_folds_fused(
     n_rows = len(y)
     _check_every_class_in_each_fold(wrapper, y, splits)
     arguments = fit_arguments(wrapper)
-    stops_early = bool(getattr(wrapper, "early_stopping", False))
+    stops_early = stopping_of(wrapper).holds_out
     if stops_early:
         check_early_stopping(wrapper)
     if arguments.validation_data is not None and heads is not None and not stops_early:

@@ -70,7 +70,8 @@ def skstack_wrapper(estimator):
             "it."
         )
     fit_kwargs = dict(estimator.fit_kwargs or {})
-    params = {"verbose": 1}  # Keras's fit prints progress bars by default
+    # Keras's fit trains one epoch and prints progress bars by default.
+    params = {"epochs": 1, "verbose": 1}
     given = [name for name in _WRAPPER_PARAMETERS if name in fit_kwargs]
     params.update((name, fit_kwargs.pop(name)) for name in given)
     params.update((f"fit__{name}", value) for name, value in fit_kwargs.items())

@@ -45,7 +45,7 @@ from skstack.utils._compat import _safe_indexing
 from skstack.utils._errors import member_error
 
 from ._copy_fits import refit_epochs
-from ._training import KerasWrapperHooks
+from ._training import KerasWrapperHooks, stopping_of
 
 # fit_transform is compared with transform on at most this many training rows.
 _FIT_TRANSFORM_CHECK_ROWS = 256
@@ -67,7 +67,7 @@ def wrapper_fit_strategy(wrapper, context) -> FitStrategy:
     nothing to train together.
     """
     stopping = None
-    if getattr(wrapper, "early_stopping", False) is True:
+    if stopping_of(wrapper).holds_out:
         last_rows = context.time_ordered and wrapper.validation_rows == "random"
         stopping = EarlyStoppedFits(_prefix(context), last_rows)
     if context.fuse_folds is False:

@@ -4,7 +4,9 @@
 plugs into. Two features are here:
 augmentation puts Keras preprocessing layers in front of the model trained
 (``_model_for_training``), early stopping trains on part of the rows and
-stops on the others (``_train_keras_model``).
+stops on the others (``_train_keras_model``). :func:`stopping_of` says how a
+wrapper's settings (``epochs="auto"``, ``early_stopping``, its own
+validation and callbacks) stop its training, for separate and fused fits.
 """
 
 from __future__ import annotations
@@ -131,18 +133,101 @@ class AugmentationMixin(KerasWrapperHooks):
         return model
 
 
-class EarlyStoppingMixin(KerasWrapperHooks):
-    """The wrappers' ``early_stopping``: stop on a validation split of the rows.
+# The most epochs ``epochs="auto"`` trains, as scikit-learn's MLP's max_iter.
+AUTO_MAX_EPOCHS = 200
 
-    The validation rows are taken from the encoded training arrays, and Keras's
-    ``EarlyStopping`` callback joins the ones scikeras builds for this fit.
+
+@dataclass(frozen=True)
+class Stopping:
+    """How one fit of a wrapper ends.
+
+    ``epochs``: the most epochs it trains; ``holds_out``: skstack holds out
+    ``validation_fraction`` of the rows and stops on them (``early_stopping``,
+    or ``epochs="auto"`` without validation of the user's own); ``on_validation``:
+    skstack's stopping callback watches the validation loss (held out by
+    skstack, or the user's ``validation_split`` / ``validation_data``).
+    """
+
+    epochs: int
+    holds_out: bool = False
+    on_validation: bool = False
+
+
+def stopping_of(estimator, epochs=None, *, validation_given=None) -> Stopping:
+    """How the settings of ``estimator`` stop a fit of ``epochs`` (its own
+    ``epochs`` when None).
+
+    ``epochs="auto"`` trains until the validation loss stops improving, at
+    most :data:`AUTO_MAX_EPOCHS`: on the user's own ``EarlyStopping`` callback
+    when there is one, else on the user's validation (``validation_split``,
+    ``validation_data``) when given, else on rows skstack holds out.
+    ``validation_given`` is None to read the estimator's parameters.
+    """
+    if epochs is None:
+        epochs = estimator.get_params(deep=False).get("fit__epochs", estimator.epochs)
+    early_stopping = bool(getattr(estimator, "early_stopping", False))
+    if not (isinstance(epochs, str) and epochs == "auto"):
+        return Stopping(int(epochs), early_stopping, early_stopping)
+    if early_stopping:
+        return Stopping(AUTO_MAX_EPOCHS, True, True)
+    if _has_own_stopping(estimator):
+        return Stopping(AUTO_MAX_EPOCHS)
+    if validation_given is None:
+        params = estimator.get_params(deep=False)
+        validation_given = bool(
+            params.get("fit__validation_split", params.get("validation_split"))
+        ) or (params.get("fit__validation_data") is not None)
+    if validation_given:
+        return Stopping(AUTO_MAX_EPOCHS, on_validation=True)
+    return Stopping(AUTO_MAX_EPOCHS, True, True)
+
+
+def _has_own_stopping(estimator) -> bool:
+    """Whether the user's callbacks stop the fit (a Keras ``EarlyStopping``)."""
+    params = estimator.get_params(deep=False)
+    return any(
+        issubclass(
+            callback if isinstance(callback, type) else type(callback),
+            keras.callbacks.EarlyStopping,
+        )
+        for name in ("callbacks", "fit__callbacks")
+        for callback in flattened_callbacks(params.get(name))
+    )
+
+
+def flattened_callbacks(callbacks) -> list:
+    """The callbacks (or callback classes) of a ``callbacks`` parameter."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, dict):
+        callbacks = list(callbacks.values())
+    if not isinstance(callbacks, list | tuple):
+        return [callbacks]
+    return [item for entry in callbacks for item in flattened_callbacks(entry)]
+
+
+class EarlyStoppingMixin(KerasWrapperHooks):
+    """How a fit stops: ``epochs="auto"`` and ``early_stopping``.
+
+    Rows held out for validation are taken from the encoded training arrays,
+    and Keras's ``EarlyStopping`` callback joins the ones scikeras builds for
+    this fit.
     """
 
     def _train_keras_model(self, fit: KerasFit) -> None:
-        if not getattr(self, "early_stopping", False):
+        given = bool(
+            fit.kwargs.get("validation_split") or fit.kwargs.get("validation_data")
+        )
+        stopping = stopping_of(self, fit.epochs, validation_given=given or None)
+        fit = dataclasses.replace(fit, epochs=stopping.epochs)
+        if not stopping.holds_out:
             # A refit without early stopping must not keep the last one's results.
             for name in ("best_epoch_", "validation_rows_"):
                 vars(self).pop(name, None)
+            if stopping.on_validation:
+                fit = dataclasses.replace(
+                    fit, callbacks=(*fit.callbacks, stopping_callback(self))
+                )
             return super()._train_keras_model(fit)
         check_early_stopping(self)
         fit_rows, held_out = validation_rows(self, fit.y)
@@ -190,14 +275,16 @@ def validation_rows(estimator, y) -> tuple[np.ndarray, np.ndarray]:
     """
     if not isinstance(y, np.ndarray):
         raise TypeError(
-            f"{type(estimator).__name__}: early_stopping needs the target as one "
-            f"array, got {type(y).__name__}."
+            f"{type(estimator).__name__}: {_stops_by(estimator)} holds out rows of "
+            f"the target, which must be one array, got {type(y).__name__}; "
+            "give epochs a number of epochs instead."
         )
     n_rows = len(y)
     if n_rows < 2:
         raise ValueError(
-            f"{type(estimator).__name__}: early_stopping needs at least 2 training "
-            f"samples to hold some out, got {n_rows}."
+            f"{type(estimator).__name__}: {_stops_by(estimator)} needs at least 2 "
+            f"training samples to hold some out, got {n_rows}; give epochs a "
+            "number of epochs instead."
         )
     rows = np.arange(n_rows)
     n_validation = max(1, int(round(estimator.validation_fraction * n_rows)))
@@ -217,6 +304,13 @@ def validation_rows(estimator, y) -> tuple[np.ndarray, np.ndarray]:
         rows, test_size=n_validation, random_state=seed, stratify=stratify
     )
     return np.sort(fit_rows), np.sort(held_out)
+
+
+def _stops_by(estimator) -> str:
+    """The setting that makes the estimator hold out rows, as the user wrote it."""
+    if getattr(estimator, "early_stopping", False):
+        return "early_stopping=True"
+    return "epochs='auto' (stopping on held-out rows)"
 
 
 def stopping_callback(estimator):

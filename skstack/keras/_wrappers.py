@@ -38,7 +38,10 @@ def _batch_sizes():
 # The wrappers' own parameters; a model builder's (``hidden=...``) and routed
 # ones (``fit__...``) are the builder's and Keras's to check.
 _PARAMETER_CONSTRAINTS: dict = {
-    "epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+    "epochs": [
+        Interval(numbers.Integral, 0, None, closed="left"),
+        StrOptions({"auto"}),
+    ],
     "batch_size": _batch_sizes(),
     "validation_batch_size": _batch_sizes(),
     "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
@@ -61,16 +64,23 @@ _SHARED_PARAMETERS = """\
         as ``hidden`` for :func:`~skstack.keras.dense_model`), or a
         ``keras.Model``. A given model is copied at each ``fit``, so the object
         you passed is never trained and every fit starts from its weights.
-    optimizer : str, keras.optimizers.Optimizer or its class, default="rmsprop"
+    optimizer : str, keras.optimizers.Optimizer or its class, default="adam"
         Optimizer for models the wrapper compiles; ``optimizer__learning_rate``
-        and other ``optimizer__`` parameters configure it.
+        and other ``optimizer__`` parameters configure it. (scikeras's default
+        is "rmsprop".)
     loss : str, keras.losses.Loss or callable, default=None
         Loss for models the wrapper compiles. None lets the builder choose
         (:func:`~skstack.keras.dense_model` picks one from the task).
     metrics : list, default=None
         Keras metrics recorded in ``history_``.
-    epochs : int, default=1
-        Passes over the training data in ``fit``.
+    epochs : int or "auto", default="auto"
+        Passes over the training data in ``fit``. "auto" trains until the
+        validation loss has not improved for ``n_iter_no_change`` epochs, at
+        most 200, keeping the best epoch's weights: it stops on the validation
+        of your ``validation_split`` or ``fit__validation_data`` if given (on
+        your own ``EarlyStopping`` callback if you pass one), else it holds out
+        rows as ``early_stopping`` does. An int trains exactly that many
+        epochs, as scikeras (whose default is 1), unless ``early_stopping``.
     batch_size : int, default=None
         Rows per gradient step and per prediction batch (Keras's default, 32,
         when None); -1 uses all rows. ``fit__batch_size`` and
@@ -103,7 +113,8 @@ _SHARED_PARAMETERS = """\
         Hold out ``validation_fraction`` of the training rows (stratified for
         classifiers, seeded by ``random_state``) and stop when their loss has not
         improved for ``n_iter_no_change`` epochs, keeping the best epoch's
-        weights; ``epochs`` is then the most epochs to train. In a stack, each
+        weights; ``epochs`` is then the most epochs to train (``epochs="auto"``
+        without validation of your own does the same). In a stack, each
         fold model holds out rows of its own training fold, never the held-out
         fold, and the refit on all rows trains for the folds' mean best epoch.
     validation_fraction : float, default=0.1
@@ -146,11 +157,10 @@ _SHARED_ATTRIBUTES = """\
     X_shape_ : tuple of int
         Shape of the ``X`` seen during ``fit``.
     best_epoch_ : int
-        With ``early_stopping``: epochs trained until the lowest validation loss,
-        whose weights the model keeps.
+        When rows were held out (``early_stopping``, ``epochs="auto"``): epochs
+        trained until the lowest validation loss, whose weights the model keeps.
     validation_rows_ : ndarray of int
-        With ``early_stopping``: positions, in the training data, of the rows
-        held out for it.
+        When rows were held out: their positions in the training data.
 """
 
 
@@ -211,10 +221,10 @@ class KerasClassifier(
         self,
         model=None,
         *,
-        optimizer="rmsprop",
+        optimizer="adam",
         loss=None,
         metrics=None,
-        epochs=1,
+        epochs="auto",
         batch_size=None,
         validation_batch_size=None,
         validation_split=0.0,
@@ -311,10 +321,10 @@ class KerasRegressor(
         self,
         model=None,
         *,
-        optimizer="rmsprop",
+        optimizer="adam",
         loss=None,
         metrics=None,
-        epochs=1,
+        epochs="auto",
         batch_size=None,
         validation_batch_size=None,
         validation_split=0.0,
