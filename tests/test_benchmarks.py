@@ -201,8 +201,12 @@ def test_member_defaults_quick_run_scores_each_member_against_the_mlp(tmp_path):
     assert members == [
         "MLPClassifier()",
         "KerasClassifier(dense_model)",
-        "KerasClassifier(dense_model, epochs=2)",
+        "KerasClassifier(dense_model, optimizer='rmsprop')",
+        "KerasClassifier(dense_model, epochs=1, optimizer='rmsprop')",
+        "KerasClassifier(dense_model, epochs=20)",
     ]
     for row in record["rows"]:
         assert 0.1 < row["score"] <= 1  # accuracies, above chance
+        assert row["fit_s"] > 0
+    assert "member_minus_mlp_median" in record["summary"]
     assert "`MLPClassifier()`" in (tmp_path / "member_defaults.md").read_text()

@@ -69,12 +69,16 @@ def with_row_ids(iris):
     return np.column_stack([np.arange(len(y)), X]), y
 
 
-def test_fold_models_stop_on_their_own_training_rows_only(with_row_ids):
+@pytest.mark.parametrize(
+    "stopping",
+    [{"epochs": 60, "early_stopping": True}, {}],
+    ids=["early_stopping", "auto_epochs_by_default"],
+)
+def test_fold_models_stop_on_their_own_training_rows_only(with_row_ids, stopping):
     X, y = with_row_ids
     network = KerasClassifier(
         _recording_network,
-        epochs=60,
-        early_stopping=True,
+        **stopping,
         n_iter_no_change=2,
         validation_fraction=0.2,
         callbacks=[_FitRecorder()],
@@ -93,7 +97,7 @@ def test_fold_models_stop_on_their_own_training_rows_only(with_row_ids):
         assert not fit["training"] & fit["validation"]
         assert fit["training"] | fit["validation"] == set(train)
         assert len(fit["validation"]) == 20  # validation_fraction of 100 rows
-        assert len(fit["val"]) < 60  # it stopped
+        assert len(fit["val"]) < stopping.get("epochs", 200)  # it stopped
 
     # The refit trains on every row, validates on none, for the mean best epoch.
     best = [int(np.argmin(fit["val"])) + 1 for fit in folds]

@@ -67,22 +67,38 @@ def test_other_scikit_learn_models_are_fitted_separately(member):
 @pytest.mark.parametrize(
     "member, options, expected",
     [
-        (KerasClassifier(dense_model), {}, FusedFits(None, fall_back=True)),
-        (KerasClassifier(dense_model), {"fuse_folds": True}, FusedFits(None, False)),
+        (KerasClassifier(dense_model, epochs=3), {}, FusedFits(None, fall_back=True)),
         (
-            KerasClassifier(dense_model),
+            KerasClassifier(dense_model, epochs=3),
+            {"fuse_folds": True},
+            FusedFits(None, False),
+        ),
+        (
+            KerasClassifier(dense_model, epochs=3),
             {"fuse_folds": False},
             SeparateFits("fuse_folds=False"),
         ),
         (
-            KerasClassifier(dense_model),
+            KerasClassifier(dense_model, epochs=3),
             {"n_fits": 1},
             SeparateFits("it is fitted once"),
         ),
         (
-            make_pipeline(StandardScaler(), KerasClassifier(dense_model)),
+            make_pipeline(StandardScaler(), KerasClassifier(dense_model, epochs=3)),
             {},
             FusedFits("kerasclassifier", fall_back=True),
+        ),
+        # epochs="auto" (the default) holds out rows as early_stopping does...
+        (
+            KerasClassifier(dense_model),
+            {},
+            FusedFits(None, fall_back=True, stopping=EarlyStoppedFits()),
+        ),
+        # ...unless the user's own validation or callback stops the fit.
+        (
+            KerasClassifier(dense_model, validation_split=0.1),
+            {"fuse_folds": False},
+            SeparateFits("fuse_folds=False"),
         ),
         (
             KerasClassifier(dense_model, early_stopping=True),

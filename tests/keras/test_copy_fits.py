@@ -124,6 +124,13 @@ def _assert_each_copy_is_its_separate_fit(build, params, digits, splits):
             id="a_compiled_metric",
         ),
         pytest.param({"class_weight": "balanced"}, id="class_weight"),
+        pytest.param(
+            {"epochs": "auto", "validation_split": 0.2, "n_iter_no_change": 2},
+            id="auto_epochs_on_validation_split",
+        ),
+        pytest.param(
+            _stopping(epochs="auto"), id="auto_epochs_with_the_users_callback"
+        ),
     ],
 )
 def test_each_copy_stops_and_ends_as_its_separate_fit(params, digits, splits):
@@ -150,9 +157,16 @@ def test_a_copy_that_stops_first_is_left_as_it_stopped(digits, splits):
     assert _max_difference(folds[first], alone) < WEIGHT_TOLERANCE
 
 
-def test_skstacks_early_stopping_holds_out_each_copys_own_rows(digits, splits):
+@pytest.mark.parametrize(
+    "stopping",
+    [{"early_stopping": True, "epochs": 40}, {"epochs": "auto"}],
+    ids=["early_stopping", "auto_epochs"],
+)
+def test_skstacks_early_stopping_holds_out_each_copys_own_rows(
+    stopping, digits, splits
+):
     X, y = digits
-    params = {"early_stopping": True, "n_iter_no_change": 2, "epochs": 40}
+    params = {"n_iter_no_change": 2, **stopping}
     folds, full = _net(**params).fit_folds(X, y, splits)
     bests = []
     for index, (train, _) in enumerate(splits):
@@ -164,6 +178,7 @@ def test_skstacks_early_stopping_holds_out_each_copys_own_rows(digits, splits):
     # The refit trains on every row for the folds' epochs, as unfused.
     assert full.epochs == refit_epochs(bests)
     assert full.early_stopping is False
+    assert not hasattr(full, "validation_rows_")
     alone = _net(**{**params, "early_stopping": False, "epochs": full.epochs})
     assert _max_difference(full, alone.fit(X, y)) < WEIGHT_TOLERANCE
 

@@ -85,3 +85,67 @@ def test_bad_early_stopping_settings_are_refused(iris, params, message):
     with pytest.raises(ValueError, match=message):
         clf.fit(X, y)
     assert not hasattr(clf, "model_")
+
+
+def _auto_classifier(**params):
+    """A member given only its builder and the settings that make iris quick."""
+    params = {
+        "hidden": (16,),
+        "n_iter_no_change": 2,
+        "optimizer__learning_rate": 0.05,
+        "random_state": 0,
+        **params,
+    }
+    return KerasClassifier(dense_model, **params)
+
+
+def test_the_defaults_train_until_held_out_rows_stop_improving(iris):
+    X, y = iris
+    defaults = KerasClassifier(dense_model).get_params()
+    assert (defaults["epochs"], defaults["optimizer"]) == ("auto", "adam")
+    assert KerasRegressor(dense_model).get_params()["epochs"] == "auto"
+    clf = _auto_classifier().fit(X, y)
+    losses = clf.history_["val_loss"]
+    assert len(losses) == clf.best_epoch_ + 2 < 200
+    assert clf.best_epoch_ == int(np.argmin(losses)) + 1
+    assert np.bincount(y[clf.validation_rows_]).tolist() == [5, 5, 5]
+    # The same as early_stopping=True with the cap spelled out.
+    spelled = _auto_classifier(epochs=200, early_stopping=True).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), spelled.predict_proba(X))
+
+
+def test_auto_epochs_stop_on_the_users_validation_split(iris):
+    X, y = iris
+    clf = _auto_classifier(validation_split=0.2).fit(X, y)
+    losses = clf.history_["val_loss"]
+    assert len(losses) == int(np.argmin(losses)) + 1 + 2 < 200
+    assert not hasattr(clf, "validation_rows_")  # Keras held out the last rows
+
+
+def test_auto_epochs_leave_stopping_to_the_users_callback(iris):
+    import keras
+
+    X, y = iris
+    stop = keras.callbacks.EarlyStopping(patience=4)
+    clf = _auto_classifier(validation_split=0.2, callbacks=[stop]).fit(X, y)
+    losses = clf.history_["val_loss"]
+    assert len(losses) == int(np.argmin(losses)) + 1 + 4 < 200
+
+
+def test_an_integer_epochs_trains_exactly_that_many(iris):
+    X, y = iris
+    clf = _auto_classifier(epochs=3).fit(X, y)
+    assert len(clf.history_["loss"]) == 3
+    assert "val_loss" not in clf.history_
+    assert not hasattr(clf, "best_epoch_")
+
+
+def test_auto_epochs_on_too_few_rows_say_what_to_do():
+    X, y = np.zeros((1, 3)), np.array([1.0])
+    reg = KerasRegressor(dense_model, hidden=(4,))
+    with pytest.raises(ValueError, match="epochs='auto'.*give epochs a number"):
+        reg.fit(X, y)
+    assert not hasattr(reg, "model_")
+    assert KerasRegressor(dense_model, hidden=(4,), epochs=1).fit(X, y).predict(
+        X
+    ).shape == (1,)

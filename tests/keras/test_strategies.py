@@ -122,7 +122,7 @@ def test_fused_pipelines_match_fold_by_fold_fits_in_full_batch(network, mixed_ta
 def test_pipeline_members_are_fused_by_default_on_a_dataframe(mixed_table):
     X, y = mixed_table(200)
     members = [
-        ("mlp", _encoded_pipeline(_dense(epochs=10))),
+        ("mlp", _encoded_pipeline(_dense(epochs=30, optimizer__learning_rate=0.01))),
         ("lr", _encoded_pipeline(LogisticRegression())),
     ]
     stack = KerasStackingClassifier(members, cv=3, random_state=0).fit(X, y)
