@@ -35,6 +35,7 @@ MIN_TESTS ?= tests/ensemble/test_classifier.py tests/keras/test_wrappers.py \
 	tests/keras/test_fused.py tests/keras/test_fused_inputs.py \
 	tests/ensemble/test_meta_learner.py tests/ensemble/test_strategy.py \
 	tests/keras/test_keras_wrappers.py tests/keras/test_targets.py \
+	tests/keras/test_early_stopping.py \
 	tests/test_persistence.py tests/peer
 test-min: $(MIN_VENV)/.installed
 	$(MIN_VENV)/bin/python -m pytest -n 2 -p no:cacheprovider $(MIN_TESTS)
