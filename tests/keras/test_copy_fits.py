@@ -159,8 +159,12 @@ def test_a_copy_that_stops_first_is_left_as_it_stopped(digits, splits):
 
 @pytest.mark.parametrize(
     "stopping",
-    [{"early_stopping": True, "epochs": 40}, {"epochs": "auto"}],
-    ids=["early_stopping", "auto_epochs"],
+    [
+        {"early_stopping": True, "epochs": 40},
+        {"epochs": "auto"},
+        {"epochs": "auto", "class_weight": "balanced"},
+    ],
+    ids=["early_stopping", "auto_epochs", "auto_epochs_with_class_weight"],
 )
 def test_skstacks_early_stopping_holds_out_each_copys_own_rows(
     stopping, digits, splits
