@@ -24,6 +24,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 from ._scikeras import fit_callbacks
 from ._training import (
+    Stopping,
     flattened_callbacks,
     stopping_callback,
     stopping_of,
@@ -59,8 +60,9 @@ _VALIDATION_CHUNK_ROWS = 8192
 @dataclass(frozen=True)
 class FitArguments:
     """Keras's fit arguments of a wrapper, ``fit__`` settings applied;
-    ``epochs`` the most its fit trains (``epochs="auto"`` resolved)."""
+    ``epochs`` the most its fit trains, ``stopping`` how it stops."""
 
+    stopping: Stopping
     epochs: int
     batch_size: int | None
     shuffle: bool
@@ -76,8 +78,10 @@ def fit_arguments(wrapper) -> FitArguments:
     def value(name, default=None):
         return params.get(f"fit__{name}", params.get(name, default))
 
+    stopping = stopping_of(wrapper)
     return FitArguments(
-        epochs=stopping_of(wrapper).epochs,
+        stopping=stopping,
+        epochs=stopping.epochs,
         batch_size=value("batch_size"),
         shuffle=value("shuffle", True),
         verbose=value("verbose", 0),
@@ -150,7 +154,7 @@ def copy_rows(wrapper, y, y_encoded, rows, sample_weight, arguments, *, validate
         rows, weights = rows[kept], weights[kept]
     if not validates:
         return CopyRows(rows, weights)
-    holds_out = stopping_of(wrapper).holds_out
+    holds_out = arguments.stopping.holds_out
     if holds_out:
         fit, held_out = validation_rows(wrapper, y_encoded[rows])
     elif arguments.validation_split and arguments.validation_data is None:
@@ -184,7 +188,7 @@ def training_weights(n_rows, rows: CopyRows) -> np.ndarray:
     return weights
 
 
-def copy_callbacks(model, wrapper, validates) -> list:
+def copy_callbacks(model, wrapper, arguments, validates) -> list:
     """The callbacks a copy's separate fit would run, for it alone.
 
     ``model`` is the initialized copy (scikeras made its callbacks from the
@@ -195,7 +199,7 @@ def copy_callbacks(model, wrapper, validates) -> list:
     callbacks = [
         c for c in flattened_callbacks(fit_callbacks(model)) if isinstance(c, acting)
     ]
-    if validates and stopping_of(wrapper).on_validation:
+    if validates and arguments.stopping.on_validation:
         callbacks.append(stopping_callback(wrapper))
     return callbacks
 

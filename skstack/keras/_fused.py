@@ -40,7 +40,7 @@ from ._scikeras import (
     xla_compilable,
 )
 from ._targets import StandardTargetEncoder
-from ._training import KerasWrapperHooks, check_early_stopping, stopping_of
+from ._training import KerasWrapperHooks, check_early_stopping
 
 # A fused network behind its copies' in-graph preprocessing is compiled with
 # XLA from this many training steps: many small preprocessing operations per
@@ -71,7 +71,7 @@ def fit_folds_fused(
     n_rows = len(y)
     _check_every_class_in_each_fold(wrapper, y, splits)
     arguments = fit_arguments(wrapper)
-    stops_early = stopping_of(wrapper).holds_out
+    stops_early = arguments.stopping.holds_out
     if stops_early:
         check_early_stopping(wrapper)
     if arguments.validation_data is not None and heads is not None and not stops_early:
@@ -114,7 +114,7 @@ def fit_folds_fused(
     watched = {
         "validations": _Validation(copies, plans, y_fits, arguments, stops_early),
         "callbacks": [
-            copy_callbacks(model, wrapper, plan.validation is not None)
+            copy_callbacks(model, wrapper, arguments, plan.validation is not None)
             for model, plan in zip(copies, plans, strict=True)
         ],
         "refit": refit_index,

@@ -163,17 +163,17 @@ def stopping_of(estimator, epochs=None, *, validation_given=None) -> Stopping:
     ``validation_data``) when given, else on rows skstack holds out.
     ``validation_given`` is None to read the estimator's parameters.
     """
+    params = estimator.get_params(deep=False)
     if epochs is None:
-        epochs = estimator.get_params(deep=False).get("fit__epochs", estimator.epochs)
-    early_stopping = bool(getattr(estimator, "early_stopping", False))
+        epochs = params.get("fit__epochs", params["epochs"])
+    early_stopping = bool(params.get("early_stopping", False))
     if not (isinstance(epochs, str) and epochs == "auto"):
         return Stopping(int(epochs), early_stopping, early_stopping)
     if early_stopping:
         return Stopping(AUTO_MAX_EPOCHS, True, True)
-    if _has_own_stopping(estimator):
+    if _stops_itself(params):
         return Stopping(AUTO_MAX_EPOCHS)
     if validation_given is None:
-        params = estimator.get_params(deep=False)
         validation_given = bool(
             params.get("fit__validation_split", params.get("validation_split"))
         ) or (params.get("fit__validation_data") is not None)
@@ -182,9 +182,8 @@ def stopping_of(estimator, epochs=None, *, validation_given=None) -> Stopping:
     return Stopping(AUTO_MAX_EPOCHS, True, True)
 
 
-def _has_own_stopping(estimator) -> bool:
+def _stops_itself(params) -> bool:
     """Whether the user's callbacks stop the fit (a Keras ``EarlyStopping``)."""
-    params = estimator.get_params(deep=False)
     return any(
         issubclass(
             callback if isinstance(callback, type) else type(callback),
