@@ -60,15 +60,19 @@ _VALIDATION_CHUNK_ROWS = 8192
 @dataclass(frozen=True)
 class FitArguments:
     """Keras's fit arguments of a wrapper, ``fit__`` settings applied;
-    ``epochs`` the most its fit trains, ``stopping`` how it stops."""
+    ``stopping`` says how its fit stops."""
 
     stopping: Stopping
-    epochs: int
     batch_size: int | None
     shuffle: bool
     verbose: int
     validation_split: float
     validation_data: tuple | None
+
+    @property
+    def epochs(self) -> int:
+        """The most epochs the fit trains (``epochs="auto"`` resolved)."""
+        return self.stopping.epochs
 
 
 def fit_arguments(wrapper) -> FitArguments:
@@ -78,10 +82,8 @@ def fit_arguments(wrapper) -> FitArguments:
     def value(name, default=None):
         return params.get(f"fit__{name}", params.get(name, default))
 
-    stopping = stopping_of(wrapper)
     return FitArguments(
-        stopping=stopping,
-        epochs=stopping.epochs,
+        stopping=stopping_of(wrapper),
         batch_size=value("batch_size"),
         shuffle=value("shuffle", True),
         verbose=value("verbose", 0),

@@ -282,8 +282,8 @@ def validation_rows(estimator, y) -> tuple[np.ndarray, np.ndarray]:
     if n_rows < 2:
         raise ValueError(
             f"{type(estimator).__name__}: {_stops_by(estimator)} needs at least 2 "
-            f"training samples to hold some out, got {n_rows}; give epochs a "
-            "number of epochs instead."
+            f"training samples to hold some out, got {n_rows} sample; give epochs "
+            "a number of epochs instead."
         )
     rows = np.arange(n_rows)
     n_validation = max(1, int(round(estimator.validation_fraction * n_rows)))
