@@ -276,14 +276,14 @@ def validation_rows(estimator, y) -> tuple[np.ndarray, np.ndarray]:
         raise TypeError(
             f"{type(estimator).__name__}: {_stops_by(estimator)} holds out rows of "
             f"the target, which must be one array, got {type(y).__name__}; "
-            "give epochs a number of epochs instead."
+            f"{_instead(estimator)}."
         )
     n_rows = len(y)
     if n_rows < 2:
         raise ValueError(
             f"{type(estimator).__name__}: {_stops_by(estimator)} needs at least 2 "
-            f"training samples to hold some out, got {n_rows} sample; give epochs "
-            "a number of epochs instead."
+            f"training samples to hold some out, got {n_rows} sample; "
+            f"{_instead(estimator)}."
         )
     rows = np.arange(n_rows)
     n_validation = max(1, int(round(estimator.validation_fraction * n_rows)))
@@ -310,6 +310,13 @@ def _stops_by(estimator) -> str:
     if getattr(estimator, "early_stopping", False):
         return "early_stopping=True"
     return "epochs='auto' (stopping on held-out rows)"
+
+
+def _instead(estimator) -> str:
+    """What to set so that the estimator holds out no rows."""
+    if getattr(estimator, "early_stopping", False):
+        return "set early_stopping=False"
+    return "give epochs a number of epochs instead"
 
 
 def stopping_callback(estimator):

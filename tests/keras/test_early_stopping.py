@@ -146,6 +146,11 @@ def test_auto_epochs_on_too_few_rows_say_what_to_do():
     with pytest.raises(ValueError, match="epochs='auto'.*give epochs a number"):
         reg.fit(X, y)
     assert not hasattr(reg, "model_")
+    stopping = KerasRegressor(dense_model, hidden=(4,), epochs=5, early_stopping=True)
+    with pytest.raises(
+        ValueError, match="early_stopping=True.*set early_stopping=False"
+    ):
+        stopping.fit(X, y)
     assert KerasRegressor(dense_model, hidden=(4,), epochs=1).fit(X, y).predict(
         X
     ).shape == (1,)
